@@ -1,0 +1,28 @@
+import os
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from conftest import REPO
+
+NOTEBOOKS = sorted(
+    name for name in os.listdir(os.path.join(REPO, "notebooks")) if name.endswith(".ipynb")
+)
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebook_runs_top_to_bottom(name, tmp_path, monkeypatch):
+    # Small settings: the notebooks read these.
+    monkeypatch.setenv("VAE_TF_NOTEBOOK_EPOCHS", "1")
+    monkeypatch.setenv("VAE_TF_NOTEBOOK_IMAGES", "2048")
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    with open(os.path.join(REPO, "notebooks", name)) as f:
+        notebook = nbformat.read(f, as_version=4)
+    NotebookClient(
+        notebook, timeout=600, kernel_name="python3",
+        resources={"metadata": {"path": str(tmp_path)}},
+    ).execute()
+    outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert sum("image/png" in o.get("data", {}) for o in outputs) >= 2  # the figures

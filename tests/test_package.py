@@ -1,0 +1,29 @@
+from conftest import run_python
+
+
+def test_import_accepts_an_explicit_tensorflow_backend():
+    result = run_python(
+        ["-c", "import vae_tf, keras; print(keras.backend.backend())"],
+        env={"KERAS_BACKEND": "tensorflow"},
+    )
+    assert result.returncode == 0 and result.stdout.strip() == "tensorflow"
+
+
+def test_import_without_keras_backend_uses_tensorflow():
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    result = subprocess.run(
+        [sys.executable, "-c", "import vae_tf, keras; print(keras.backend.backend())"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0 and result.stdout.strip() == "tensorflow"
+
+
+def test_import_refuses_another_backend_clearly():
+    result = run_python(["-c", "import vae_tf"], env={"KERAS_BACKEND": "jax"})
+    assert result.returncode != 0
+    assert "KERAS_BACKEND='jax'" in result.stderr
+    assert "KERAS_BACKEND=tensorflow" in result.stderr

@@ -1,0 +1,52 @@
+"""vae_tf: Variational Autoencoders in Keras 3 on the TensorFlow backend.
+
+Example:
+
+```python
+import vae_tf
+
+encoder, decoder = vae_tf.build_encoder_decoder("conv", latent_dim=2)
+vae = vae_tf.VAE(encoder, decoder)
+vae.compile(optimizer="adam")
+(x_train, _), _ = vae_tf.data.load_mnist()
+vae.fit(x_train, epochs=1, batch_size=128)
+```
+"""
+
+import os
+
+__version__ = "0.1.0"
+
+_backend = os.environ.get("KERAS_BACKEND")
+if _backend is None:
+    os.environ["KERAS_BACKEND"] = "tensorflow"
+elif _backend != "tensorflow":
+    raise ImportError(
+        f"vae_tf runs on the TensorFlow backend of Keras 3, but KERAS_BACKEND="
+        f"{_backend!r}. Unset KERAS_BACKEND or set KERAS_BACKEND=tensorflow "
+        "before importing vae_tf."
+    )
+
+import keras  # noqa: E402
+
+if keras.backend.backend() != "tensorflow":
+    # Keras was imported earlier, or ~/.keras/keras.json names another backend.
+    raise ImportError(
+        f"vae_tf runs on the TensorFlow backend of Keras 3, but Keras is using "
+        f"{keras.backend.backend()!r}. Set KERAS_BACKEND=tensorflow (or "
+        '"backend": "tensorflow" in ~/.keras/keras.json) and import vae_tf '
+        "before anything else imports keras."
+    )
+
+from vae_tf import data  # noqa: E402
+from vae_tf import losses  # noqa: E402
+from vae_tf import plotting  # noqa: E402
+from vae_tf.architectures import PRESETS  # noqa: E402
+from vae_tf.architectures import build_decoder  # noqa: E402
+from vae_tf.architectures import build_encoder  # noqa: E402
+from vae_tf.architectures import build_encoder_decoder  # noqa: E402
+from vae_tf.export import export_saved_model  # noqa: E402
+from vae_tf.layers import Sampler  # noqa: E402
+from vae_tf.model import VAE  # noqa: E402
+from vae_tf.training import TrainConfig  # noqa: E402
+from vae_tf.training import train  # noqa: E402

@@ -1,0 +1,45 @@
+"""Layers of the VAE family."""
+
+import keras
+from keras import ops
+
+
+@keras.saving.register_keras_serializable(package="vae_tf")
+class Sampler(keras.layers.Layer):
+    """Draws `z ~ N(z_mean, exp(z_log_var))` with the reparameterization trick.
+
+    `z = z_mean + exp(0.5 * z_log_var) * eps` with `eps ~ N(0, I)`, so gradients
+    flow to `z_mean` and `z_log_var`. The noise comes from a
+    `keras.random.SeedGenerator` owned by the layer: a seeded Sampler draws the
+    same sequence of noise every time it is rebuilt, without global state. The
+    noise is drawn in the dtype of `z_mean`, so the layer works under
+    mixed precision.
+
+    Args:
+        seed: Optional integer seed of the layer's noise.
+
+    Example:
+
+    >>> sampler = Sampler(seed=1)
+    >>> z = sampler([keras.ops.zeros((4, 2)), keras.ops.zeros((4, 2))])
+    >>> tuple(z.shape)
+    (4, 2)
+    """
+
+    def __init__(self, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, inputs):
+        z_mean, z_log_var = inputs
+        eps = keras.random.normal(
+            ops.shape(z_mean), dtype=z_mean.dtype, seed=self.seed_generator
+        )
+        return z_mean + ops.exp(0.5 * z_log_var) * eps
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+    def get_config(self):
+        return {**super().get_config(), "seed": self.seed}

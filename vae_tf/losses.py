@@ -1,0 +1,79 @@
+"""Per-example negative log-likelihoods and KL divergences, in nats.
+
+Every function returns one value per example, shape `(batch,)`: terms are
+summed over pixels, channels and latent dimensions. Averaging over the batch
+(or dividing by the global batch size under a distribution strategy) is the
+caller's job. Inputs are computed in float32 whatever the layer dtypes.
+
+Example:
+
+```python
+recon = bernoulli_nll(images, decoder(z))           # (batch,)
+kl = gaussian_kl(z_mean, z_log_var)                 # (batch,)
+negative_elbo = keras.ops.mean(recon + kl)
+```
+"""
+
+from keras import ops
+
+# Probabilities are clipped to [EPSILON, 1 - EPSILON] before taking logs, as
+# keras.losses.binary_crossentropy does.
+EPSILON = 1e-7
+
+
+def sum_per_example(values):
+    """Sums `values` over every axis but the first (the batch axis)."""
+    values = ops.convert_to_tensor(values)
+    return ops.sum(values, axis=tuple(range(1, len(values.shape))))
+
+
+def bernoulli_nll(x, logits):
+    """`-log p(x | logits)` of a per-pixel Bernoulli, from decoder logits.
+
+    Uses the stable sigmoid cross-entropy
+    `max(l, 0) - l * x + log(1 + exp(-|l|))`, exact for any `x` in [0, 1]
+    (grey pixels included: then it is the cross-entropy the keras.io example
+    optimizes).
+
+    Args:
+        x: Targets in [0, 1], shape `(batch, ...)`.
+        logits: Decoder logits, same shape as `x`.
+
+    Returns:
+        Float32 tensor of shape `(batch,)`, in nats.
+    """
+    x = ops.cast(x, "float32")
+    logits = ops.cast(logits, "float32")
+    return sum_per_example(ops.binary_crossentropy(x, logits, from_logits=True))
+
+
+def bernoulli_nll_from_probabilities(x, probabilities):
+    """`-log p(x | p)` of a per-pixel Bernoulli, from probabilities.
+
+    For decoders that end in a sigmoid (as in the keras.io example).
+    Probabilities are clipped to `[EPSILON, 1 - EPSILON]`, so prefer decoders
+    that output logits: they need no clipping.
+
+    Returns:
+        Float32 tensor of shape `(batch,)`, in nats.
+    """
+    x = ops.cast(x, "float32")
+    probabilities = ops.clip(ops.cast(probabilities, "float32"), EPSILON, 1.0 - EPSILON)
+    return sum_per_example(
+        -(x * ops.log(probabilities) + (1.0 - x) * ops.log1p(-probabilities))
+    )
+
+
+def gaussian_kl(z_mean, z_log_var):
+    """`KL(N(z_mean, exp(z_log_var)) || N(0, I))`, summed over latent dims.
+
+    `0.5 * sum_j(exp(lv_j) + m_j^2 - 1 - lv_j)`.
+
+    Returns:
+        Float32 tensor of shape `(batch,)`, in nats.
+    """
+    z_mean = ops.cast(z_mean, "float32")
+    z_log_var = ops.cast(z_log_var, "float32")
+    return 0.5 * ops.sum(
+        ops.exp(z_log_var) + ops.square(z_mean) - 1.0 - z_log_var, axis=-1
+    )

@@ -1,0 +1,277 @@
+"""One `train(config)` for scripts and notebooks: build, compile, fit, write the run.
+
+Example:
+
+```python
+result = train(TrainConfig(latent_dim=2, epochs=30))
+result.model.decode([[0.0, 0.0]])
+print(result.run_dir)        # config.json, history.csv, vae.keras, ...
+```
+"""
+
+import dataclasses
+import datetime
+import importlib.util
+import json
+import math
+import numbers
+import os
+import shutil
+import time
+from typing import Optional, Union
+
+import keras
+import tensorflow as tf
+
+import vae_tf
+from vae_tf import data
+from vae_tf import plotting
+from vae_tf.architectures import PRESETS
+from vae_tf.architectures import build_encoder_decoder
+from vae_tf.export import export_saved_model
+from vae_tf.model import VAE
+
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """Everything that defines a training run on the bundled MNIST.
+
+    Attributes:
+        latent_dim: Size of the latent code.
+        architecture: Encoder/decoder preset, one of `vae_tf.PRESETS`.
+        epochs: Passes over the training set.
+        batch_size: Images per step (the global batch under a strategy).
+        learning_rate: Adam's learning rate.
+        beta: Weight of the KL term (1 gives the true ELBO).
+        seed: Seed of weights, shuffling, binarization and sampling; None
+            draws a fresh one.
+        steps_per_epoch: Cut epochs short (for quick trials); None is a full
+            pass.
+        train_on_all: Train on all 70,000 images as the keras.io example
+            does, with no validation set.
+        binarize: Dynamic binarization of the training images.
+        run_eagerly: Run train_step eagerly (slow; for debugging).
+        jit_compile: XLA compilation: True, False, or "auto" (Keras' choice:
+            on for GPUs, off on CPU).
+        mixed_precision: Keras dtype policy: "float32", "mixed_float16"
+            (GPUs) or "mixed_bfloat16" (TPUs, recent CPUs).
+        output_dir: Run directory to create; None picks
+            `runs/<architecture>_latent<d>_<timestamp>`.
+    """
+
+    latent_dim: int = 2
+    architecture: str = "conv"
+    epochs: int = 30
+    batch_size: int = 128
+    learning_rate: float = 1e-3
+    beta: float = 1.0
+    seed: Optional[int] = 1337
+    steps_per_epoch: Optional[int] = None
+    train_on_all: bool = False
+    binarize: bool = False
+    run_eagerly: bool = False
+    jit_compile: Union[bool, str] = "auto"
+    mixed_precision: str = "float32"
+    output_dir: Optional[str] = None
+
+    def validate(self):
+        """Raises ValueError naming the first invalid field and its fix."""
+
+        def positive_int(name, value):
+            if not (
+                isinstance(value, numbers.Integral)
+                and not isinstance(value, bool)
+                and value >= 1
+            ):
+                raise ValueError(f"{name} must be a positive integer; got {value!r}.")
+
+        positive_int("latent_dim", self.latent_dim)
+        positive_int("epochs", self.epochs)
+        positive_int("batch_size", self.batch_size)
+        if self.steps_per_epoch is not None:
+            positive_int("steps_per_epoch", self.steps_per_epoch)
+        if self.architecture not in PRESETS:
+            raise ValueError(
+                f"architecture must be one of {sorted(PRESETS)}; got "
+                f"{self.architecture!r}."
+            )
+        if not (math.isfinite(self.learning_rate) and self.learning_rate > 0):
+            raise ValueError(
+                f"learning_rate must be a positive number; got {self.learning_rate!r}."
+            )
+        if not (math.isfinite(self.beta) and self.beta >= 0):
+            raise ValueError(f"beta must be a number >= 0; got {self.beta!r}.")
+        if self.seed is not None and not (
+            isinstance(self.seed, numbers.Integral) and self.seed >= 0
+        ):
+            raise ValueError(f"seed must be None or an integer >= 0; got {self.seed!r}.")
+        if self.mixed_precision not in PRECISIONS:
+            raise ValueError(
+                f"mixed_precision must be one of {PRECISIONS}; got "
+                f"{self.mixed_precision!r}."
+            )
+        if not (self.jit_compile is True or self.jit_compile is False
+                or self.jit_compile == "auto"):
+            raise ValueError(
+                f"jit_compile must be True, False or 'auto'; got {self.jit_compile!r}."
+            )
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """What `train` returns: the trained model, its history and its run directory."""
+
+    model: VAE
+    history: dict
+    run_dir: str
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Adds `epoch_seconds` (wall time of the epoch, validation included) to the logs."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["epoch_seconds"] = time.perf_counter() - self._start
+
+
+def default_output_dir(config):
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return os.path.join("runs", f"{config.architecture}_latent{config.latent_dim}_{stamp}")
+
+
+def _prepare_staging(run_dir):
+    """Refuses to clobber a run; returns the empty `<run_dir>.partial` to fill."""
+    if os.path.isfile(run_dir):
+        raise FileExistsError(f"output_dir {run_dir} is a file; choose a directory path.")
+    if os.path.isdir(run_dir) and os.listdir(run_dir):
+        raise FileExistsError(
+            f"output_dir {run_dir} already exists and is not empty; choose another "
+            "output_dir or remove it."
+        )
+    staging = run_dir.rstrip(os.sep) + ".partial"
+    # A leftover from an interrupted run is ours to replace.
+    shutil.rmtree(staging, ignore_errors=True)
+    os.makedirs(staging)
+    return staging
+
+
+def build_model(config):
+    """The compiled `VAE` of `config`, built under its dtype policy."""
+    previous_policy = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(config.mixed_precision)
+    try:
+        encoder, decoder = build_encoder_decoder(config.architecture, config.latent_dim)
+        model = VAE(encoder, decoder, beta=config.beta, seed=config.seed)
+    finally:
+        keras.config.set_dtype_policy(previous_policy)
+    # Under mixed_float16 Keras wraps the optimizer in a LossScaleOptimizer.
+    model.compile(
+        optimizer=keras.optimizers.Adam(config.learning_rate),
+        run_eagerly=config.run_eagerly,
+        jit_compile=config.jit_compile,
+    )
+    return model
+
+
+def write_artifacts(model, history, config, run_dir):
+    """Writes the run's model files, config and figures into `run_dir`."""
+    with open(os.path.join(run_dir, "config.json"), "w") as f:
+        json.dump(
+            {
+                **dataclasses.asdict(config),
+                "versions": {
+                    "vae_tf": vae_tf.__version__,
+                    "tensorflow": tf.__version__,
+                    "keras": keras.__version__,
+                },
+            },
+            f,
+            indent=2,
+        )
+    model.save(os.path.join(run_dir, "vae.keras"))
+    export_saved_model(model, os.path.join(run_dir, "saved_model"))
+    plotting.save_model_diagram(model.encoder, os.path.join(run_dir, "encoder.png"))
+    plotting.save_model_diagram(model.decoder, os.path.join(run_dir, "decoder.png"))
+    plotting.save_figure(
+        plotting.loss_curves_figure(history), os.path.join(run_dir, "loss.png")
+    )
+    if model.latent_dim == 2:
+        plotting.save_figure(
+            plotting.latent_grid_figure(model), os.path.join(run_dir, "latent_grid.png")
+        )
+
+
+def _print_final(history, run_dir):
+    def line(prefix):
+        return ", ".join(
+            f"{key} {history[prefix + key][-1]:.2f}"
+            for key, _ in plotting.LOSS_METRICS
+            if history.get(prefix + key)
+        )
+
+    print(f"Final training:   {line('')}")
+    if history.get("val_total_loss"):
+        print(f"Final validation: {line('val_')}")
+    seconds = history.get("epoch_seconds", [])
+    if seconds:
+        print(f"Seconds per epoch: {sum(seconds) / len(seconds):.1f}")
+    print(f"Run written to {run_dir}")
+
+
+def train(config, verbose="auto"):
+    """Trains a VAE on MNIST as `config` says and writes its run directory.
+
+    The run directory is filled under `<output_dir>.partial` and renamed when
+    complete, so a crash never leaves a directory that looks finished.
+
+    Args:
+        config: A `TrainConfig`.
+        verbose: Keras' fit verbosity (0 silent, 1 progress bar, 2 one line
+            per epoch); anything but 0 also prints the model summaries.
+
+    Returns:
+        A `TrainResult`.
+    """
+    config.validate()
+    run_dir = config.output_dir or default_output_dir(config)
+    staging = _prepare_staging(run_dir)
+    if config.seed is not None:
+        keras.utils.set_random_seed(config.seed)
+    model = build_model(config)
+    if verbose:
+        model.encoder.summary()
+        model.decoder.summary()
+    train_data, validation_data = data.mnist_datasets(
+        batch_size=config.batch_size,
+        train_on_all=config.train_on_all,
+        binarize=config.binarize,
+        seed=config.seed,
+    )
+    callbacks = [
+        EpochTimer(),
+        keras.callbacks.TerminateOnNaN(raise_error=True),
+        keras.callbacks.CSVLogger(os.path.join(staging, "history.csv")),
+    ]
+    if importlib.util.find_spec("tensorboard"):
+        callbacks.append(keras.callbacks.TensorBoard(os.path.join(staging, "logs")))
+    elif verbose:
+        print("TensorBoard is not installed: no logs/ (pip install tensorboard).")
+    history = model.fit(
+        train_data,
+        validation_data=validation_data,
+        epochs=config.epochs,
+        steps_per_epoch=config.steps_per_epoch,
+        callbacks=callbacks,
+        shuffle=False,  # the pipeline shuffles
+        verbose=verbose,
+    ).history
+    write_artifacts(model, history, dataclasses.replace(config, output_dir=run_dir), staging)
+    os.rename(staging, run_dir)
+    if verbose:
+        _print_final(history, run_dir)
+    return TrainResult(model=model, history=history, run_dir=run_dir)
