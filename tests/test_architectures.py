@@ -59,6 +59,7 @@ def test_heads_stay_float32_under_mixed_precision():
         ({"latent_dim": 0}, "latent_dim must be a positive integer"),
         ({"latent_dim": 2.5}, "latent_dim must be a positive integer"),
         ({"image_shape": (28, 28)}, "image_shape must be (height, width, channels)"),
+        ({"image_shape": (28, 28, 0)}, "image_shape's channels must be a positive integer"),
         ({"image_shape": (30, 30, 1)}, "multiples of 4"),
     ],
 )

@@ -21,10 +21,11 @@ encoder.count_params(), decoder.count_params()  # (69076, 65089)
 """
 
 import math
-import numbers
 
 import keras
 from keras import layers
+
+from vae_tf._checks import check_positive_int
 
 MNIST_SHAPE = (28, 28, 1)
 
@@ -85,30 +86,20 @@ PRESETS = {
 }
 
 
-def _is_positive_int(value):
-    return (
-        isinstance(value, numbers.Integral)
-        and not isinstance(value, bool)
-        and value > 0
-    )
-
-
 def _validate(preset, latent_dim, image_shape):
     if preset not in PRESETS:
         raise ValueError(
             f"Unknown architecture preset {preset!r}; choose one of "
             f"{sorted(PRESETS)}."
         )
-    if not _is_positive_int(latent_dim):
-        raise ValueError(f"latent_dim must be a positive integer; got {latent_dim!r}.")
+    check_positive_int("latent_dim", latent_dim)
     image_shape = tuple(image_shape)
-    if len(image_shape) != 3 or not all(
-        _is_positive_int(d) for d in image_shape
-    ):
+    if len(image_shape) != 3:
         raise ValueError(
-            "image_shape must be (height, width, channels) with positive "
-            f"integers; got {image_shape!r}."
+            f"image_shape must be (height, width, channels); got {image_shape!r}."
         )
+    for axis, size in zip(("height", "width", "channels"), image_shape):
+        check_positive_int(f"image_shape's {axis}", size)
     check = PRESETS[preset][2]
     if check is not None:
         check(image_shape)

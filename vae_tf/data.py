@@ -18,6 +18,8 @@ import zipfile
 import numpy as np
 import tensorflow as tf
 
+from vae_tf._checks import check_positive_int
+
 MNIST_PATH = os.path.join(os.path.dirname(__file__), "_data", "mnist.npz")
 _MNIST_KEYS = ("x_train", "y_train", "x_test", "y_test")
 
@@ -170,8 +172,7 @@ def make_dataset(
     >>> ds = make_dataset(x_train, batch_size=128, shuffle=True, seed=0)
     """
     images = check_images(images)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}.")
+    check_positive_int("batch_size", batch_size)
     if labels is None:
         dataset = tf.data.Dataset.from_tensor_slices(images)
     else:

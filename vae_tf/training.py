@@ -26,6 +26,7 @@ import tensorflow as tf
 import vae_tf
 from vae_tf import data
 from vae_tf import plotting
+from vae_tf._checks import check_positive_int
 from vae_tf.architectures import PRESETS
 from vae_tf.architectures import build_encoder_decoder
 from vae_tf.export import export_saved_model
@@ -79,19 +80,10 @@ class TrainConfig:
     def validate(self):
         """Raises ValueError naming the first invalid field and its fix."""
 
-        def positive_int(name, value):
-            if not (
-                isinstance(value, numbers.Integral)
-                and not isinstance(value, bool)
-                and value >= 1
-            ):
-                raise ValueError(f"{name} must be a positive integer; got {value!r}.")
-
-        positive_int("latent_dim", self.latent_dim)
-        positive_int("epochs", self.epochs)
-        positive_int("batch_size", self.batch_size)
+        for name in ("latent_dim", "epochs", "batch_size"):
+            check_positive_int(name, getattr(self, name))
         if self.steps_per_epoch is not None:
-            positive_int("steps_per_epoch", self.steps_per_epoch)
+            check_positive_int("steps_per_epoch", self.steps_per_epoch)
         if self.architecture not in PRESETS:
             raise ValueError(
                 f"architecture must be one of {sorted(PRESETS)}; got "
