@@ -10,7 +10,9 @@ def test_conv_preset_reproduces_the_keras_io_example():
     assert encoder.count_params() == 69_076
     assert decoder.count_params() == 65_089
     encoder_layers = [type(layer).__name__ for layer in encoder.layers]
-    assert encoder_layers == ["InputLayer", "Conv2D", "Conv2D", "Flatten", "Dense", "Dense", "Dense"]
+    assert encoder_layers == [
+        "InputLayer", "Conv2D", "Conv2D", "Flatten", "Dense", "Dense", "Dense",
+    ]
     decoder_layers = [type(layer).__name__ for layer in decoder.layers]
     assert decoder_layers == [
         "InputLayer", "Dense", "Reshape", "Conv2DTranspose", "Conv2DTranspose", "Conv2DTranspose",

@@ -50,3 +50,18 @@ from vae_tf.layers import Sampler  # noqa: E402
 from vae_tf.model import VAE  # noqa: E402
 from vae_tf.training import TrainConfig  # noqa: E402
 from vae_tf.training import train  # noqa: E402
+
+__all__ = [
+    "PRESETS",
+    "Sampler",
+    "TrainConfig",
+    "VAE",
+    "build_decoder",
+    "build_encoder",
+    "build_encoder_decoder",
+    "data",
+    "export_saved_model",
+    "losses",
+    "plotting",
+    "train",
+]
