@@ -6,7 +6,9 @@
 
 The run directory (--output_dir, by default runs/<architecture>_latent<d>_<time>)
 holds config.json, history.csv, vae.keras, saved_model/, encoder.png,
-decoder.png, loss.png and, for a 2-D latent space, latent_grid.png.
+decoder.png and the figures (loss, latent_scatter, reconstructions, samples,
+interpolation, latent_traversal and, for a 2-D latent space, latent_grid);
+scripts/visualize.py redraws them.
 """
 
 import sys

@@ -10,8 +10,9 @@ import vae_tf
 from conftest import run_python
 
 ARTIFACTS = {
-    "config.json", "history.csv", "vae.keras", "saved_model", "encoder.png",
-    "decoder.png", "loss.png", "latent_grid.png",
+    "config.json", "history.csv", "vae.keras", "saved_model", "encoder.png", "decoder.png",
+    "loss.png", "latent_grid.png", "latent_scatter.png", "reconstructions.png", "samples.png",
+    "interpolation.png", "latent_traversal.png",
 }
 
 
@@ -39,7 +40,7 @@ def test_train_script_writes_every_artifact(tmp_path):
     saved = tf.saved_model.load(str(run_dir / "saved_model"))
     z = np.array([[0.5, -1.0]], "float32")
     np.testing.assert_allclose(saved.decode(z), model.decode(z), atol=1e-6)
-    for png in ("encoder.png", "decoder.png", "loss.png", "latent_grid.png"):
+    for png in ARTIFACTS - {"config.json", "history.csv", "vae.keras", "saved_model"}:
         assert (run_dir / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

@@ -203,7 +203,7 @@ def make_dataset(
     return dataset.prefetch(2).with_options(options)
 
 
-def mnist_datasets(batch_size=128, train_on_all=False, binarize=False, seed=None):
+def mnist_datasets(batch_size=128, train_on_all=False, binarize=False, seed=None, mnist=None):
     """The training and validation pipelines of the bundled MNIST.
 
     Args:
@@ -213,11 +213,12 @@ def mnist_datasets(batch_size=128, train_on_all=False, binarize=False, seed=None
         binarize: Dynamic binarization of the training images (validation
             images are binarized once, identically at every epoch).
         seed: Optional integer seed of shuffling and binarization.
+        mnist: The arrays as `load_mnist()` returns them, if already loaded.
 
     Returns:
         `(train_dataset, validation_dataset_or_None)` yielding images only.
     """
-    (x_train, _), (x_test, _) = load_mnist()
+    (x_train, _), (x_test, _) = mnist or load_mnist()
     if train_on_all:
         x_train, x_test = np.concatenate([x_train, x_test]), None
     train = make_dataset(

@@ -12,7 +12,9 @@ fig.savefig("latent_grid.png")
 ```
 """
 
+import importlib.util
 import os
+import statistics
 
 import keras
 import numpy as np
@@ -27,8 +29,19 @@ LOSS_METRICS = (
 
 
 def save_figure(fig, path, dpi=100):
-    """Saves `fig` as `path` (format from the extension) and returns the path."""
-    fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    """Saves `fig` as `path` (format from the extension) and returns the path.
+
+    The file is written under a temporary name and renamed, so an existing
+    figure is replaced whole or not at all.
+    """
+    root, extension = os.path.splitext(path)
+    partial = f"{root}.partial{extension}"
+    try:
+        fig.savefig(partial, dpi=dpi, bbox_inches="tight")
+        os.replace(partial, path)
+    finally:
+        if os.path.exists(partial):
+            os.remove(partial)
     return path
 
 
@@ -42,6 +55,11 @@ def tile_images(images, rows, cols):
     return grid.transpose(0, 2, 1, 3, 4).reshape(rows * height, cols * width, channels)
 
 
+def _decode(model, z):
+    """Decoded images as a numpy array, in one batched call."""
+    return keras.ops.convert_to_numpy(model.decode(np.asarray(z, "float32")))
+
+
 def _imshow(ax, image, **kwargs):
     if image.shape[-1] == 1:
         ax.imshow(image[..., 0], cmap="gray", vmin=0.0, vmax=1.0, **kwargs)
@@ -49,57 +67,91 @@ def _imshow(ax, image, **kwargs):
         ax.imshow(np.clip(image, 0.0, 1.0), **kwargs)
 
 
-def latent_grid_coordinates(n=30, z_range=(-2.0, 2.0)):
-    """The `(n * n, 2)` latent codes of the grid, row by row from the top-left.
-
-    Rows go from the highest `z[1]` (top) to the lowest; columns from the
-    lowest `z[0]` (left) to the highest, as on a plot's axes.
-    """
-    low, high = z_range
-    z0 = np.linspace(low, high, n)
-    z1 = np.linspace(high, low, n)
-    grid = np.stack(np.meshgrid(z0, z1), axis=-1)
-    return grid.reshape(-1, 2).astype("float32")
-
-
-def latent_grid_figure(model, n=30, z_range=(-2.0, 2.0), figsize=10):
-    """Decodes an `n x n` grid over a 2-D latent space in ONE decoder call.
+def grid_axis_values(n=30, z_range=(-2.0, 2.0), spacing="linear"):
+    """The `n` latent values along one side of the grid, lowest first.
 
     Args:
-        model: A `vae_tf.VAE` with `latent_dim == 2`.
-        n: Images per side.
-        z_range: `(low, high)` of both latent coordinates.
-        figsize: Width and height of the figure, in inches.
-
-    Returns:
-        A Figure whose axes are in latent units: the image centred at a
-        tick's value was decoded from that value of `z[0]` or `z[1]`.
+        n: Images per side (at least 2).
+        z_range: With `spacing="linear"`, the `(low, high)` latent values.
+            With `spacing="quantile"`, the `(low, high)` probabilities, in
+            (0, 1), whose standard-normal quantiles span the grid (Kingma &
+            Welling's manifold plots use (0.05, 0.95)).
+        spacing: `"linear"` (evenly spaced in z) or `"quantile"` (evenly
+            spaced in probability under the N(0, 1) prior).
     """
-    if model.latent_dim != 2:
-        raise ValueError(
-            f"The latent grid needs a 2-D latent space; this model has "
-            f"latent_dim={model.latent_dim}."
-        )
     if n < 2:
         raise ValueError(f"The latent grid needs n >= 2 images per side; got n={n}.")
     low, high = z_range
     if not low < high:
         raise ValueError(f"z_range must be (low, high) with low < high; got {z_range}.")
-    z = latent_grid_coordinates(n, z_range)
-    images = keras.ops.convert_to_numpy(model.decode(z))
-    canvas = tile_images(images, n, n)
-    half_step = (high - low) / (n - 1) / 2
+    if spacing == "linear":
+        return np.linspace(low, high, n)
+    if spacing == "quantile":
+        if not 0.0 < low < high < 1.0:
+            raise ValueError(
+                "With quantile spacing, z_range holds probabilities: 0 < low < "
+                f"high < 1 (e.g. (0.05, 0.95)); got {z_range}."
+            )
+        normal = statistics.NormalDist()
+        return np.array([normal.inv_cdf(p) for p in np.linspace(low, high, n)])
+    raise ValueError(f"spacing must be 'linear' or 'quantile'; got {spacing!r}.")
+
+
+def latent_grid_coordinates(n=30, z_range=(-2.0, 2.0), spacing="linear"):
+    """The `(n * n, 2)` latent codes of the grid, row by row from the top-left.
+
+    Rows go from the highest `z[1]` (top) to the lowest; columns from the
+    lowest `z[0]` (left) to the highest, as on a plot's axes.
+    """
+    values = grid_axis_values(n, z_range, spacing)
+    grid = np.stack(np.meshgrid(values, values[::-1]), axis=-1)
+    return grid.reshape(-1, 2).astype("float32")
+
+
+def _label_tiles(ax, axis, tile_size, values, count=5):
+    """Puts `count` ticks at tile centres along `axis`, labelled with `values`."""
+    indices = np.unique(np.linspace(0, len(values) - 1, count).round().astype(int))
+    positions = (indices + 0.5) * tile_size - 0.5
+    labels = [f"{values[i]:.2f}" for i in indices]
+    if axis == "x":
+        ax.set_xticks(positions, labels)
+    else:
+        ax.set_yticks(positions, labels)
+
+
+def latent_grid_figure(model, n=30, z_range=(-2.0, 2.0), spacing="linear", figsize=10):
+    """Decodes an `n x n` grid over a 2-D latent space in ONE decoder call.
+
+    Args:
+        model: A `vae_tf.VAE` with `latent_dim == 2`.
+        n: Images per side.
+        z_range: Latent range, or probability range with quantile spacing
+            (see `grid_axis_values`).
+        spacing: `"linear"` or `"quantile"`.
+        figsize: Width and height of the figure, in inches.
+
+    Returns:
+        A Figure whose tick labels give the latent value `z[0]` or `z[1]` at
+        which the image under (or beside) the tick was decoded.
+    """
+    if model.latent_dim != 2:
+        raise ValueError(
+            f"The latent grid needs a 2-D latent space; this model has "
+            f"latent_dim={model.latent_dim}. Use the latent traversal instead."
+        )
+    values = grid_axis_values(n, z_range, spacing)
+    z = latent_grid_coordinates(n, z_range, spacing)
+    images = _decode(model, z)
+    height, width = images.shape[1:3]
     fig = Figure(figsize=(figsize, figsize))
     ax = fig.add_subplot()
-    _imshow(
-        ax,
-        canvas,
-        extent=(low - half_step, high + half_step, low - half_step, high + half_step),
-        interpolation="nearest",
-    )
+    _imshow(ax, tile_images(images, n, n), interpolation="nearest")
+    _label_tiles(ax, "x", width, values)
+    _label_tiles(ax, "y", height, values[::-1])
     ax.set_xlabel("z[0]")
     ax.set_ylabel("z[1]")
-    ax.set_title(f"Decoded latent grid ({n} x {n})")
+    spacing_text = "Gaussian quantiles" if spacing == "quantile" else "linear in z"
+    ax.set_title(f"Decoded latent grid ({n} x {n}, {spacing_text})")
     return fig
 
 
@@ -130,6 +182,300 @@ def loss_curves_figure(history):
         ax.legend()
     fig.tight_layout()
     return fig
+
+
+def encode_means(model, images, batch_size=256):
+    """Posterior means `z_mean` of `images`, encoded in batches, as numpy."""
+    return model.encoder.predict(np.asarray(images, "float32"), batch_size=batch_size, verbose=0)[0]
+
+
+def pca(points, components=2):
+    """Projects `points` `(N, D)` on their first principal components.
+
+    Returns:
+        `(projection (N, components), explained variance ratios (components,))`.
+    """
+    centered = points - points.mean(axis=0)
+    _, singular_values, vt = np.linalg.svd(centered, full_matrices=False)
+    variance = singular_values**2
+    return centered @ vt[:components].T, variance[:components] / variance.sum()
+
+
+def _project(z, method, seed):
+    """2-D coordinates of high-dimensional codes and the axis names."""
+    if method == "auto":
+        method = "tsne" if importlib.util.find_spec("sklearn") else "pca"
+    if method == "tsne":
+        from sklearn.manifold import TSNE  # optional: never a requirement
+
+        points = TSNE(n_components=2, init="pca", random_state=seed).fit_transform(z)
+        return points, ("t-SNE 1", "t-SNE 2"), "t-SNE"
+    if method == "pca":
+        points, ratios = pca(z)
+        names = tuple(f"PC{i + 1} ({r:.0%} of variance)" for i, r in enumerate(ratios))
+        return points, names, "PCA"
+    raise ValueError(f"method must be 'auto', 'pca' or 'tsne'; got {method!r}.")
+
+
+def latent_scatter_figure(model, images, labels=None, method="auto", seed=0):
+    """Scatter of the posterior means of `images`, coloured by label.
+
+    2-D latents are drawn as they are, 3-D latents as a 3-D scatter from three
+    viewpoints, larger ones projected to 2-D by PCA (or t-SNE when
+    scikit-learn is installed and `method` is "auto" or "tsne").
+
+    Args:
+        model: A `vae_tf.VAE`.
+        images: Images to encode, `(N, H, W, C)`.
+        labels: Optional integer labels `(N,)` for the colours and colour bar.
+        method: Projection for latent_dim > 3: "auto", "pca" or "tsne".
+        seed: Seed of t-SNE.
+    """
+    z = encode_means(model, images)
+    style = {"s": 3, "alpha": 0.7}
+    if labels is not None:
+        labels = np.asarray(labels)
+        low, high = int(labels.min()), int(labels.max())
+        style.update(c=labels, cmap="tab10", vmin=low - 0.5, vmax=high + 0.5)
+    how = ""
+    if model.latent_dim == 3:
+        fig = Figure(figsize=(18, 6))
+        views = ((20, -60), (20, 30), (70, -90))
+        for i, (elevation, azimuth) in enumerate(views, start=1):
+            ax = fig.add_subplot(1, 3, i, projection="3d")
+            points = ax.scatter(z[:, 0], z[:, 1], z[:, 2], **style)
+            ax.view_init(elev=elevation, azim=azimuth)
+            ax.set_xlabel("z[0]")
+            ax.set_ylabel("z[1]")
+            ax.set_zlabel("z[2]", labelpad=6)
+            ax.set_title(f"view: elevation {elevation}, azimuth {azimuth}")
+    else:
+        fig = Figure(figsize=(9, 7.5))
+        ax = fig.add_subplot()
+        if model.latent_dim == 1:
+            z = np.concatenate([z, np.zeros_like(z)], axis=1)
+            names = ("z[0]", "")
+        elif model.latent_dim == 2:
+            names = ("z[0]", "z[1]")
+        else:
+            z, names, how = _project(z, method, seed)
+        points = ax.scatter(z[:, 0], z[:, 1], **style)
+        ax.set_xlabel(names[0])
+        ax.set_ylabel(names[1])
+        ax.grid(alpha=0.3)
+    if labels is not None:
+        bar = fig.colorbar(points, ax=fig.axes, ticks=range(low, high + 1), shrink=0.8)
+        bar.set_label("label")
+    projected = f" ({model.latent_dim}-D, projected by {how})" if how else ""
+    fig.suptitle(f"Latent space: posterior means of {len(images):,} images{projected}")
+    return fig
+
+
+def _strip_axes(fig, rows, strips, row_labels, title=None):
+    """One axes per row, each showing a horizontal strip of images."""
+    axes = fig.subplots(rows, 1, squeeze=False)[:, 0]
+    for ax, strip, label in zip(axes, strips, row_labels):
+        _imshow(ax, strip, interpolation="nearest")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_ylabel(label, rotation=0, ha="right", va="center")
+    if title:
+        fig.suptitle(title)
+    return axes
+
+
+def reconstructions_figure(model, images):
+    """A row of original images over the row of their reconstructions.
+
+    Reconstructions decode the posterior means, as probabilities in [0, 1].
+    """
+    images = np.asarray(images, "float32")
+    reconstructions = keras.ops.convert_to_numpy(model.reconstruct(images))
+    n = len(images)
+    fig = Figure(figsize=(1.1 * n, 3))
+    _strip_axes(
+        fig, 2,
+        [tile_images(images, 1, n), tile_images(reconstructions, 1, n)],
+        ["original", "reconstruction"],
+        "Reconstructions (decoded posterior means)",
+    )
+    return fig
+
+
+def samples_figure(model, rows=8, cols=8, seed=0):
+    """A `rows x cols` grid of images decoded from z ~ N(0, I)."""
+    z = np.random.default_rng(seed).standard_normal((rows * cols, model.latent_dim))
+    images = _decode(model, z)
+    fig = Figure(figsize=(0.9 * cols, 0.9 * rows + 0.6))
+    ax = fig.add_subplot()
+    _imshow(ax, tile_images(images, rows, cols), interpolation="nearest")
+    ax.set_axis_off()
+    ax.set_title(f"{rows * cols} samples from the prior N(0, I)")
+    return fig
+
+
+def slerp(a, b, t):
+    """Spherical interpolation between the rows of `a` and `b` at fractions `t`.
+
+    Follows the great circle between the two codes (White, 2016), which keeps
+    intermediate codes at a typical distance from the origin under a Gaussian
+    prior; falls back to linear interpolation for (anti)parallel codes.
+
+    Returns:
+        `(len(a), len(t), D)` codes.
+    """
+    a, b, t = np.asarray(a, "float64"), np.asarray(b, "float64"), np.asarray(t, "float64")
+    cosine = np.sum(a * b, axis=-1) / (
+        np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1) + 1e-12
+    )
+    omega = np.arccos(np.clip(cosine, -1.0, 1.0))[:, None, None]
+    t = t[None, :, None]
+    sin_omega = np.sin(omega)
+    parallel = np.abs(sin_omega) < 1e-6
+    safe = np.where(parallel, 1.0, sin_omega)
+    spherical = (np.sin((1 - t) * omega) * a[:, None] + np.sin(t * omega) * b[:, None]) / safe
+    linear = (1 - t) * a[:, None] + t * b[:, None]
+    return np.where(parallel, linear, spherical)
+
+
+def lerp(a, b, t):
+    """Linear interpolation between the rows of `a` and `b`: `(len(a), len(t), D)`."""
+    a, b, t = np.asarray(a, "float64"), np.asarray(b, "float64"), np.asarray(t, "float64")
+    return (1 - t[None, :, None]) * a[:, None] + t[None, :, None] * b[:, None]
+
+
+def interpolation_figure(model, start_images, end_images, steps=10):
+    """Decoded paths between the codes of pairs of images, linear and spherical.
+
+    Each pair gets two rows (linear, spherical); each row shows the start
+    image, `steps` decoded codes from its posterior mean to the end image's,
+    and the end image.
+    """
+    start_images = np.asarray(start_images, "float32")
+    end_images = np.asarray(end_images, "float32")
+    if start_images.shape != end_images.shape:
+        raise ValueError("start_images and end_images must have the same shape.")
+    pairs = len(start_images)
+    z_start, z_end = encode_means(model, start_images), encode_means(model, end_images)
+    t = np.linspace(0.0, 1.0, steps)
+    paths = np.stack([lerp(z_start, z_end, t), slerp(z_start, z_end, t)], axis=1)
+    decoded = _decode(model, paths.reshape(-1, model.latent_dim))
+    decoded = decoded.reshape(pairs, 2, steps, *decoded.shape[1:])
+    strips, labels = [], []
+    for i in range(pairs):
+        for j, name in enumerate(("linear", "spherical")):
+            row = np.concatenate([start_images[i : i + 1], decoded[i, j], end_images[i : i + 1]])
+            strips.append(tile_images(row, 1, steps + 2))
+            labels.append(f"pair {i + 1}\n{name}")
+    fig = Figure(figsize=(1.0 * (steps + 2), 1.15 * 2 * pairs + 0.6))
+    _strip_axes(
+        fig, 2 * pairs, strips, labels,
+        "Interpolations between encoded test images (real images at both ends)",
+    )
+    return fig
+
+
+def latent_traversal_figure(model, images, max_dims=10, value_range=(-3.0, 3.0), steps=11):
+    """Varies one latent dimension at a time around the code of `images[0]`.
+
+    Rows are latent dimensions, the most used first (highest mean KL over
+    `images`: dimensions the encoder ignores decode to nothing new); columns
+    set that dimension to `steps` values across `value_range`, the others
+    staying at the code.
+    """
+    images = np.asarray(images, "float32")
+    z_mean, z_log_var = model.encoder.predict(images, batch_size=256, verbose=0)[:2]
+    kl_per_dim = 0.5 * np.mean(np.exp(z_log_var) + z_mean**2 - 1.0 - z_log_var, axis=0)
+    dims = np.argsort(-kl_per_dim)[:max_dims]
+    values = np.linspace(*value_range, steps).astype("float32")
+    codes = np.repeat(z_mean[:1], len(dims) * len(values), axis=0).reshape(
+        len(dims), len(values), -1
+    )
+    for row, dim in enumerate(dims):
+        codes[row, :, dim] = values
+    decoded = _decode(model, codes.reshape(-1, model.latent_dim))
+    height, width = decoded.shape[1:3]
+    fig = Figure(figsize=(0.9 * len(values) + 1.5, 0.9 * len(dims) + 1.2))
+    ax = fig.add_subplot()
+    _imshow(ax, tile_images(decoded, len(dims), len(values)), interpolation="nearest")
+    _label_tiles(ax, "x", width, values, count=len(values))
+    ax.set_yticks(
+        (np.arange(len(dims)) + 0.5) * height - 0.5,
+        [f"z[{d}]\nKL {kl_per_dim[d]:.2f}" for d in dims],
+    )
+    ax.set_xlabel("value of the varied dimension")
+    ax.set_title(
+        f"Latent traversal around one code: {len(dims)} of {model.latent_dim} "
+        "dimensions, most used first"
+    )
+    return fig
+
+
+FIGURES = (
+    "loss", "latent_grid", "latent_scatter", "reconstructions", "samples", "interpolation",
+    "latent_traversal",
+)
+
+
+def default_figures(model, history=None):
+    """The figures that fit a model: no latent grid unless the latent space is 2-D."""
+    return [
+        name for name in FIGURES
+        if (name != "loss" or history) and (name != "latent_grid" or model.latent_dim == 2)
+    ]
+
+
+def write_figures(
+    model, directory, images, labels=None, history=None, figures=None,
+    grid_size=30, z_range=None, spacing="linear", num_examples=10, seed=0,
+):
+    """Writes figures of `model` as `<name>.png` in `directory`.
+
+    Args:
+        model: A `vae_tf.VAE`.
+        directory: Existing folder to write into.
+        images: Images to encode (the test set, typically); the scatter uses
+            all of them, the other figures a few chosen with `seed`.
+        labels: Optional labels of `images`, for the scatter's colours.
+        history: Training history (dict of lists) for "loss".
+        figures: Names from `FIGURES`; default: `default_figures`.
+        grid_size: Images per side of the latent grid.
+        z_range: Latent grid range; default (-2, 2), or (0.05, 0.95) with
+            quantile spacing.
+        spacing: Latent grid spacing, "linear" or "quantile".
+        num_examples: Images in the reconstructions; interpolation pairs are
+            a third of that (at least 1).
+        seed: Chooses the images shown and the prior samples.
+
+    Returns:
+        The list of paths written.
+    """
+    names = list(figures) if figures else default_figures(model, history)
+    unknown = sorted(set(names) - set(FIGURES))
+    if unknown:
+        raise ValueError(f"Unknown figure(s) {unknown}; choose from {list(FIGURES)}.")
+    if "loss" in names and not history:
+        raise ValueError("The loss figure needs the training history (history.csv).")
+    images = np.asarray(images, "float32")
+    rng = np.random.default_rng(seed)
+    chosen = images[rng.choice(len(images), size=min(num_examples, len(images)), replace=False)]
+    pairs = max(1, num_examples // 3)
+    ends = images[rng.choice(len(images), size=2 * pairs, replace=len(images) < 2 * pairs)]
+    if z_range is None:
+        z_range = (0.05, 0.95) if spacing == "quantile" else (-2.0, 2.0)
+    makers = {
+        "loss": lambda: loss_curves_figure(history),
+        "latent_grid": lambda: latent_grid_figure(model, grid_size, z_range, spacing),
+        "latent_scatter": lambda: latent_scatter_figure(model, images, labels, seed=seed),
+        "reconstructions": lambda: reconstructions_figure(model, chosen),
+        "samples": lambda: samples_figure(model, seed=seed),
+        "interpolation": lambda: interpolation_figure(model, ends[:pairs], ends[pairs:]),
+        "latent_traversal": lambda: latent_traversal_figure(model, chosen),
+    }
+    paths = []
+    for name in names:
+        paths.append(save_figure(makers[name](), os.path.join(directory, f"{name}.png")))
+    return paths
 
 
 def save_model_diagram(model, path):

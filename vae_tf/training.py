@@ -9,6 +9,7 @@ print(result.run_dir)        # config.json, history.csv, vae.keras, ...
 ```
 """
 
+import csv
 import dataclasses
 import datetime
 import importlib.util
@@ -113,7 +114,7 @@ class TrainConfig:
 
 @dataclasses.dataclass
 class TrainResult:
-    """What `train` returns: the trained model, its history and its run directory."""
+    """A trained model, its history and its run directory (`train`, `load_run`)."""
 
     model: VAE
     history: dict
@@ -170,8 +171,11 @@ def build_model(config):
     return model
 
 
-def write_artifacts(model, history, config, run_dir):
-    """Writes the run's model files, config and figures into `run_dir`."""
+def write_artifacts(model, history, config, run_dir, test_set):
+    """Writes the run's model files, config and figures into `run_dir`.
+
+    `test_set` is `(images, labels)`, encoded and shown in the figures.
+    """
     with open(os.path.join(run_dir, "config.json"), "w") as f:
         json.dump(
             {
@@ -189,13 +193,35 @@ def write_artifacts(model, history, config, run_dir):
     export_saved_model(model, os.path.join(run_dir, "saved_model"))
     plotting.save_model_diagram(model.encoder, os.path.join(run_dir, "encoder.png"))
     plotting.save_model_diagram(model.decoder, os.path.join(run_dir, "decoder.png"))
-    plotting.save_figure(
-        plotting.loss_curves_figure(history), os.path.join(run_dir, "loss.png")
-    )
-    if model.latent_dim == 2:
-        plotting.save_figure(
-            plotting.latent_grid_figure(model), os.path.join(run_dir, "latent_grid.png")
+    images, labels = test_set
+    plotting.write_figures(model, run_dir, images, labels, history, seed=config.seed or 0)
+
+
+def read_history(path):
+    """The per-epoch history in a `history.csv` as `{column: [floats]}`."""
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        return {}
+    return {key: [float(row[key]) for row in rows] for key in rows[0] if key != "epoch"}
+
+
+def load_run(run_dir):
+    """Loads a run directory written by `train`: its model and history.
+
+    Raises:
+        FileNotFoundError: if `run_dir` holds no `vae.keras`.
+    """
+    model_path = os.path.join(run_dir, "vae.keras")
+    if not os.path.isfile(model_path):
+        raise FileNotFoundError(
+            f"No vae.keras in {run_dir}: is it a run directory written by "
+            "scripts/train.py (a finished run, not a .partial one)?"
         )
+    model = keras.saving.load_model(model_path, safe_mode=True)
+    history_path = os.path.join(run_dir, "history.csv")
+    history = read_history(history_path) if os.path.isfile(history_path) else {}
+    return TrainResult(model=model, history=history, run_dir=run_dir)
 
 
 def _print_final(history, run_dir):
@@ -238,11 +264,13 @@ def train(config, verbose="auto"):
     if verbose:
         model.encoder.summary()
         model.decoder.summary()
+    mnist = data.load_mnist()
     train_data, validation_data = data.mnist_datasets(
         batch_size=config.batch_size,
         train_on_all=config.train_on_all,
         binarize=config.binarize,
         seed=config.seed,
+        mnist=mnist,
     )
     callbacks = [
         EpochTimer(),
@@ -262,7 +290,9 @@ def train(config, verbose="auto"):
         shuffle=False,  # the pipeline shuffles
         verbose=verbose,
     ).history
-    write_artifacts(model, history, dataclasses.replace(config, output_dir=run_dir), staging)
+    write_artifacts(
+        model, history, dataclasses.replace(config, output_dir=run_dir), staging, mnist[1]
+    )
     os.rename(staging, run_dir)
     if verbose:
         _print_final(history, run_dir)

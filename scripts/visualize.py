@@ -1,0 +1,87 @@
+"""Draws the figures of a trained run from its run directory.
+
+    python scripts/visualize.py --run_dir=runs/conv_latent2_20261122-231700
+    python scripts/visualize.py --run_dir=RUN --figures=latent_grid --spacing=quantile
+    python scripts/visualize.py --run_dir=RUN --figures=latent_scatter,samples --out_dir=figs
+
+Loads RUN/vae.keras (and RUN/history.csv for the loss curves) and writes
+<figure>.png files, by default into RUN, replacing earlier ones. Without
+--figures it draws every figure that fits the model (the latent grid only
+for a 2-D latent space).
+"""
+
+import os
+import sys
+
+from absl import app
+from absl import flags
+
+from vae_tf import data
+from vae_tf import plotting
+from vae_tf.training import load_run
+
+flags.DEFINE_string("run_dir", None, "Run directory written by scripts/train.py.", required=True)
+flags.DEFINE_list(
+    "figures", [],
+    f"Figures to draw, comma-separated, from: {', '.join(plotting.FIGURES)}. "
+    "Default: all that fit the model.",
+)
+flags.DEFINE_string("out_dir", None, "Where to write the PNGs; default: the run directory.")
+flags.DEFINE_integer("grid_size", 30, "Images per side of the latent grid.", lower_bound=2)
+flags.DEFINE_list(
+    "z_range", [],
+    "Latent grid range low,high: latent values with linear spacing (default -2,2), "
+    "probabilities with quantile spacing (default 0.05,0.95).",
+)
+flags.DEFINE_enum(
+    "spacing", "linear", ["linear", "quantile"],
+    "Latent grid spacing: linear in z, or at Gaussian quantiles (Kingma & Welling).",
+)
+flags.DEFINE_enum("split", "test", ["test", "train"], "MNIST split to encode and show.")
+flags.DEFINE_integer(
+    "num_examples", 10, "Images in the reconstructions (a third as many interpolation pairs).",
+    lower_bound=1,
+)
+flags.DEFINE_integer(
+    "scatter_examples", 10000, "Images encoded for the latent scatter.", lower_bound=1
+)
+flags.DEFINE_integer("seed", 0, "Chooses the images shown and the prior samples.", lower_bound=0)
+
+FLAGS = flags.FLAGS
+
+
+def _z_range():
+    if not FLAGS.z_range:
+        return None
+    try:
+        low, high = (float(value) for value in FLAGS.z_range)
+    except ValueError:
+        raise app.UsageError(f"--z_range must be two numbers low,high; got {FLAGS.z_range}.")
+    return low, high
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
+    z_range = _z_range()
+    out_dir = FLAGS.out_dir or FLAGS.run_dir
+    try:
+        run = load_run(FLAGS.run_dir)
+        (x_train, y_train), (x_test, y_test) = data.load_mnist()
+        images, labels = (x_test, y_test) if FLAGS.split == "test" else (x_train, y_train)
+        os.makedirs(out_dir, exist_ok=True)
+        paths = plotting.write_figures(
+            run.model, out_dir, images[: FLAGS.scatter_examples],
+            labels[: FLAGS.scatter_examples], run.history, figures=FLAGS.figures,
+            grid_size=FLAGS.grid_size, z_range=z_range, spacing=FLAGS.spacing,
+            num_examples=FLAGS.num_examples, seed=FLAGS.seed,
+        )
+    except (FileNotFoundError, ValueError) as error:
+        print(f"visualize.py: error: {error}", file=sys.stderr)
+        sys.exit(2)
+    for path in paths:
+        print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    app.run(main)
