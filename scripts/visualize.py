@@ -10,7 +10,6 @@ Loads RUN/vae.keras (and RUN/history.csv for the loss curves) and writes
 for a 2-D latent space).
 """
 
-import os
 import sys
 
 from absl import app
@@ -69,7 +68,6 @@ def main(argv):
         run = load_run(FLAGS.run_dir)
         (x_train, y_train), (x_test, y_test) = data.load_mnist()
         images, labels = (x_test, y_test) if FLAGS.split == "test" else (x_train, y_train)
-        os.makedirs(out_dir, exist_ok=True)
         paths = plotting.write_figures(
             run.model, out_dir, images[: FLAGS.scatter_examples],
             labels[: FLAGS.scatter_examples], run.history, figures=FLAGS.figures,

@@ -105,7 +105,8 @@ def test_quantile_spacing_follows_the_inverse_normal_cdf():
 def test_latent_grid_ticks_name_the_latent_values(models):
     fig = plotting.latent_grid_figure(models[2], n=5, z_range=(-1.0, 1.0))
     (ax,) = fig.axes
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["-1.00", "-0.50", "0.00", "0.50", "1.00"]
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert labels == ["-1.00", "-0.50", "0.00", "0.50", "1.00"]
     assert [t.get_text() for t in ax.get_yticklabels()][0] == "1.00"  # top row: highest z[1]
     np.testing.assert_allclose(ax.get_xticks(), [13.5, 41.5, 69.5, 97.5, 125.5])
 

@@ -433,7 +433,7 @@ def write_figures(
 
     Args:
         model: A `vae_tf.VAE`.
-        directory: Existing folder to write into.
+        directory: Folder to write into (created if missing).
         images: Images to encode (the test set, typically); the scatter uses
             all of them, the other figures a few chosen with `seed`.
         labels: Optional labels of `images`, for the scatter's colours.
@@ -472,6 +472,7 @@ def write_figures(
         "interpolation": lambda: interpolation_figure(model, ends[:pairs], ends[pairs:]),
         "latent_traversal": lambda: latent_traversal_figure(model, chosen),
     }
+    os.makedirs(directory, exist_ok=True)
     paths = []
     for name in names:
         paths.append(save_figure(makers[name](), os.path.join(directory, f"{name}.png")))
