@@ -2,6 +2,7 @@
 
     python scripts/generate.py --saved_model=RUN/saved_model --num=64 --out=samples.png
     python scripts/generate.py --saved_model=RUN/saved_model --z="0.5,-1;0,0" --out=points.png
+    python scripts/generate.py --saved_model=CONDITIONAL_RUN/saved_model --label=7 --num=16
 
 Samples z from the prior (the `sample` endpoint, seeded) or decodes the
 latent points given with --z (the `decode` endpoint), and saves them as a
@@ -26,6 +27,10 @@ flags.DEFINE_string(
     "z", None,
     'Latent points to decode instead of sampling: numbers separated by commas, points '
     'by semicolons, e.g. "0.5,-1;0,0" for two points of a 2-D latent space.',
+)
+flags.DEFINE_list(
+    "label", [],
+    "Conditional models only: the class to draw (e.g. 7), or several (3,5,8) used in turn.",
 )
 flags.DEFINE_integer("cols", None, "Images per row; default: about the square root.", lower_bound=1)
 flags.DEFINE_string("out", "samples.png", "Image file to write (.png, .pdf, .svg, ...).")
@@ -73,13 +78,33 @@ def main(argv):
     if missing:
         fail(f"{FLAGS.saved_model} lacks the endpoint(s) {missing}: export it with "
              "vae_tf.export_saved_model.")
-    latent_dim = loaded.signatures["decode"].structured_input_signature[1]["z"].shape[-1]
+    decode_inputs = loaded.signatures["decode"].structured_input_signature[1]
+    latent_dim = decode_inputs["z"].shape[-1]
+    conditional = "label" in decode_inputs
+    if conditional and not FLAGS.label:
+        fail("This SavedModel is a conditional VAE: choose the class with --label=DIGIT "
+             "(or several, e.g. --label=3,5,8).")
+    if FLAGS.label and not conditional:
+        fail("--label is for conditional VAEs; this SavedModel takes no label.")
+    if FLAGS.label:
+        try:
+            classes = [int(label) for label in FLAGS.label]
+        except ValueError:
+            fail(f"--label must hold integers; got {','.join(FLAGS.label)}.")
     if FLAGS.z:
         z = parse_points(FLAGS.z, latent_dim)
-        images = loaded.decode(tf.constant(z)).numpy()
+        inputs = [tf.constant(z)]
+        if conditional:
+            inputs.append(tf.constant(np.resize(classes, len(z)), tf.int32))
+        images = loaded.decode(*inputs).numpy()
         title = f"{len(z)} decoded latent point(s)"
         if len(z) <= 8:
             title += "\n" + "; ".join(",".join(f"{v:g}" for v in point) for point in z)
+    elif conditional:
+        labels = tf.constant(np.resize(classes, FLAGS.num), tf.int32)
+        images = loaded.sample(labels, tf.constant(FLAGS.seed)).numpy()
+        title = (f"{FLAGS.num} samples from the prior (seed {FLAGS.seed}), "
+                 f"label {','.join(map(str, classes))}")
     else:
         images = loaded.sample(tf.constant(FLAGS.num), tf.constant(FLAGS.seed)).numpy()
         title = f"{FLAGS.num} samples from the prior (seed {FLAGS.seed})"

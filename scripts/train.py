@@ -7,8 +7,9 @@
 The run directory (--output_dir, by default runs/<architecture>_latent<d>_<time>)
 holds config.json, history.csv, vae.keras, saved_model/, encoder.png,
 decoder.png and the figures (loss, latent_scatter, reconstructions, samples,
-interpolation, latent_traversal and, for a 2-D latent space, latent_grid);
-scripts/visualize.py redraws them.
+interpolation, latent_traversal and, for a 2-D latent space, latent_grid;
+conditional runs draw style_grid, analogies and one latent grid per digit
+instead of the interpolations); scripts/visualize.py redraws them.
 """
 
 import sys
@@ -54,6 +55,10 @@ flags.DEFINE_bool(
     "Dynamic binarization: resample every pixel as 0/1 with its grey level as "
     "probability at every epoch.",
 )
+flags.DEFINE_bool(
+    "conditional", _DEFAULTS.conditional,
+    "Conditional VAE: encoder and decoder see the digit's label; z keeps the style.",
+)
 flags.DEFINE_bool("run_eagerly", _DEFAULTS.run_eagerly, "Run eagerly (slow; for debugging).")
 flags.DEFINE_enum(
     "jit_compile", "auto", list(_JIT),
@@ -92,6 +97,7 @@ def main(argv):
         steps_per_epoch=FLAGS.steps_per_epoch,
         train_on_all=FLAGS.train_on_all,
         binarize=FLAGS.binarize,
+        conditional=FLAGS.conditional,
         run_eagerly=FLAGS.run_eagerly,
         jit_compile=_JIT[FLAGS.jit_compile],
         mixed_precision=FLAGS.mixed_precision,

@@ -44,6 +44,9 @@ flags.DEFINE_integer(
 flags.DEFINE_integer(
     "scatter_examples", 10000, "Images encoded for the latent scatter.", lower_bound=1
 )
+flags.DEFINE_list(
+    "grid_labels", [], "Conditional VAEs: labels that get a latent grid each (default: all)."
+)
 flags.DEFINE_integer("seed", 0, "Chooses the images shown and the prior samples.", lower_bound=0)
 
 FLAGS = flags.FLAGS
@@ -63,6 +66,10 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
     z_range = _z_range()
+    try:
+        grid_labels = [int(label) for label in FLAGS.grid_labels] or None
+    except ValueError:
+        raise app.UsageError(f"--grid_labels must be integers; got {FLAGS.grid_labels}.")
     out_dir = FLAGS.out_dir or FLAGS.run_dir
     try:
         run = load_run(FLAGS.run_dir)
@@ -72,7 +79,7 @@ def main(argv):
             run.model, out_dir, images[: FLAGS.scatter_examples],
             labels[: FLAGS.scatter_examples], run.history, figures=FLAGS.figures,
             grid_size=FLAGS.grid_size, z_range=z_range, spacing=FLAGS.spacing,
-            num_examples=FLAGS.num_examples, seed=FLAGS.seed,
+            num_examples=FLAGS.num_examples, seed=FLAGS.seed, grid_labels=grid_labels,
         )
     except (FileNotFoundError, ValueError) as error:
         print(f"visualize.py: error: {error}", file=sys.stderr)

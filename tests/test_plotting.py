@@ -29,9 +29,9 @@ def test_latent_grid_coordinates_follow_the_axes():
 class CountingVAE(vae_tf.VAE):
     decode_calls = 0
 
-    def decode(self, z):
+    def decode(self, z, labels=None):
         CountingVAE.decode_calls += 1
-        return super().decode(z)
+        return super().decode(z, labels)
 
 
 def test_latent_grid_decodes_in_one_batched_call():
@@ -186,7 +186,8 @@ def test_write_figures_fits_the_model(tmp_path, models, digits):
     images, labels = digits
     history = {"total_loss": [2.0, 1.0], "reconstruction_loss": [1.5, 0.8], "kl_loss": [0.5, 0.2]}
     paths = plotting.write_figures(models[2], tmp_path, images, labels, history)
-    assert [os.path.basename(p) for p in paths] == [f"{n}.png" for n in plotting.FIGURES]
+    plain = [n for n in plotting.FIGURES if n not in ("style_grid", "analogies")]
+    assert [os.path.basename(p) for p in paths] == [f"{n}.png" for n in plain]
     ten = plotting.default_figures(models[5], history)
     assert "latent_grid" not in ten and "latent_traversal" in ten
     with pytest.raises(ValueError, match="latent_dim=5"):
@@ -195,4 +196,6 @@ def test_write_figures_fits_the_model(tmp_path, models, digits):
         plotting.write_figures(models[2], tmp_path, images, figures=["manifold"])
     with pytest.raises(ValueError, match="history"):
         plotting.write_figures(models[2], tmp_path, images, figures=["loss"])
+    with pytest.raises(ValueError, match="needs a conditional VAE"):
+        plotting.write_figures(models[2], tmp_path, images, figures=["style_grid"])
     assert not [p for p in os.listdir(tmp_path) if "partial" in p]

@@ -39,6 +39,7 @@ if keras.backend.backend() != "tensorflow":
     )
 
 from vae_tf import data  # noqa: E402
+from vae_tf import evaluation  # noqa: E402
 from vae_tf import losses  # noqa: E402
 from vae_tf import plotting  # noqa: E402
 from vae_tf.architectures import PRESETS  # noqa: E402
@@ -60,6 +61,7 @@ __all__ = [
     "build_encoder",
     "build_encoder_decoder",
     "data",
+    "evaluation",
     "export_saved_model",
     "losses",
     "plotting",

@@ -26,8 +26,8 @@ import keras
 from keras import layers
 
 from vae_tf._checks import check_positive_int
+from vae_tf.data import MNIST_SHAPE
 
-MNIST_SHAPE = (28, 28, 1)
 
 
 def _latent_heads(x, latent_dim):
@@ -106,13 +106,24 @@ def _validate(preset, latent_dim, image_shape):
     return image_shape
 
 
-def build_encoder(preset="conv", latent_dim=2, image_shape=MNIST_SHAPE):
+def _condition_input(num_classes):
+    if num_classes is None:
+        return None
+    check_positive_int("num_classes", num_classes)
+    return keras.Input(shape=(num_classes,), name="label")
+
+
+def build_encoder(preset="conv", latent_dim=2, image_shape=MNIST_SHAPE, num_classes=None):
     """Builds the functional encoder `images -> [z_mean, z_log_var]`.
 
     Args:
         preset: Name of the architecture, one of `PRESETS`.
         latent_dim: Size of the latent code.
         image_shape: `(height, width, channels)` of the input images.
+        num_classes: For a conditional VAE, the number of classes: the
+            encoder then takes `[images, one_hot_labels]` and sees the one-hot
+            label as `num_classes` constant feature maps concatenated to the
+            image channels (Sohn et al., 2015).
 
     Returns:
         A `keras.Model` named "encoder".
@@ -124,18 +135,30 @@ def build_encoder(preset="conv", latent_dim=2, image_shape=MNIST_SHAPE):
     69076
     """
     image_shape = _validate(preset, latent_dim, image_shape)
-    inputs = keras.Input(shape=image_shape, name="images")
-    outputs = PRESETS[preset][0](inputs, latent_dim)
+    images = keras.Input(shape=image_shape, name="images")
+    label = _condition_input(num_classes)
+    if label is None:
+        inputs, features = images, images
+    else:
+        height, width, _ = image_shape
+        maps = layers.RepeatVector(height * width)(label)
+        maps = layers.Reshape((height, width, num_classes), name="label_maps")(maps)
+        inputs, features = [images, label], layers.Concatenate(name="images_and_label")(
+            [images, maps]
+        )
+    outputs = PRESETS[preset][0](features, latent_dim)
     return keras.Model(inputs, outputs, name="encoder")
 
 
-def build_decoder(preset="conv", latent_dim=2, image_shape=MNIST_SHAPE):
+def build_decoder(preset="conv", latent_dim=2, image_shape=MNIST_SHAPE, num_classes=None):
     """Builds the functional decoder `z -> logits` of shape `image_shape`.
 
     Args:
         preset: Name of the architecture, one of `PRESETS`.
         latent_dim: Size of the latent code.
         image_shape: `(height, width, channels)` of the generated images.
+        num_classes: For a conditional VAE, the number of classes: the
+            decoder then takes `[z, one_hot_labels]`, concatenated.
 
     Returns:
         A `keras.Model` named "decoder" whose output is Bernoulli logits.
@@ -147,19 +170,25 @@ def build_decoder(preset="conv", latent_dim=2, image_shape=MNIST_SHAPE):
     65089
     """
     image_shape = _validate(preset, latent_dim, image_shape)
-    latent_inputs = keras.Input(shape=(latent_dim,), name="z")
-    outputs = PRESETS[preset][1](latent_inputs, image_shape)
-    return keras.Model(latent_inputs, outputs, name="decoder")
+    z = keras.Input(shape=(latent_dim,), name="z")
+    label = _condition_input(num_classes)
+    if label is None:
+        inputs, features = z, z
+    else:
+        inputs, features = [z, label], layers.Concatenate(name="z_and_label")([z, label])
+    outputs = PRESETS[preset][1](features, image_shape)
+    return keras.Model(inputs, outputs, name="decoder")
 
 
-def build_encoder_decoder(preset="conv", latent_dim=2, image_shape=MNIST_SHAPE):
+def build_encoder_decoder(preset="conv", latent_dim=2, image_shape=MNIST_SHAPE, num_classes=None):
     """Builds the matching `(encoder, decoder)` pair of a preset.
 
     Example:
 
     >>> encoder, decoder = build_encoder_decoder("mlp", latent_dim=20)
+    >>> encoder, decoder = build_encoder_decoder("conv", 2, num_classes=10)  # conditional
     """
     return (
-        build_encoder(preset, latent_dim, image_shape),
-        build_decoder(preset, latent_dim, image_shape),
+        build_encoder(preset, latent_dim, image_shape, num_classes),
+        build_decoder(preset, latent_dim, image_shape, num_classes),
     )

@@ -22,6 +22,8 @@ from vae_tf._checks import check_positive_int
 
 MNIST_PATH = os.path.join(os.path.dirname(__file__), "_data", "mnist.npz")
 _MNIST_KEYS = ("x_train", "y_train", "x_test", "y_test")
+MNIST_CLASSES = 10
+MNIST_SHAPE = (28, 28, 1)
 
 
 def load_mnist(path=None):
@@ -137,6 +139,48 @@ def check_images(images, image_shape=None, name="images"):
     return images
 
 
+def check_labels(labels, num_classes, num_images=None, name="labels"):
+    """Checks that `labels` are integer class indices in `[0, num_classes)`.
+
+    Args:
+        labels: Array-like of shape `(N,)`; an integer stands for one label.
+        num_classes: Number of classes.
+        num_images: If given, the `N` the labels must match.
+        name: How to call the array in error messages.
+
+    Returns:
+        The labels as an int32 numpy array of shape `(N,)`.
+
+    Raises:
+        ValueError: naming the problem (not integers, wrong shape, out of range).
+    """
+    labels = np.asarray(labels)
+    if labels.dtype == bool or not (
+        np.issubdtype(labels.dtype, np.integer)
+        or (np.issubdtype(labels.dtype, np.floating) and np.all(np.mod(labels, 1) == 0))
+    ):
+        raise ValueError(
+            f"{name} must be integer class indices; got dtype {labels.dtype}"
+            + (" with fractional values." if labels.dtype.kind == "f" else ".")
+            + " Pass class numbers such as 0-9, not one-hot vectors or strings."
+        )
+    if labels.ndim != 1:
+        raise ValueError(
+            f"{name} must have shape (N,), one class index per image; got {labels.shape}."
+        )
+    if num_images is not None and len(labels) != num_images:
+        raise ValueError(
+            f"{name} must hold one label per image: {num_images} images but "
+            f"{len(labels)} labels."
+        )
+    if len(labels) and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(
+            f"{name} must lie in [0, {num_classes - 1}] for {num_classes} classes; got "
+            f"values in [{labels.min():g}, {labels.max():g}]."
+        )
+    return labels.astype("int32")
+
+
 def _binarize(images, seed):
     noise = tf.random.stateless_uniform(tf.shape(images), seed=seed, dtype=images.dtype)
     return tf.cast(noise < images, images.dtype)
@@ -203,7 +247,9 @@ def make_dataset(
     return dataset.prefetch(2).with_options(options)
 
 
-def mnist_datasets(batch_size=128, train_on_all=False, binarize=False, seed=None, mnist=None):
+def mnist_datasets(
+    batch_size=128, train_on_all=False, binarize=False, seed=None, mnist=None, labels=False
+):
     """The training and validation pipelines of the bundled MNIST.
 
     Args:
@@ -214,19 +260,24 @@ def mnist_datasets(batch_size=128, train_on_all=False, binarize=False, seed=None
             images are binarized once, identically at every epoch).
         seed: Optional integer seed of shuffling and binarization.
         mnist: The arrays as `load_mnist()` returns them, if already loaded.
+        labels: Yield `(images, labels)` pairs (for a conditional VAE).
 
     Returns:
-        `(train_dataset, validation_dataset_or_None)` yielding images only.
+        `(train_dataset, validation_dataset_or_None)` yielding images, or
+        `(images, labels)` pairs.
     """
-    (x_train, _), (x_test, _) = mnist or load_mnist()
+    (x_train, y_train), (x_test, y_test) = mnist or load_mnist()
     if train_on_all:
         x_train, x_test = np.concatenate([x_train, x_test]), None
+        y_train = np.concatenate([y_train, y_test])
     train = make_dataset(
-        x_train, batch_size=batch_size, shuffle=True, binarize=binarize, seed=seed
+        x_train, y_train if labels else None, batch_size=batch_size, shuffle=True,
+        binarize=binarize, seed=seed,
     )
     validation = None
     if x_test is not None:
         validation = make_dataset(
-            x_test, batch_size=batch_size, binarize=binarize, seed=seed
+            x_test, y_test if labels else None, batch_size=batch_size, binarize=binarize,
+            seed=seed,
         )
     return train, validation

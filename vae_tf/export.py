@@ -9,6 +9,11 @@ Endpoints (all float32 images in [0, 1], shape `(N, H, W, C)`):
   `z ~ N(0, I)`; the same seed gives the same images.
 - `reconstruct(images)` -> images decoded from the posterior mean.
 
+A conditional VAE's endpoints also take `label`, int32 class indices of shape
+`(N,)`: `decode(z, label)`, `encode(images, label)`,
+`reconstruct(images, label)`, and `sample(label, seed)`, which draws one
+image per label.
+
 Example (no vae_tf import needed to consume it):
 
 ```python
@@ -47,32 +52,42 @@ def export_saved_model(model, path):
         )
     z_spec = tf.TensorSpec((None, model.latent_dim), tf.float32, name="z")
     images_spec = tf.TensorSpec((None, *model.image_shape), tf.float32, name="images")
-    scalar = tf.TensorSpec((), tf.int32)
+    label_spec = tf.TensorSpec((None,), tf.int32, name="label")
+    seed_spec = tf.TensorSpec((), tf.int32, name="seed")
 
-    def encode(images):
-        z_mean, z_log_var = model.encode(images)
-        return {"z_mean": z_mean, "z_log_var": z_log_var}
-
-    def sample(num_samples, seed):
-        z = tf.random.stateless_normal(
+    def prior(num_samples, seed):
+        return tf.random.stateless_normal(
             tf.stack([num_samples, model.latent_dim]), seed=tf.stack([seed, 0])
         )
-        return model.decode(z)
 
+    def as_dict(z_mean, z_log_var):
+        return {"z_mean": z_mean, "z_log_var": z_log_var}
+
+    if model.conditional:
+        endpoints = {
+            "decode": (model.decode, [z_spec, label_spec]),
+            "encode": (lambda x, y: as_dict(*model.encode(x, y)), [images_spec, label_spec]),
+            "sample": (
+                lambda y, seed: model.decode(prior(tf.shape(y)[0], seed), y),
+                [label_spec, seed_spec],
+            ),
+            "reconstruct": (model.reconstruct, [images_spec, label_spec]),
+        }
+    else:
+        endpoints = {
+            "decode": (model.decode, [z_spec]),
+            "encode": (lambda x: as_dict(*model.encode(x)), [images_spec]),
+            "sample": (
+                lambda n, seed: model.decode(prior(n, seed)),
+                [tf.TensorSpec((), tf.int32, name="num_samples"), seed_spec],
+            ),
+            "reconstruct": (model.reconstruct, [images_spec]),
+        }
     archive = keras.export.ExportArchive()
     archive.track(model)
-    # The first endpoint becomes serving_default.
-    archive.add_endpoint("decode", model.decode, input_signature=[z_spec])
-    archive.add_endpoint("encode", encode, input_signature=[images_spec])
-    archive.add_endpoint(
-        "sample",
-        sample,
-        input_signature=[
-            tf.TensorSpec.from_spec(scalar, name="num_samples"),
-            tf.TensorSpec.from_spec(scalar, name="seed"),
-        ],
-    )
-    archive.add_endpoint("reconstruct", model.reconstruct, input_signature=[images_spec])
+    # The first endpoint, decode, becomes serving_default.
+    for name, (function, signature) in endpoints.items():
+        archive.add_endpoint(name, function, input_signature=signature)
 
     parent = os.path.dirname(os.path.abspath(path))
     os.makedirs(parent, exist_ok=True)

@@ -7,6 +7,7 @@ from keras import ops
 
 from vae_tf import losses
 from vae_tf.data import check_images
+from vae_tf.data import check_labels
 from vae_tf.layers import Sampler
 
 DECODER_OUTPUTS = ("auto", "logits", "probabilities")
@@ -15,6 +16,10 @@ DECODER_OUTPUTS = ("auto", "logits", "probabilities")
 def _ends_in_sigmoid(decoder):
     activation = getattr(decoder.layers[-1], "activation", None)
     return getattr(activation, "__name__", None) == "sigmoid"
+
+
+def _is_concrete(value):
+    return isinstance(value, (np.ndarray, list, tuple, int, np.integer))
 
 
 def _checked_if_array(images, image_shape, name):
@@ -51,6 +56,12 @@ class VAE(keras.Model):
             unless the decoder's last layer has a sigmoid activation). Logits
             give an exact, stable likelihood.
         seed: Optional integer seed of the `Sampler`.
+        num_classes: Makes the VAE conditional (Sohn et al., 2015): the
+            networks take a one-hot label besides their input (see
+            `build_encoder_decoder(..., num_classes=...)`), data come as
+            `(images, labels)` with integer labels, and `encode`, `decode`,
+            `sample` and `reconstruct` take `labels`. The same training step
+            serves both kinds.
 
     Example:
 
@@ -60,14 +71,21 @@ class VAE(keras.Model):
     vae.compile(optimizer="adam")
     vae.fit(x_train, epochs=30, batch_size=128, validation_data=(x_test,))
     images = vae.decode([[0.0, 0.0]])          # probabilities in [0, 1]
+
+    # Conditional: the digit comes from the label, the style from z.
+    cvae = VAE(*vae_tf.build_encoder_decoder("conv", 2, num_classes=10), num_classes=10)
+    cvae.compile(optimizer="adam")
+    cvae.fit(x_train, y_train, epochs=30, batch_size=128)
+    sevens = cvae.sample(16, labels=7)
     ```
     """
 
     def __init__(
-        self, encoder, decoder, beta=1.0, decoder_output="auto", seed=None, **kwargs
+        self, encoder, decoder, beta=1.0, decoder_output="auto", seed=None, num_classes=None,
+        **kwargs,
     ):
         super().__init__(**kwargs)
-        self._check_networks(encoder, decoder)
+        self._check_networks(encoder, decoder, num_classes)
         if decoder_output not in DECODER_OUTPUTS:
             raise ValueError(
                 f"decoder_output must be one of {DECODER_OUTPUTS}; got "
@@ -83,6 +101,7 @@ class VAE(keras.Model):
         self.beta = beta
         self.decoder_output = decoder_output
         self.seed = seed
+        self.num_classes = num_classes
         self.sampler = Sampler(seed=seed, name="sampler")
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.total_loss_tracker = keras.metrics.Mean(name="total_loss")
@@ -93,12 +112,25 @@ class VAE(keras.Model):
         self.build((None, *self.image_shape))
 
     @staticmethod
-    def _check_networks(encoder, decoder):
+    def _check_networks(encoder, decoder, num_classes):
         for name, network in (("encoder", encoder), ("decoder", decoder)):
             if not isinstance(network, keras.Model) or not network.built:
                 raise ValueError(
                     f"{name} must be a built keras.Model (e.g. a functional "
                     f"model); got {type(network).__name__}."
+                )
+            expected = 1 if num_classes is None else 2
+            if len(network.inputs) != expected:
+                raise ValueError(
+                    f"With num_classes={num_classes}, the {name} must take "
+                    f"{expected} input(s) ({'[x, one_hot_label]' if num_classes else 'x'});"
+                    f" it takes {len(network.inputs)}. Build both networks with the "
+                    "same num_classes."
+                )
+            if num_classes is not None and network.inputs[1].shape[1:] != (num_classes,):
+                raise ValueError(
+                    f"The {name}'s label input has shape {network.inputs[1].shape[1:]}; "
+                    f"expected ({num_classes},), a one-hot label."
                 )
         if len(encoder.outputs) not in (2, 3):
             raise ValueError(
@@ -106,15 +138,15 @@ class VAE(keras.Model):
                 f"third output z); it has {len(encoder.outputs)} outputs."
             )
         latent_dim = encoder.outputs[0].shape[-1]
-        if tuple(decoder.input_shape[1:]) != (latent_dim,):
+        if tuple(decoder.inputs[0].shape[1:]) != (latent_dim,):
             raise ValueError(
-                f"The decoder takes inputs of shape {decoder.input_shape[1:]}, "
+                f"The decoder takes codes of shape {decoder.inputs[0].shape[1:]}, "
                 f"but the encoder gives latent codes of size {latent_dim}."
             )
-        if tuple(decoder.output_shape[1:]) != tuple(encoder.input_shape[1:]):
+        if tuple(decoder.outputs[0].shape[1:]) != tuple(encoder.inputs[0].shape[1:]):
             raise ValueError(
-                f"The decoder outputs images of shape {decoder.output_shape[1:]}"
-                f" but the encoder takes {encoder.input_shape[1:]}."
+                f"The decoder outputs images of shape {decoder.outputs[0].shape[1:]}"
+                f" but the encoder takes {encoder.inputs[0].shape[1:]}."
             )
 
     @property
@@ -125,7 +157,12 @@ class VAE(keras.Model):
     @property
     def image_shape(self):
         """`(height, width, channels)` of the images."""
-        return tuple(self.encoder.input_shape[1:])
+        return tuple(self.encoder.inputs[0].shape[1:])
+
+    @property
+    def conditional(self):
+        """Whether the VAE takes labels (`num_classes` was given)."""
+        return self.num_classes is not None
 
     def build(self, input_shape):
         # The encoder and decoder are built networks; nothing to create here.
@@ -143,9 +180,34 @@ class VAE(keras.Model):
 
     # -- forward passes -----------------------------------------------------
 
-    def _posterior(self, images, training=False):
-        outputs = self.encoder(images, training=training)
+    def _condition(self, labels, num_images=None):
+        """One-hot float32 labels for the networks; None for a plain VAE."""
+        if not self.conditional:
+            if labels is not None:
+                raise ValueError(
+                    "This VAE is not conditional (num_classes=None): call it without labels."
+                )
+            return None
+        if labels is None:
+            raise ValueError(
+                f"This conditional VAE needs labels: integer classes in [0, "
+                f"{self.num_classes - 1}], one per image (e.g. fit(images, labels))."
+            )
+        if _is_concrete(labels):
+            if np.ndim(labels) == 0 and num_images is not None:
+                labels = np.full((num_images,), labels)
+            labels = check_labels(labels, self.num_classes, num_images)
+        return ops.one_hot(ops.cast(labels, "int32"), self.num_classes)
+
+    def _network_inputs(self, x, condition):
+        return x if condition is None else [x, condition]
+
+    def _posterior(self, images, condition=None, training=False):
+        outputs = self.encoder(self._network_inputs(images, condition), training=training)
         return outputs[0], outputs[1]
+
+    def _decode_output(self, z, condition=None, training=False):
+        return self.decoder(self._network_inputs(z, condition), training=training)
 
     def _probabilities(self, decoder_output):
         decoder_output = ops.cast(decoder_output, "float32")
@@ -159,20 +221,27 @@ class VAE(keras.Model):
         return losses.bernoulli_nll_from_probabilities(images, decoder_output)
 
     def call(self, inputs, training=False):
-        """Reconstruction probabilities; z is sampled only when training."""
-        z_mean, z_log_var = self._posterior(inputs, training=training)
-        z = self.sampler([z_mean, z_log_var]) if training else z_mean
-        return self._probabilities(self.decoder(z, training=training))
+        """Reconstruction probabilities; z is sampled only when training.
 
-    def per_example_losses(self, images, training=False):
+        `inputs` is images, or `(images, labels)` for a conditional VAE.
+        """
+        images, labels = inputs if self.conditional else (inputs, None)
+        condition = self._condition(labels)
+        z_mean, z_log_var = self._posterior(images, condition, training=training)
+        z = self.sampler([z_mean, z_log_var]) if training else z_mean
+        return self._probabilities(self._decode_output(z, condition, training=training))
+
+    def per_example_losses(self, images, labels=None, training=False):
         """`(reconstruction, kl)`, each of shape `(batch,)`, in nats.
 
         One Monte Carlo sample of z per image: their sum is an unbiased
-        estimate of the per-example negative ELBO.
+        estimate of the per-example negative ELBO. `labels` only for a
+        conditional VAE.
         """
-        z_mean, z_log_var = self._posterior(images, training=training)
+        condition = self._condition(labels)
+        z_mean, z_log_var = self._posterior(images, condition, training=training)
         z = self.sampler([z_mean, z_log_var])
-        decoder_output = self.decoder(z, training=training)
+        decoder_output = self._decode_output(z, condition, training=training)
         return (
             self._reconstruction_nll(images, decoder_output),
             losses.gaussian_kl(z_mean, z_log_var),
@@ -180,15 +249,15 @@ class VAE(keras.Model):
 
     # -- training -----------------------------------------------------------
 
-    @staticmethod
-    def _images(data):
-        images, _, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+    def _images_and_labels(self, data):
+        """`(images, labels or None)` of a batch; labels only when conditional."""
+        images, labels, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         if sample_weight is not None:
             raise ValueError(
                 "VAE does not support sample weights; pass images (and "
                 "optionally labels) only."
             )
-        return images
+        return images, labels if self.conditional else None
 
     def _update_metrics(self, reconstruction, kl):
         self.loss_tracker.update_state(reconstruction + self.beta * kl)
@@ -198,12 +267,12 @@ class VAE(keras.Model):
         return {metric.name: metric.result() for metric in self.metrics}
 
     def train_step(self, data):
-        images = self._images(data)
+        images, labels = self._images_and_labels(data)
         # Gradients are summed across replicas, so the per-example objective
         # is divided by the GLOBAL batch size (the plain mean on one device).
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
         with tf.GradientTape() as tape:
-            reconstruction, kl = self.per_example_losses(images, training=True)
+            reconstruction, kl = self.per_example_losses(images, labels, training=True)
             objective = reconstruction + self.beta * kl
             global_batch = ops.cast(ops.shape(objective)[0] * replicas, "float32")
             loss = ops.sum(objective) / global_batch
@@ -216,16 +285,25 @@ class VAE(keras.Model):
         return self._update_metrics(reconstruction, kl)
 
     def test_step(self, data):
-        reconstruction, kl = self.per_example_losses(self._images(data))
+        reconstruction, kl = self.per_example_losses(*self._images_and_labels(data))
         return self._update_metrics(reconstruction, kl)
 
+    def _checked_data(self, x, y, name):
+        """Validates concrete images (and, when conditional, labels)."""
+        x = _checked_if_array(x, self.image_shape, name)
+        if self.conditional and _is_concrete(y) and isinstance(x, np.ndarray):
+            y = check_labels(y, self.num_classes, len(x), name=f"labels of {name}")
+        elif self.conditional and y is None and isinstance(x, np.ndarray):
+            self._condition(None)  # raises: labels are required
+        return x, y
+
     def fit(self, x=None, y=None, *args, validation_data=None, **kwargs):
-        x = _checked_if_array(x, self.image_shape, "x")
+        x, y = self._checked_data(x, y, "x")
         if isinstance(validation_data, (tuple, list)) and validation_data:
-            validation_data = (
-                _checked_if_array(validation_data[0], self.image_shape, "validation_data"),
-                *validation_data[1:],
-            )
+            x_val, *rest = validation_data
+            y_val, rest = (rest[0], rest[1:]) if rest else (None, [])
+            x_val, y_val = self._checked_data(x_val, y_val, "validation_data")
+            validation_data = (x_val,) if y_val is None else (x_val, y_val, *rest)
         else:
             validation_data = _checked_if_array(
                 validation_data, self.image_shape, "validation_data"
@@ -233,43 +311,55 @@ class VAE(keras.Model):
         return super().fit(x, y, *args, validation_data=validation_data, **kwargs)
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
-        x = _checked_if_array(x, self.image_shape, "x")
+        x, y = self._checked_data(x, y, "x")
         return super().evaluate(x, y, *args, **kwargs)
 
     # -- inference ----------------------------------------------------------
 
-    def encode(self, images):
-        """`(z_mean, z_log_var)` of `q(z|x)`, each of shape `(N, latent_dim)`."""
-        images = _checked_if_array(images, self.image_shape, "images")
-        return self._posterior(ops.convert_to_tensor(images, "float32"))
+    def encode(self, images, labels=None):
+        """`(z_mean, z_log_var)` of `q(z|x)`, each of shape `(N, latent_dim)`.
 
-    def decode(self, z):
-        """Images (pixel probabilities in [0, 1]) for latent codes `z`."""
+        `labels`: the images' classes, for a conditional VAE only.
+        """
+        images = _checked_if_array(images, self.image_shape, "images")
+        images = ops.convert_to_tensor(images, "float32")
+        condition = self._condition(labels, images.shape[0])
+        return self._posterior(images, condition)
+
+    def decode(self, z, labels=None):
+        """Images (pixel probabilities in [0, 1]) for latent codes `z`.
+
+        `labels`: the class to draw for each code (or one class for all), for
+        a conditional VAE only.
+        """
         z = ops.convert_to_tensor(z, "float32")
         if len(z.shape) != 2 or z.shape[-1] != self.latent_dim:
             raise ValueError(
                 f"z must have shape (N, {self.latent_dim}); got {tuple(z.shape)}."
             )
-        return self._probabilities(self.decoder(z, training=False))
+        condition = self._condition(labels, z.shape[0])
+        return self._probabilities(self._decode_output(z, condition))
 
-    def sample(self, num_samples, seed=None):
+    def sample(self, num_samples, seed=None, labels=None):
         """Decodes `num_samples` codes drawn from the prior N(0, I).
 
         Args:
             num_samples: How many images to generate.
             seed: Optional integer seed; by default the Sampler's generator.
+            labels: For a conditional VAE, the class of each image, or one
+                class for all.
         """
         z = keras.random.normal(
             (num_samples, self.latent_dim),
             seed=self.sampler.seed_generator if seed is None else seed,
         )
-        return self.decode(z)
+        return self.decode(z, labels)
 
-    def reconstruct(self, images, sample=False):
+    def reconstruct(self, images, labels=None, sample=False):
         """Decodes the posterior mean of each image (or a sample of z)."""
-        z_mean, z_log_var = self.encode(images)
+        z_mean, z_log_var = self.encode(images, labels)
         z = self.sampler([z_mean, z_log_var]) if sample else z_mean
-        return self.decode(z)
+        return self.decode(z, labels)
 
     # -- serialization ------------------------------------------------------
 
@@ -282,6 +372,7 @@ class VAE(keras.Model):
             "beta": self.beta,
             "decoder_output": self.decoder_output,
             "seed": self.seed,
+            "num_classes": self.num_classes,
         }
 
     @classmethod

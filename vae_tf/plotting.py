@@ -55,9 +55,9 @@ def tile_images(images, rows, cols):
     return grid.transpose(0, 2, 1, 3, 4).reshape(rows * height, cols * width, channels)
 
 
-def _decode(model, z):
+def _decode(model, z, labels=None):
     """Decoded images as a numpy array, in one batched call."""
-    return keras.ops.convert_to_numpy(model.decode(np.asarray(z, "float32")))
+    return keras.ops.convert_to_numpy(model.decode(np.asarray(z, "float32"), labels))
 
 
 def _imshow(ax, image, **kwargs):
@@ -119,7 +119,9 @@ def _label_tiles(ax, axis, tile_size, values, count=5):
         ax.set_yticks(positions, labels)
 
 
-def latent_grid_figure(model, n=30, z_range=(-2.0, 2.0), spacing="linear", figsize=10):
+def latent_grid_figure(
+    model, n=30, z_range=(-2.0, 2.0), spacing="linear", figsize=10, label=None
+):
     """Decodes an `n x n` grid over a 2-D latent space in ONE decoder call.
 
     Args:
@@ -129,6 +131,7 @@ def latent_grid_figure(model, n=30, z_range=(-2.0, 2.0), spacing="linear", figsi
             (see `grid_axis_values`).
         spacing: `"linear"` or `"quantile"`.
         figsize: Width and height of the figure, in inches.
+        label: For a conditional VAE, the class drawn across the grid.
 
     Returns:
         A Figure whose tick labels give the latent value `z[0]` or `z[1]` at
@@ -141,7 +144,7 @@ def latent_grid_figure(model, n=30, z_range=(-2.0, 2.0), spacing="linear", figsi
         )
     values = grid_axis_values(n, z_range, spacing)
     z = latent_grid_coordinates(n, z_range, spacing)
-    images = _decode(model, z)
+    images = _decode(model, z, label)
     height, width = images.shape[1:3]
     fig = Figure(figsize=(figsize, figsize))
     ax = fig.add_subplot()
@@ -151,7 +154,8 @@ def latent_grid_figure(model, n=30, z_range=(-2.0, 2.0), spacing="linear", figsi
     ax.set_xlabel("z[0]")
     ax.set_ylabel("z[1]")
     spacing_text = "Gaussian quantiles" if spacing == "quantile" else "linear in z"
-    ax.set_title(f"Decoded latent grid ({n} x {n}, {spacing_text})")
+    digit = "" if label is None else f", label {label}"
+    ax.set_title(f"Decoded latent grid ({n} x {n}, {spacing_text}{digit})")
     return fig
 
 
@@ -184,9 +188,23 @@ def loss_curves_figure(history):
     return fig
 
 
-def encode_means(model, images, batch_size=256):
-    """Posterior means `z_mean` of `images`, encoded in batches, as numpy."""
-    return model.encoder.predict(np.asarray(images, "float32"), batch_size=batch_size, verbose=0)[0]
+def encode_batches(model, images, labels=None, batch_size=256):
+    """`(z_mean, z_log_var)` of `images` as numpy, encoded `batch_size` at a time.
+
+    `labels` only for a conditional VAE.
+    """
+    images = np.asarray(images, "float32")
+    parts = []
+    for start in range(0, len(images), batch_size):
+        part_labels = None if labels is None else np.asarray(labels)[start : start + batch_size]
+        z_mean, z_log_var = model.encode(images[start : start + batch_size], part_labels)
+        parts.append((keras.ops.convert_to_numpy(z_mean), keras.ops.convert_to_numpy(z_log_var)))
+    return tuple(np.concatenate(column) for column in zip(*parts))
+
+
+def encode_means(model, images, labels=None):
+    """Posterior means `z_mean` of `images` as numpy (`labels` if conditional)."""
+    return encode_batches(model, images, labels)[0]
 
 
 def pca(points, components=2):
@@ -231,7 +249,7 @@ def latent_scatter_figure(model, images, labels=None, method="auto", seed=0):
         method: Projection for latent_dim > 3: "auto", "pca" or "tsne".
         seed: Seed of t-SNE.
     """
-    z = encode_means(model, images)
+    z = encode_means(model, images, labels if model.conditional else None)
     style = {"s": 3, "alpha": 0.7}
     if labels is not None:
         labels = np.asarray(labels)
@@ -284,13 +302,14 @@ def _strip_axes(fig, rows, strips, row_labels, title=None):
     return axes
 
 
-def reconstructions_figure(model, images):
+def reconstructions_figure(model, images, labels=None):
     """A row of original images over the row of their reconstructions.
 
     Reconstructions decode the posterior means, as probabilities in [0, 1].
+    `labels` only for a conditional VAE.
     """
     images = np.asarray(images, "float32")
-    reconstructions = keras.ops.convert_to_numpy(model.reconstruct(images))
+    reconstructions = keras.ops.convert_to_numpy(model.reconstruct(images, labels))
     n = len(images)
     fig = Figure(figsize=(1.1 * n, 3))
     _strip_axes(
@@ -303,15 +322,85 @@ def reconstructions_figure(model, images):
 
 
 def samples_figure(model, rows=8, cols=8, seed=0):
-    """A `rows x cols` grid of images decoded from z ~ N(0, I)."""
+    """A `rows x cols` grid of images decoded from z ~ N(0, I).
+
+    For a conditional VAE, one row per class (`rows` is then the number of
+    classes), each with `cols` random styles of that class.
+    """
+    labels = None
+    if model.conditional:
+        rows = model.num_classes
+        labels = np.repeat(np.arange(rows), cols)
     z = np.random.default_rng(seed).standard_normal((rows * cols, model.latent_dim))
-    images = _decode(model, z)
-    fig = Figure(figsize=(0.9 * cols, 0.9 * rows + 0.6))
+    images = _decode(model, z, labels)
+    fig = Figure(figsize=(0.9 * cols + 0.6, 0.9 * rows + 0.6))
     ax = fig.add_subplot()
     _imshow(ax, tile_images(images, rows, cols), interpolation="nearest")
-    ax.set_axis_off()
-    ax.set_title(f"{rows * cols} samples from the prior N(0, I)")
+    ax.set_xticks([])
+    if model.conditional:
+        height = images.shape[1]
+        ax.set_yticks((np.arange(rows) + 0.5) * height - 0.5, [str(r) for r in range(rows)])
+        ax.set_ylabel("label")
+        ax.set_title(f"{cols} samples from the prior N(0, I) for each label")
+    else:
+        ax.set_yticks([])
+        ax.set_title(f"{rows * cols} samples from the prior N(0, I)")
     return fig
+
+
+def style_grid_figure(model, rows=6, seed=0):
+    """Conditional VAE: the same z (a row) drawn with every label (columns).
+
+    Each row keeps one handwriting (stroke width, slant) across all classes:
+    the label carries the class, z the style.
+    """
+    _need_conditional(model, "The style grid")
+    classes = model.num_classes
+    z = np.random.default_rng(seed).standard_normal((rows, model.latent_dim))
+    images = _decode(model, np.repeat(z, classes, axis=0), np.tile(np.arange(classes), rows))
+    height, width = images.shape[1:3]
+    fig = Figure(figsize=(0.9 * classes + 1.0, 0.9 * rows + 0.8))
+    ax = fig.add_subplot()
+    _imshow(ax, tile_images(images, rows, classes), interpolation="nearest")
+    _label_tiles(ax, "x", width, np.arange(classes), count=classes)
+    ax.set_xticklabels([str(c) for c in range(classes)])
+    ax.set_yticks((np.arange(rows) + 0.5) * height - 0.5, [f"z #{r + 1}" for r in range(rows)])
+    ax.set_xlabel("label")
+    ax.set_title("Style grid: one z per row (one handwriting), every label across")
+    return fig
+
+
+def analogies_figure(model, images, labels):
+    """Conditional VAE: real images (first column) re-drawn with every label.
+
+    Each image is encoded with its own label; its posterior mean (its style)
+    is then decoded with each class in turn.
+    """
+    _need_conditional(model, "The analogies figure")
+    images = np.asarray(images, "float32")
+    classes = model.num_classes
+    z = encode_means(model, images, labels)
+    decoded = _decode(model, np.repeat(z, classes, axis=0), np.tile(np.arange(classes), len(z)))
+    decoded = decoded.reshape(len(z), classes, *decoded.shape[1:])
+    rows = np.concatenate([images[:, None], decoded], axis=1).reshape(-1, *images.shape[1:])
+    height, width = images.shape[1:3]
+    fig = Figure(figsize=(0.9 * (classes + 1) + 1.0, 0.9 * len(z) + 0.8))
+    ax = fig.add_subplot()
+    _imshow(ax, tile_images(rows, len(z), classes + 1), interpolation="nearest")
+    ax.set_xticks(
+        (np.arange(classes + 1) + 0.5) * width - 0.5,
+        ["real"] + [str(c) for c in range(classes)],
+    )
+    ax.set_yticks([])
+    ax.axvline(width - 0.5, color="red", linewidth=1.5)
+    ax.set_xlabel("label used to decode the real image's code")
+    ax.set_title("Analogies: the style of each real digit, drawn as every digit")
+    return fig
+
+
+def _need_conditional(model, what):
+    if not model.conditional:
+        raise ValueError(f"{what} needs a conditional VAE (trained with labels).")
 
 
 def slerp(a, b, t):
@@ -351,6 +440,11 @@ def interpolation_figure(model, start_images, end_images, steps=10):
     image, `steps` decoded codes from its posterior mean to the end image's,
     and the end image.
     """
+    if model.conditional:
+        raise ValueError(
+            "The interpolation figure is for unconditional VAEs; a conditional VAE's "
+            "style grid and analogies show its latent space."
+        )
     start_images = np.asarray(start_images, "float32")
     end_images = np.asarray(end_images, "float32")
     if start_images.shape != end_images.shape:
@@ -375,16 +469,19 @@ def interpolation_figure(model, start_images, end_images, steps=10):
     return fig
 
 
-def latent_traversal_figure(model, images, max_dims=10, value_range=(-3.0, 3.0), steps=11):
+def latent_traversal_figure(
+    model, images, labels=None, max_dims=10, value_range=(-3.0, 3.0), steps=11
+):
     """Varies one latent dimension at a time around the code of `images[0]`.
 
     Rows are latent dimensions, the most used first (highest mean KL over
     `images`: dimensions the encoder ignores decode to nothing new); columns
     set that dimension to `steps` values across `value_range`, the others
-    staying at the code.
+    staying at the code. `labels` only for a conditional VAE (the traversal
+    keeps the label of `images[0]`).
     """
     images = np.asarray(images, "float32")
-    z_mean, z_log_var = model.encoder.predict(images, batch_size=256, verbose=0)[:2]
+    z_mean, z_log_var = encode_batches(model, images, labels)
     kl_per_dim = 0.5 * np.mean(np.exp(z_log_var) + z_mean**2 - 1.0 - z_log_var, axis=0)
     dims = np.argsort(-kl_per_dim)[:max_dims]
     values = np.linspace(*value_range, steps).astype("float32")
@@ -393,7 +490,8 @@ def latent_traversal_figure(model, images, max_dims=10, value_range=(-3.0, 3.0),
     )
     for row, dim in enumerate(dims):
         codes[row, :, dim] = values
-    decoded = _decode(model, codes.reshape(-1, model.latent_dim))
+    label = None if labels is None else int(np.asarray(labels)[0])
+    decoded = _decode(model, codes.reshape(-1, model.latent_dim), label)
     height, width = decoded.shape[1:3]
     fig = Figure(figsize=(0.9 * len(values) + 1.5, 0.9 * len(dims) + 1.2))
     ax = fig.add_subplot()
@@ -413,21 +511,26 @@ def latent_traversal_figure(model, images, max_dims=10, value_range=(-3.0, 3.0),
 
 FIGURES = (
     "loss", "latent_grid", "latent_scatter", "reconstructions", "samples", "interpolation",
-    "latent_traversal",
+    "latent_traversal", "style_grid", "analogies",
 )
 
 
 def default_figures(model, history=None):
-    """The figures that fit a model: no latent grid unless the latent space is 2-D."""
-    return [
-        name for name in FIGURES
-        if (name != "loss" or history) and (name != "latent_grid" or model.latent_dim == 2)
-    ]
+    """The figures that fit a model.
+
+    The latent grid only for a 2-D latent space; interpolations for plain
+    VAEs, the style grid and analogies for conditional ones.
+    """
+    excluded = {"loss"} if not history else set()
+    if model.latent_dim != 2:
+        excluded.add("latent_grid")
+    excluded |= {"interpolation"} if model.conditional else {"style_grid", "analogies"}
+    return [name for name in FIGURES if name not in excluded]
 
 
 def write_figures(
     model, directory, images, labels=None, history=None, figures=None,
-    grid_size=30, z_range=None, spacing="linear", num_examples=10, seed=0,
+    grid_size=30, z_range=None, spacing="linear", num_examples=10, seed=0, grid_labels=None,
 ):
     """Writes figures of `model` as `<name>.png` in `directory`.
 
@@ -436,16 +539,19 @@ def write_figures(
         directory: Folder to write into (created if missing).
         images: Images to encode (the test set, typically); the scatter uses
             all of them, the other figures a few chosen with `seed`.
-        labels: Optional labels of `images`, for the scatter's colours.
+        labels: Labels of `images`: the scatter's colours, and required by a
+            conditional VAE.
         history: Training history (dict of lists) for "loss".
         figures: Names from `FIGURES`; default: `default_figures`.
         grid_size: Images per side of the latent grid.
         z_range: Latent grid range; default (-2, 2), or (0.05, 0.95) with
             quantile spacing.
         spacing: Latent grid spacing, "linear" or "quantile".
-        num_examples: Images in the reconstructions; interpolation pairs are
-            a third of that (at least 1).
+        num_examples: Images in the reconstructions and analogies;
+            interpolation pairs are a third of that (at least 1).
         seed: Chooses the images shown and the prior samples.
+        grid_labels: Conditional VAE: the labels that get a latent grid each
+            (`latent_grid_label<k>.png`); default: every class.
 
     Returns:
         The list of paths written.
@@ -456,9 +562,13 @@ def write_figures(
         raise ValueError(f"Unknown figure(s) {unknown}; choose from {list(FIGURES)}.")
     if "loss" in names and not history:
         raise ValueError("The loss figure needs the training history (history.csv).")
+    if model.conditional and labels is None:
+        raise ValueError("A conditional VAE's figures need the labels of the images.")
     images = np.asarray(images, "float32")
+    labels = None if labels is None else np.asarray(labels)
     rng = np.random.default_rng(seed)
-    chosen = images[rng.choice(len(images), size=min(num_examples, len(images)), replace=False)]
+    chosen = rng.choice(len(images), size=min(num_examples, len(images)), replace=False)
+    chosen_labels = labels[chosen] if model.conditional else None
     pairs = max(1, num_examples // 3)
     ends = images[rng.choice(len(images), size=2 * pairs, replace=len(images) < 2 * pairs)]
     if z_range is None:
@@ -467,14 +577,23 @@ def write_figures(
         "loss": lambda: loss_curves_figure(history),
         "latent_grid": lambda: latent_grid_figure(model, grid_size, z_range, spacing),
         "latent_scatter": lambda: latent_scatter_figure(model, images, labels, seed=seed),
-        "reconstructions": lambda: reconstructions_figure(model, chosen),
+        "reconstructions": lambda: reconstructions_figure(model, images[chosen], chosen_labels),
         "samples": lambda: samples_figure(model, seed=seed),
         "interpolation": lambda: interpolation_figure(model, ends[:pairs], ends[pairs:]),
-        "latent_traversal": lambda: latent_traversal_figure(model, chosen),
+        "latent_traversal": lambda: latent_traversal_figure(
+            model, images[chosen], chosen_labels
+        ),
+        "style_grid": lambda: style_grid_figure(model, seed=seed),
+        "analogies": lambda: analogies_figure(model, images[chosen], labels[chosen]),
     }
     os.makedirs(directory, exist_ok=True)
     paths = []
     for name in names:
+        if name == "latent_grid" and model.conditional:
+            for label in range(model.num_classes) if grid_labels is None else grid_labels:
+                fig = latent_grid_figure(model, grid_size, z_range, spacing, label=label)
+                paths.append(save_figure(fig, os.path.join(directory, f"{name}_label{label}.png")))
+            continue
         paths.append(save_figure(makers[name](), os.path.join(directory, f"{name}.png")))
     return paths
 

@@ -54,6 +54,8 @@ class TrainConfig:
         train_on_all: Train on all 70,000 images as the keras.io example
             does, with no validation set.
         binarize: Dynamic binarization of the training images.
+        conditional: Train a conditional VAE (Sohn et al., 2015): both
+            networks see the digit's label, so z keeps only the style.
         run_eagerly: Run train_step eagerly (slow; for debugging).
         jit_compile: XLA compilation: True, False, or "auto" (Keras' choice:
             on for GPUs, off on CPU).
@@ -73,6 +75,7 @@ class TrainConfig:
     steps_per_epoch: Optional[int] = None
     train_on_all: bool = False
     binarize: bool = False
+    conditional: bool = False
     run_eagerly: bool = False
     jit_compile: Union[bool, str] = "auto"
     mixed_precision: str = "float32"
@@ -157,9 +160,12 @@ def build_model(config):
     """The compiled `VAE` of `config`, built under its dtype policy."""
     previous_policy = keras.config.dtype_policy()
     keras.config.set_dtype_policy(config.mixed_precision)
+    num_classes = data.MNIST_CLASSES if config.conditional else None
     try:
-        encoder, decoder = build_encoder_decoder(config.architecture, config.latent_dim)
-        model = VAE(encoder, decoder, beta=config.beta, seed=config.seed)
+        encoder, decoder = build_encoder_decoder(
+            config.architecture, config.latent_dim, num_classes=num_classes
+        )
+        model = VAE(encoder, decoder, beta=config.beta, seed=config.seed, num_classes=num_classes)
     finally:
         keras.config.set_dtype_policy(previous_policy)
     # Under mixed_float16 Keras wraps the optimizer in a LossScaleOptimizer.
@@ -271,6 +277,7 @@ def train(config, verbose="auto"):
         binarize=config.binarize,
         seed=config.seed,
         mnist=mnist,
+        labels=config.conditional,
     )
     callbacks = [
         EpochTimer(),
