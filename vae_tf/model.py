@@ -180,6 +180,12 @@ class VAE(keras.Model):
 
     # -- forward passes -----------------------------------------------------
 
+    def _missing_labels(self):
+        raise ValueError(
+            f"This conditional VAE needs labels: integer classes in [0, "
+            f"{self.num_classes - 1}], one per image (e.g. fit(images, labels))."
+        )
+
     def _condition(self, labels, num_images=None):
         """One-hot float32 labels for the networks; None for a plain VAE."""
         if not self.conditional:
@@ -189,10 +195,7 @@ class VAE(keras.Model):
                 )
             return None
         if labels is None:
-            raise ValueError(
-                f"This conditional VAE needs labels: integer classes in [0, "
-                f"{self.num_classes - 1}], one per image (e.g. fit(images, labels))."
-            )
+            self._missing_labels()
         if _is_concrete(labels):
             if np.ndim(labels) == 0 and num_images is not None:
                 labels = np.full((num_images,), labels)
@@ -294,7 +297,7 @@ class VAE(keras.Model):
         if self.conditional and _is_concrete(y) and isinstance(x, np.ndarray):
             y = check_labels(y, self.num_classes, len(x), name=f"labels of {name}")
         elif self.conditional and y is None and isinstance(x, np.ndarray):
-            self._condition(None)  # raises: labels are required
+            self._missing_labels()
         return x, y
 
     def fit(self, x=None, y=None, *args, validation_data=None, **kwargs):
