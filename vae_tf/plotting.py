@@ -108,15 +108,17 @@ def latent_grid_coordinates(n=30, z_range=(-2.0, 2.0), spacing="linear"):
     return grid.reshape(-1, 2).astype("float32")
 
 
+def _name_tiles(ax, axis, tile_size, names, indices=None):
+    """Ticks at the centres of the tiles `indices` (default: all) along `axis`."""
+    indices = np.arange(len(names)) if indices is None else np.asarray(indices)
+    positions = (indices + 0.5) * tile_size - 0.5
+    (ax.set_xticks if axis == "x" else ax.set_yticks)(positions, names)
+
+
 def _label_tiles(ax, axis, tile_size, values, count=5):
     """Puts `count` ticks at tile centres along `axis`, labelled with `values`."""
     indices = np.unique(np.linspace(0, len(values) - 1, count).round().astype(int))
-    positions = (indices + 0.5) * tile_size - 0.5
-    labels = [f"{values[i]:.2f}" for i in indices]
-    if axis == "x":
-        ax.set_xticks(positions, labels)
-    else:
-        ax.set_yticks(positions, labels)
+    _name_tiles(ax, axis, tile_size, [f"{values[i]:.2f}" for i in indices], indices)
 
 
 def latent_grid_figure(
@@ -338,8 +340,7 @@ def samples_figure(model, rows=8, cols=8, seed=0):
     _imshow(ax, tile_images(images, rows, cols), interpolation="nearest")
     ax.set_xticks([])
     if model.conditional:
-        height = images.shape[1]
-        ax.set_yticks((np.arange(rows) + 0.5) * height - 0.5, [str(r) for r in range(rows)])
+        _name_tiles(ax, "y", images.shape[1], [str(r) for r in range(rows)])
         ax.set_ylabel("label")
         ax.set_title(f"{cols} samples from the prior N(0, I) for each label")
     else:
@@ -362,9 +363,8 @@ def style_grid_figure(model, rows=6, seed=0):
     fig = Figure(figsize=(0.9 * classes + 1.0, 0.9 * rows + 0.8))
     ax = fig.add_subplot()
     _imshow(ax, tile_images(images, rows, classes), interpolation="nearest")
-    _label_tiles(ax, "x", width, np.arange(classes), count=classes)
-    ax.set_xticklabels([str(c) for c in range(classes)])
-    ax.set_yticks((np.arange(rows) + 0.5) * height - 0.5, [f"z #{r + 1}" for r in range(rows)])
+    _name_tiles(ax, "x", width, [str(c) for c in range(classes)])
+    _name_tiles(ax, "y", height, [f"z #{r + 1}" for r in range(rows)])
     ax.set_xlabel("label")
     ax.set_title("Style grid: one z per row (one handwriting), every label across")
     return fig
@@ -383,14 +383,11 @@ def analogies_figure(model, images, labels):
     decoded = _decode(model, np.repeat(z, classes, axis=0), np.tile(np.arange(classes), len(z)))
     decoded = decoded.reshape(len(z), classes, *decoded.shape[1:])
     rows = np.concatenate([images[:, None], decoded], axis=1).reshape(-1, *images.shape[1:])
-    height, width = images.shape[1:3]
+    width = images.shape[2]
     fig = Figure(figsize=(0.9 * (classes + 1) + 1.0, 0.9 * len(z) + 0.8))
     ax = fig.add_subplot()
     _imshow(ax, tile_images(rows, len(z), classes + 1), interpolation="nearest")
-    ax.set_xticks(
-        (np.arange(classes + 1) + 0.5) * width - 0.5,
-        ["real"] + [str(c) for c in range(classes)],
-    )
+    _name_tiles(ax, "x", width, ["real"] + [str(c) for c in range(classes)])
     ax.set_yticks([])
     ax.axvline(width - 0.5, color="red", linewidth=1.5)
     ax.set_xlabel("label used to decode the real image's code")
@@ -497,10 +494,7 @@ def latent_traversal_figure(
     ax = fig.add_subplot()
     _imshow(ax, tile_images(decoded, len(dims), len(values)), interpolation="nearest")
     _label_tiles(ax, "x", width, values, count=len(values))
-    ax.set_yticks(
-        (np.arange(len(dims)) + 0.5) * height - 0.5,
-        [f"z[{d}]\nKL {kl_per_dim[d]:.2f}" for d in dims],
-    )
+    _name_tiles(ax, "y", height, [f"z[{d}]\nKL {kl_per_dim[d]:.2f}" for d in dims])
     ax.set_xlabel("value of the varied dimension")
     ax.set_title(
         f"Latent traversal around one code: {len(dims)} of {model.latent_dim} "
