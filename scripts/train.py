@@ -2,6 +2,9 @@
 
     python scripts/train.py --latent_dim=2
     python scripts/train.py --architecture=mlp --latent_dim=20 --epochs=10
+    python scripts/train.py --beta=4 --kl_warmup_epochs=10 --free_bits=0.1
+    python scripts/train.py --likelihood=gaussian_learned
+    python scripts/train.py --autoencoder            # the deterministic baseline
     python scripts/train.py --helpfull        # every flag
 
 The run directory (--output_dir, by default runs/<architecture>_latent<d>_<time>)
@@ -19,6 +22,7 @@ from absl import flags
 from absl import logging
 
 import vae_tf
+from vae_tf.model import LIKELIHOODS
 from vae_tf.training import PRECISIONS
 from vae_tf.training import TrainConfig
 
@@ -36,6 +40,46 @@ flags.DEFINE_float("learning_rate", _DEFAULTS.learning_rate, "Adam learning rate
 flags.DEFINE_float(
     "beta", _DEFAULTS.beta, "Weight of the KL term (beta-VAE); 1 is the true ELBO.",
     lower_bound=0.0,
+)
+flags.DEFINE_integer(
+    "kl_warmup_epochs", _DEFAULTS.kl_warmup_epochs,
+    "KL warm-up: the KL weight grows linearly from 0 to --beta over this many epochs "
+    "(0: off).", lower_bound=0,
+)
+flags.DEFINE_integer(
+    "kl_warmup_steps", _DEFAULTS.kl_warmup_steps,
+    "KL warm-up counted in training steps instead of epochs (0: off).", lower_bound=0,
+)
+flags.DEFINE_integer(
+    "kl_cycles", _DEFAULTS.kl_cycles,
+    "Cyclical KL annealing (Fu et al., 2019): this many warm-up cycles over the run "
+    "(0: off).", lower_bound=0,
+)
+flags.DEFINE_float(
+    "kl_cycle_ratio", _DEFAULTS.kl_cycle_ratio,
+    "Fraction of each KL cycle over which the weight rises, in (0, 1].",
+)
+flags.DEFINE_float(
+    "free_bits", _DEFAULTS.free_bits,
+    "Free bits: KL floor in nats per latent dimension (0: off).", lower_bound=0.0,
+)
+flags.DEFINE_enum(
+    "likelihood", _DEFAULTS.likelihood, list(LIKELIHOODS),
+    "p(x|z): bernoulli (from logits), gaussian (fixed --sigma), gaussian_learned (one "
+    "learned sigma), or mse (sum of squared errors: not a likelihood, not nats).",
+)
+flags.DEFINE_float(
+    "sigma", _DEFAULTS.sigma,
+    "Standard deviation of the Gaussian likelihoods (start value when learned).",
+)
+flags.DEFINE_float(
+    "z_log_var_clip", _DEFAULTS.z_log_var_clip,
+    "Clip z_log_var to [-clip, clip] for stability; default: off.",
+)
+flags.DEFINE_bool(
+    "autoencoder", _DEFAULTS.autoencoder,
+    "Train a deterministic autoencoder (no sampling, no KL) with the same networks: "
+    "the baseline to compare with.",
 )
 flags.DEFINE_integer(
     "seed", _DEFAULTS.seed,
@@ -76,6 +120,14 @@ flags.DEFINE_string(
 flags.register_validator(
     "learning_rate", lambda value: value > 0, message="--learning_rate must be > 0."
 )
+flags.register_validator("sigma", lambda value: value > 0, message="--sigma must be > 0.")
+flags.register_validator(
+    "kl_cycle_ratio", lambda value: 0 < value <= 1, message="--kl_cycle_ratio must be in (0, 1]."
+)
+flags.register_validator(
+    "z_log_var_clip", lambda value: value is None or value > 0,
+    message="--z_log_var_clip must be > 0.",
+)
 
 FLAGS = flags.FLAGS
 
@@ -93,6 +145,15 @@ def main(argv):
         batch_size=FLAGS.batch_size,
         learning_rate=FLAGS.learning_rate,
         beta=FLAGS.beta,
+        kl_warmup_epochs=FLAGS.kl_warmup_epochs,
+        kl_warmup_steps=FLAGS.kl_warmup_steps,
+        kl_cycles=FLAGS.kl_cycles,
+        kl_cycle_ratio=FLAGS.kl_cycle_ratio,
+        free_bits=FLAGS.free_bits,
+        likelihood=FLAGS.likelihood,
+        sigma=FLAGS.sigma,
+        z_log_var_clip=FLAGS.z_log_var_clip,
+        autoencoder=FLAGS.autoencoder,
         seed=FLAGS.seed,
         steps_per_epoch=FLAGS.steps_per_epoch,
         train_on_all=FLAGS.train_on_all,
@@ -103,6 +164,10 @@ def main(argv):
         mixed_precision=FLAGS.mixed_precision,
         output_dir=FLAGS.output_dir,
     )
+    try:
+        config.validate()
+    except ValueError as error:
+        raise app.UsageError(str(error))
     try:
         vae_tf.train(config)
     except FileExistsError as error:

@@ -38,6 +38,7 @@ if keras.backend.backend() != "tensorflow":
         "before anything else imports keras."
     )
 
+from vae_tf import callbacks  # noqa: E402
 from vae_tf import data  # noqa: E402
 from vae_tf import evaluation  # noqa: E402
 from vae_tf import losses  # noqa: E402
@@ -49,10 +50,12 @@ from vae_tf.architectures import build_encoder_decoder  # noqa: E402
 from vae_tf.export import export_saved_model  # noqa: E402
 from vae_tf.layers import Sampler  # noqa: E402
 from vae_tf.model import VAE  # noqa: E402
+from vae_tf.model import Autoencoder  # noqa: E402
 from vae_tf.training import TrainConfig  # noqa: E402
 from vae_tf.training import train  # noqa: E402
 
 __all__ = [
+    "Autoencoder",
     "PRESETS",
     "Sampler",
     "TrainConfig",
@@ -60,6 +63,7 @@ __all__ = [
     "build_decoder",
     "build_encoder",
     "build_encoder_decoder",
+    "callbacks",
     "data",
     "evaluation",
     "export_saved_model",

@@ -30,18 +30,19 @@ from vae_tf.data import MNIST_SHAPE
 
 
 
-def _latent_heads(x, latent_dim):
+def _latent_heads(x, latent_dim, variational):
+    if not variational:
+        return layers.Dense(latent_dim, name="z", dtype="float32")(x)
     z_mean = layers.Dense(latent_dim, name="z_mean", dtype="float32")(x)
     z_log_var = layers.Dense(latent_dim, name="z_log_var", dtype="float32")(x)
     return [z_mean, z_log_var]
 
 
-def _conv_encoder(inputs, latent_dim):
+def _conv_encoder(inputs):
     x = layers.Conv2D(32, 3, strides=2, padding="same", activation="relu")(inputs)
     x = layers.Conv2D(64, 3, strides=2, padding="same", activation="relu")(x)
     x = layers.Flatten()(x)
-    x = layers.Dense(16, activation="relu")(x)
-    return _latent_heads(x, latent_dim)
+    return layers.Dense(16, activation="relu")(x)
 
 
 def _conv_decoder(latent_inputs, image_shape):
@@ -67,10 +68,9 @@ def _check_conv_shape(image_shape):
         )
 
 
-def _mlp_encoder(inputs, latent_dim):
+def _mlp_encoder(inputs):
     x = layers.Flatten()(inputs)
-    x = layers.Dense(400, activation="relu")(x)
-    return _latent_heads(x, latent_dim)
+    return layers.Dense(400, activation="relu")(x)
 
 
 def _mlp_decoder(latent_inputs, image_shape):
@@ -79,7 +79,8 @@ def _mlp_decoder(latent_inputs, image_shape):
     return layers.Reshape(image_shape, name="logits", dtype="float32")(x)
 
 
-# name -> (encoder body, decoder body, shape check or None)
+# name -> (encoder body: images -> features, decoder body: z -> logits,
+#          shape check or None)
 PRESETS = {
     "conv": (_conv_encoder, _conv_decoder, _check_conv_shape),
     "mlp": (_mlp_encoder, _mlp_decoder, None),
@@ -113,7 +114,9 @@ def _condition_input(num_classes):
     return keras.Input(shape=(num_classes,), name="label")
 
 
-def build_encoder(preset="conv", latent_dim=2, image_shape=MNIST_SHAPE, num_classes=None):
+def build_encoder(
+    preset="conv", latent_dim=2, image_shape=MNIST_SHAPE, num_classes=None, variational=True
+):
     """Builds the functional encoder `images -> [z_mean, z_log_var]`.
 
     Args:
@@ -124,6 +127,8 @@ def build_encoder(preset="conv", latent_dim=2, image_shape=MNIST_SHAPE, num_clas
             encoder then takes `[images, one_hot_labels]` and sees the one-hot
             label as `num_classes` constant feature maps concatenated to the
             image channels (Sohn et al., 2015).
+        variational: False gives a deterministic encoder `images -> z` (one
+            head named "z") for the `Autoencoder` baseline.
 
     Returns:
         A `keras.Model` named "encoder".
@@ -146,7 +151,7 @@ def build_encoder(preset="conv", latent_dim=2, image_shape=MNIST_SHAPE, num_clas
         inputs, features = [images, label], layers.Concatenate(name="images_and_label")(
             [images, maps]
         )
-    outputs = PRESETS[preset][0](features, latent_dim)
+    outputs = _latent_heads(PRESETS[preset][0](features), latent_dim, variational)
     return keras.Model(inputs, outputs, name="encoder")
 
 
@@ -180,15 +185,18 @@ def build_decoder(preset="conv", latent_dim=2, image_shape=MNIST_SHAPE, num_clas
     return keras.Model(inputs, outputs, name="decoder")
 
 
-def build_encoder_decoder(preset="conv", latent_dim=2, image_shape=MNIST_SHAPE, num_classes=None):
+def build_encoder_decoder(
+    preset="conv", latent_dim=2, image_shape=MNIST_SHAPE, num_classes=None, variational=True
+):
     """Builds the matching `(encoder, decoder)` pair of a preset.
 
     Example:
 
     >>> encoder, decoder = build_encoder_decoder("mlp", latent_dim=20)
     >>> encoder, decoder = build_encoder_decoder("conv", 2, num_classes=10)  # conditional
+    >>> encoder, decoder = build_encoder_decoder("conv", 2, variational=False)  # autoencoder
     """
     return (
-        build_encoder(preset, latent_dim, image_shape, num_classes),
+        build_encoder(preset, latent_dim, image_shape, num_classes, variational),
         build_decoder(preset, latent_dim, image_shape, num_classes),
     )

@@ -1,5 +1,9 @@
 """Measures of a trained VAE.
 
+- `evaluate_likelihood`: the test-set negative ELBO (reconstruction + KL) and
+  the importance-weighted bound on the negative log-likelihood (Burda et al.,
+  2015), in nats per example and bits per dimension, computed in
+  memory-bounded chunks; `log_importance_weights` is its building block.
 - `train_digit_classifier` and `conditional_accuracy`: how often a
   conditional VAE draws the class it is asked for, judged by an independent
   CNN classifier trained on real MNIST.
@@ -7,16 +11,208 @@
 Example:
 
 ```python
+_, (x_test, _) = vae_tf.data.load_mnist()
+result = evaluate_likelihood(vae, x_test[:1000], num_samples=1000)
+print(result["elbo"], result["nll"])     # nats per example, nll <= elbo
+
 classifier, test_accuracy = train_digit_classifier()        # about a minute on CPU
 accuracy, per_label = conditional_accuracy(cvae, classifier, per_label=1000)
 ```
 """
 
+import json
+import math
+import os
+import tempfile
+import time
+
 import keras
 import numpy as np
+import tensorflow as tf
 from keras import layers
+from keras import ops
 
 from vae_tf import data
+from vae_tf import losses
+from vae_tf._checks import check_positive_int
+
+
+def _check_has_likelihood(model):
+    if not model.variational:
+        raise ValueError(
+            "An Autoencoder has no posterior q(z|x) and no prior: its ELBO and "
+            "log-likelihood are undefined. Evaluate a VAE."
+        )
+    if model.likelihood == "mse":
+        raise ValueError(
+            "This model was trained on the 'mse' objective, which is not a "
+            "log-likelihood, so its ELBO and NLL in nats are undefined. Train with "
+            "likelihood='bernoulli' (or a Gaussian one) to measure them."
+        )
+
+
+def _log_weights_function(model, seed_generator):
+    """A compiled `(images, condition, z_mean, z_log_var, num_samples) -> log w, recon`."""
+
+    @tf.function(reduce_retracing=True)
+    def log_weights(images, condition, z_mean, z_log_var, num_samples):
+        batch, latent_dim = tf.shape(z_mean)[0], tf.shape(z_mean)[1]
+        epsilon = keras.random.normal(
+            tf.stack([batch, num_samples, latent_dim]), seed=seed_generator
+        )
+        z = z_mean[:, None, :] + ops.exp(0.5 * z_log_var)[:, None, :] * epsilon
+        flat_z = tf.reshape(z, [batch * num_samples, latent_dim])
+        repeated = tf.repeat(images, num_samples, axis=0)
+        if condition is not None:
+            condition = tf.repeat(condition, num_samples, axis=0)
+        decoder_output = model._decode_output(flat_z, condition)
+        reconstruction = tf.reshape(
+            model.reconstruction_nll(repeated, decoder_output), [batch, num_samples]
+        )
+        log_prior = losses.standard_normal_log_density(z)
+        log_posterior = losses.diagonal_normal_log_density(epsilon, z_log_var[:, None, :])
+        return -reconstruction + log_prior - log_posterior, reconstruction
+
+    return log_weights
+
+
+def _chunks(model, images, labels, num_samples, chunk_size, seed):
+    """Yields `(start, log_weights, reconstruction, kl)` per block of examples.
+
+    A decoder call sees at most `chunk_size` codes: blocks of
+    `chunk_size // K` examples, or one example whose K draws are split over
+    several calls when K > chunk_size.
+    """
+    log_weights = _log_weights_function(model, keras.random.SeedGenerator(seed))
+    examples_per_block = max(1, chunk_size // num_samples)
+    samples_per_call = max(1, min(num_samples, chunk_size // examples_per_block))
+    for start in range(0, len(images), examples_per_block):
+        block = tf.convert_to_tensor(images[start : start + examples_per_block])
+        block_labels = None if labels is None else labels[start : start + examples_per_block]
+        condition = model._condition(block_labels, len(block))
+        z_mean, z_log_var = model._posterior(block, condition)
+        parts = [
+            log_weights(
+                block, condition, z_mean, z_log_var,
+                tf.constant(min(samples_per_call, num_samples - done)),
+            )
+            for done in range(0, num_samples, samples_per_call)
+        ]
+        yield (
+            start,
+            np.concatenate([ops.convert_to_numpy(part[0]) for part in parts], axis=1),
+            np.concatenate([ops.convert_to_numpy(part[1]) for part in parts], axis=1),
+            ops.convert_to_numpy(losses.gaussian_kl(z_mean, z_log_var)),
+        )
+
+
+def log_importance_weights(model, images, labels=None, num_samples=1, seed=0, chunk_size=2048):
+    """`log p(x, z_k) - log q(z_k|x)` for `num_samples` draws `z_k ~ q(z|x)` per image.
+
+    Args:
+        model: A `vae_tf.VAE` with a Bernoulli or Gaussian likelihood.
+        images: Images in [0, 1], shape `(N, H, W, C)`.
+        labels: Classes of the images, for a conditional VAE only (then
+            everything is conditioned on them: `log p(x|y)`).
+        num_samples: K, draws per image.
+        seed: Seed of the draws.
+        chunk_size: Most codes decoded in one call (bounds memory).
+
+    Returns:
+        Float32 array `(N, K)`, in nats. `logsumexp(w, axis=1) - log K` is
+        the importance-weighted lower bound on `log p(x)`; the mean of a
+        single weight is the ELBO.
+    """
+    images, labels = _checked_inputs(model, images, labels, num_samples, chunk_size)
+    return np.concatenate(
+        [weights for _, weights, _, _ in _chunks(model, images, labels, num_samples,
+                                                  chunk_size, seed)]
+    )
+
+
+def _checked_inputs(model, images, labels, num_samples, chunk_size):
+    _check_has_likelihood(model)
+    check_positive_int("num_samples", num_samples)
+    check_positive_int("chunk_size", chunk_size)
+    images = data.check_images(images, model.image_shape)
+    if model.conditional:
+        if labels is None:
+            model._missing_labels()
+        labels = data.check_labels(labels, model.num_classes, len(images))
+    elif labels is not None:
+        raise ValueError("This VAE is not conditional: evaluate it without labels.")
+    return images, labels
+
+
+def _logsumexp(values, axis):
+    peak = np.max(values, axis=axis, keepdims=True)
+    return np.squeeze(peak, axis) + np.log(np.sum(np.exp(values - peak), axis=axis))
+
+
+def evaluate_likelihood(
+    model, images, labels=None, num_samples=1000, seed=0, chunk_size=2048, per_example=False
+):
+    """Test negative ELBO and importance-weighted negative log-likelihood.
+
+    For each image, K = `num_samples` codes are drawn from `q(z|x)`:
+
+    - `reconstruction`: `-log p(x|z)` averaged over the K draws; `kl`: the
+      closed-form `KL(q(z|x) || N(0, I))`; `elbo` = reconstruction + kl, the
+      negative ELBO.
+    - `nll`: `-(logsumexp_k log w_k - log K)` with
+      `w_k = p(x|z_k) p(z_k) / q(z_k|x)`, the importance-weighted bound of
+      Burda et al. (2015): an upper bound on `-log p(x)` that tightens as K
+      grows (K=1 is the ELBO in expectation).
+
+    Args:
+        model: A `vae_tf.VAE` with a Bernoulli or Gaussian likelihood.
+        images: Images in [0, 1], shape `(N, H, W, C)`; binarize them first
+            (`vae_tf.data.binarize_images`) to compare with the binarized-MNIST
+            literature.
+        labels: Classes, for a conditional VAE only.
+        num_samples: K (>= 1); 5000 in Burda et al., 1000 is common.
+        seed: Seed of the draws.
+        chunk_size: Most codes decoded at once: memory grows with it, not
+            with K or N.
+        per_example: Also return the per-example arrays.
+
+    Returns:
+        A dict with positive nats per example: `elbo`, `reconstruction`,
+        `kl`, `nll`; `nll_bits_per_dim` and `elbo_bits_per_dim`
+        (nats / (pixels * ln 2)); `nll_standard_error` (over examples); `k`
+        and `num_examples`. With `per_example`, also `per_example_nll`,
+        `per_example_elbo` arrays.
+    """
+    images, labels = _checked_inputs(model, images, labels, num_samples, chunk_size)
+    nll = np.empty(len(images))
+    reconstruction = np.empty(len(images))
+    kl = np.empty(len(images))
+    for start, log_weights, block_reconstruction, block_kl in _chunks(
+        model, images, labels, num_samples, chunk_size, seed
+    ):
+        stop = start + len(log_weights)
+        log_weights = log_weights.astype("float64")
+        nll[start:stop] = math.log(num_samples) - _logsumexp(log_weights, axis=1)
+        reconstruction[start:stop] = block_reconstruction.mean(axis=1)
+        kl[start:stop] = block_kl
+    elbo = reconstruction + kl
+    dimensions = math.prod(model.image_shape) * math.log(2.0)
+    result = {
+        "elbo": float(elbo.mean()),
+        "reconstruction": float(reconstruction.mean()),
+        "kl": float(kl.mean()),
+        "nll": float(nll.mean()),
+        "elbo_bits_per_dim": float(elbo.mean() / dimensions),
+        "nll_bits_per_dim": float(nll.mean() / dimensions),
+        "nll_standard_error": float(nll.std(ddof=1) / math.sqrt(len(nll))) if len(nll) > 1
+        else float("nan"),
+        "k": int(num_samples),
+        "num_examples": int(len(images)),
+    }
+    if per_example:
+        result["per_example_nll"] = nll
+        result["per_example_elbo"] = elbo
+    return result
 
 
 def build_digit_classifier(image_shape=data.MNIST_SHAPE, num_classes=data.MNIST_CLASSES):
@@ -34,6 +230,83 @@ def build_digit_classifier(image_shape=data.MNIST_SHAPE, num_classes=data.MNIST_
         ],
         name="digit_classifier",
     )
+
+
+def run_binarization(run_dir):
+    """`"dynamic"` if the run in `run_dir` trained on binarized images, else `"none"`."""
+    path = os.path.join(run_dir, "config.json")
+    if not os.path.isfile(path):
+        return "none"
+    with open(path) as f:
+        return "dynamic" if json.load(f).get("binarize") else "none"
+
+
+def evaluate_run(
+    run_dir, num_samples=1000, num_examples=1000, split="test", binarize="auto", seed=0,
+    chunk_size=2048, mnist=None,
+):
+    """`evaluate_likelihood` of a run directory's model on the bundled MNIST.
+
+    Args:
+        run_dir: A run directory written by `vae_tf.train`.
+        num_samples: K importance samples per image.
+        num_examples: The first `num_examples` images of the split (at most
+            all of them).
+        split: `"test"` or `"train"`.
+        binarize: `"auto"` (dynamic when the run trained on binarized images,
+            else none), or one of `vae_tf.data.BINARIZATIONS`.
+        seed: Seed of the binarization and of the draws.
+        chunk_size: Most codes decoded at once.
+        mnist: The arrays as `load_mnist()` returns them, if already loaded.
+
+    Returns:
+        `evaluate_likelihood`'s dict, plus `split`, `binarize`, `run_dir`
+        and `seconds`.
+    """
+    from vae_tf.training import load_run  # training imports most modules
+
+    if split not in ("test", "train"):
+        raise ValueError(f"split must be 'test' or 'train'; got {split!r}.")
+    if binarize == "auto":
+        binarize = run_binarization(run_dir)
+    if binarize not in data.BINARIZATIONS:
+        raise ValueError(
+            f"binarize must be 'auto' or one of {data.BINARIZATIONS}; got {binarize!r}."
+        )
+    check_positive_int("num_examples", num_examples)
+    model = load_run(run_dir).model
+    (x_train, y_train), (x_test, y_test) = mnist or data.load_mnist()
+    images, labels = (x_test, y_test) if split == "test" else (x_train, y_train)
+    images = data.binarize_images(images[:num_examples], binarize, seed)
+    start = time.perf_counter()
+    result = evaluate_likelihood(
+        model, images, labels[:num_examples] if model.conditional else None,
+        num_samples=num_samples, seed=seed, chunk_size=chunk_size,
+    )
+    return {
+        **result,
+        "split": split,
+        "binarize": binarize,
+        "run_dir": os.path.abspath(run_dir),
+        "seconds": time.perf_counter() - start,
+    }
+
+
+def write_json(values, path):
+    """Writes `values` as JSON at `path`, complete or not at all (temp file + rename)."""
+    path = os.fspath(path)
+    parent = os.path.dirname(os.path.abspath(path))
+    os.makedirs(parent, exist_ok=True)
+    handle, staging = tempfile.mkstemp(prefix=".evaluation-", suffix=".json", dir=parent)
+    try:
+        with os.fdopen(handle, "w") as f:
+            json.dump(values, f, indent=2)
+            f.write("\n")
+        os.replace(staging, path)
+    except BaseException:
+        os.unlink(staging)
+        raise
+    return path
 
 
 def train_digit_classifier(epochs=3, batch_size=128, seed=0, mnist=None, verbose=0):

@@ -4,7 +4,8 @@ Endpoints (all float32 images in [0, 1], shape `(N, H, W, C)`):
 
 - `decode(z)`: `z` of shape `(N, latent_dim)` -> images. Deterministic; also
   the `serving_default` signature.
-- `encode(images)` -> `{"z_mean": (N, latent_dim), "z_log_var": (N, latent_dim)}`.
+- `encode(images)` -> `{"z_mean": (N, latent_dim), "z_log_var": (N, latent_dim)}`
+  (`{"z": (N, latent_dim)}` for a deterministic `Autoencoder`).
 - `sample(num_samples, seed)`: int32 scalars -> images decoded from
   `z ~ N(0, I)`; the same seed gives the same images.
 - `reconstruct(images)` -> images decoded from the posterior mean.
@@ -61,6 +62,8 @@ def export_saved_model(model, path):
         )
 
     def as_dict(z_mean, z_log_var):
+        if z_log_var is None:  # an Autoencoder's code
+            return {"z": z_mean}
         return {"z_mean": z_mean, "z_log_var": z_log_var}
 
     if model.conditional:

@@ -14,6 +14,8 @@ negative_elbo = keras.ops.mean(recon + kl)
 ```
 """
 
+import math
+
 from keras import ops
 
 # Probabilities are clipped to [EPSILON, 1 - EPSILON] before taking logs, as
@@ -64,6 +66,60 @@ def bernoulli_nll_from_probabilities(x, probabilities):
     )
 
 
+def gaussian_nll(x, mean, log_sigma):
+    """`-log N(x; mean, sigma^2)` per pixel, summed: a true log-density.
+
+    `sum_i((x_i - mean_i)^2 / (2 sigma^2) + log(sigma) + 0.5 log(2 pi))`,
+    constant included, so that the figure is comparable with other densities
+    of continuous data (it can be negative: densities exceed 1).
+
+    Args:
+        x: Targets, shape `(batch, ...)`.
+        mean: Decoder means, same shape as `x`.
+        log_sigma: `log(sigma)`, a scalar or broadcastable to `x`.
+
+    Returns:
+        Float32 tensor of shape `(batch,)`, in nats.
+    """
+    x = ops.cast(x, "float32")
+    mean = ops.cast(mean, "float32")
+    log_sigma = ops.cast(log_sigma, "float32")
+    per_pixel = (
+        0.5 * ops.square(x - mean) * ops.exp(-2.0 * log_sigma)
+        + log_sigma
+        + 0.5 * math.log(2.0 * math.pi)
+    )
+    return sum_per_example(per_pixel + ops.zeros_like(x))
+
+
+def squared_error(x, mean):
+    """Sum of squared errors per example: the "MSE" objective, NOT a log-likelihood.
+
+    Equals `gaussian_nll` with sigma = 1/sqrt(2) minus a constant, so its
+    figures are not nats of any model of the data; use it to compare with
+    code that trains on MSE, not to report likelihoods.
+
+    Returns:
+        Float32 tensor of shape `(batch,)`.
+    """
+    x = ops.cast(x, "float32")
+    mean = ops.cast(mean, "float32")
+    return sum_per_example(ops.square(x - mean))
+
+
+def gaussian_kl_per_dimension(z_mean, z_log_var):
+    """`KL(N(m_j, exp(lv_j)) || N(0, 1))` of each latent dimension.
+
+    `0.5 * (exp(lv_j) + m_j^2 - 1 - lv_j)`; used by free bits.
+
+    Returns:
+        Float32 tensor of shape `(batch, latent_dim)`, in nats.
+    """
+    z_mean = ops.cast(z_mean, "float32")
+    z_log_var = ops.cast(z_log_var, "float32")
+    return 0.5 * (ops.exp(z_log_var) + ops.square(z_mean) - 1.0 - z_log_var)
+
+
 def gaussian_kl(z_mean, z_log_var):
     """`KL(N(z_mean, exp(z_log_var)) || N(0, I))`, summed over latent dims.
 
@@ -72,8 +128,23 @@ def gaussian_kl(z_mean, z_log_var):
     Returns:
         Float32 tensor of shape `(batch,)`, in nats.
     """
-    z_mean = ops.cast(z_mean, "float32")
+    return ops.sum(gaussian_kl_per_dimension(z_mean, z_log_var), axis=-1)
+
+
+def standard_normal_log_density(z):
+    """`log N(z; 0, I)`, summed over the last axis (the latent dimensions)."""
+    z = ops.cast(z, "float32")
+    return -0.5 * ops.sum(ops.square(z) + math.log(2.0 * math.pi), axis=-1)
+
+
+def diagonal_normal_log_density(epsilon, z_log_var):
+    """`log N(z; m, exp(lv))` of `z = m + exp(lv / 2) * epsilon`, summed over the last axis.
+
+    Written in terms of the standardized noise `epsilon`, which is exact and
+    avoids dividing by a tiny variance.
+    """
+    epsilon = ops.cast(epsilon, "float32")
     z_log_var = ops.cast(z_log_var, "float32")
-    return 0.5 * ops.sum(
-        ops.exp(z_log_var) + ops.square(z_mean) - 1.0 - z_log_var, axis=-1
+    return -0.5 * ops.sum(
+        ops.square(epsilon) + z_log_var + math.log(2.0 * math.pi), axis=-1
     )

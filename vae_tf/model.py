@@ -11,11 +11,23 @@ from vae_tf.data import check_labels
 from vae_tf.layers import Sampler
 
 DECODER_OUTPUTS = ("auto", "logits", "probabilities")
+LIKELIHOODS = ("bernoulli", "gaussian", "gaussian_learned", "mse")
+# A learned sigma is kept above exp(-6) ~ 0.0025, as in the sigma-VAE (Rybkin et
+# al., 2021): below that the density of a pixel the decoder gets exactly right
+# grows without bound.
+MIN_LOG_SIGMA = -6.0
 
 
 def _ends_in_sigmoid(decoder):
     activation = getattr(decoder.layers[-1], "activation", None)
     return getattr(activation, "__name__", None) == "sigmoid"
+
+
+def _non_negative(name, value):
+    value = float(value)
+    if not np.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0; got {value}.")
+    return value
 
 
 def _is_concrete(value):
@@ -35,15 +47,18 @@ class VAE(keras.Model):
 
     The encoder maps images to the mean and log-variance of a diagonal
     Gaussian `q(z|x)`; a `Sampler` draws `z` with the reparameterization
-    trick; the decoder maps `z` to a per-pixel Bernoulli `p(x|z)`. Training
-    minimizes, per example and averaged over the batch (in nats),
-    `reconstruction + beta * KL`, where reconstruction is `-log p(x|z)` summed
-    over pixels and KL is `KL(q(z|x) || N(0, I))` summed over latent
-    dimensions.
+    trick; the decoder maps `z` to `p(x|z)`, a per-pixel Bernoulli by default.
+    Training minimizes, per example and averaged over the batch (in nats),
+    `reconstruction + kl_weight * KL`, where reconstruction is `-log p(x|z)`
+    summed over pixels and KL is `KL(q(z|x) || N(0, I))` summed over latent
+    dimensions. `kl_weight` is a variable, equal to `beta` unless a callback
+    of `vae_tf.callbacks` (KL warm-up, cyclical annealing) drives it; the
+    compiled step reads it, so changing it never retraces.
 
     Metrics: `total_loss` is reconstruction + KL (the negative ELBO, comparable
-    across values of beta), `reconstruction_loss`, `kl_loss`, and `loss`, the
-    optimized `reconstruction + beta * KL` (equal to `total_loss` at beta=1).
+    across values of beta), `reconstruction_loss`, `kl_loss`, `kl_weight` (the
+    weight used, averaged over the epoch's steps) and `loss`, the optimized
+    objective (equal to `total_loss` at weight 1 without free bits).
 
     Args:
         encoder: A model `images -> [z_mean, z_log_var]`. A third output (a
@@ -51,10 +66,27 @@ class VAE(keras.Model):
             z with its own seeded `Sampler`.
         decoder: A model `z -> images`, giving Bernoulli logits or, when its
             last layer ends in a sigmoid, probabilities.
-        beta: Weight of the KL term (beta-VAE; 1 is the true ELBO).
-        decoder_output: `"logits"`, `"probabilities"`, or `"auto"` (logits
-            unless the decoder's last layer has a sigmoid activation). Logits
-            give an exact, stable likelihood.
+        beta: Weight of the KL term (beta-VAE; 1 is the true ELBO), the
+            target of KL schedules.
+        likelihood: `p(x|z)`: `"bernoulli"` (pixels in [0, 1], stable from
+            logits), `"gaussian"` with a fixed `sigma`, `"gaussian_learned"`
+            with one learned sigma shared by all pixels (started at `sigma`),
+            or `"mse"`, the sum of squared errors: a labelled
+            non-probabilistic variant whose losses are not nats. Gaussian
+            densities include their constant, so they are true log-densities.
+            For all but Bernoulli, the decoder's logits pass through a sigmoid
+            to give means in [0, 1].
+        sigma: Standard deviation of the Gaussian likelihoods (> 0).
+        free_bits: KL floor in nats per latent dimension (Kingma et al.,
+            2016): the objective uses `sum_j max(free_bits, mean_batch KL_j)`,
+            so that the encoder is not pushed to collapse dimensions below
+            it. 0 turns it off. Reported `kl_loss` is always the true KL.
+        z_log_var_clip: Clips `z_log_var` to `[-clip, clip]` (stability of
+            early training with large learning rates); None (default) is off.
+        decoder_output: `"logits"`, `"probabilities"` (the decoder gives the
+            probabilities or means themselves), or `"auto"` (logits unless
+            the decoder's last layer has a sigmoid activation). Logits give an
+            exact, stable likelihood.
         seed: Optional integer seed of the `Sampler`.
         num_classes: Makes the VAE conditional (Sohn et al., 2015): the
             networks take a one-hot label besides their input (see
@@ -77,12 +109,20 @@ class VAE(keras.Model):
     cvae.compile(optimizer="adam")
     cvae.fit(x_train, y_train, epochs=30, batch_size=128)
     sevens = cvae.sample(16, labels=7)
+
+    # Gaussian likelihood with a learned sigma, free bits and KL warm-up.
+    vae = VAE(encoder, decoder, likelihood="gaussian_learned", free_bits=0.1)
+    vae.compile(optimizer="adam")
+    vae.fit(x_train, epochs=30, callbacks=[vae_tf.callbacks.KLWarmup(10)])
     ```
     """
 
+    # The Autoencoder subclass sets this to False: z is the encoder's output.
+    variational = True
+
     def __init__(
-        self, encoder, decoder, beta=1.0, decoder_output="auto", seed=None, num_classes=None,
-        **kwargs,
+        self, encoder, decoder, beta=1.0, likelihood="bernoulli", sigma=0.1, free_bits=0.0,
+        z_log_var_clip=None, decoder_output="auto", seed=None, num_classes=None, **kwargs,
     ):
         super().__init__(**kwargs)
         self._check_networks(encoder, decoder, num_classes)
@@ -91,28 +131,54 @@ class VAE(keras.Model):
                 f"decoder_output must be one of {DECODER_OUTPUTS}; got "
                 f"{decoder_output!r}."
             )
-        beta = float(beta)
-        if not np.isfinite(beta) or beta < 0:
-            raise ValueError(f"beta must be a finite number >= 0; got {beta}.")
+        if likelihood not in LIKELIHOODS:
+            raise ValueError(f"likelihood must be one of {LIKELIHOODS}; got {likelihood!r}.")
+        beta = _non_negative("beta", beta)
+        free_bits = _non_negative("free_bits", free_bits)
+        sigma = float(sigma)
+        if not (np.isfinite(sigma) and sigma > 0):
+            raise ValueError(f"sigma must be a finite number > 0; got {sigma}.")
+        if z_log_var_clip is not None:
+            z_log_var_clip = float(z_log_var_clip)
+            if not (np.isfinite(z_log_var_clip) and z_log_var_clip > 0):
+                raise ValueError(
+                    f"z_log_var_clip must be None (off) or a number > 0; got {z_log_var_clip}."
+                )
         if decoder_output == "auto":
             decoder_output = "probabilities" if _ends_in_sigmoid(decoder) else "logits"
         self.encoder = encoder
         self.decoder = decoder
         self.beta = beta
+        self.likelihood = likelihood
+        self.sigma = sigma
+        self.free_bits = free_bits
+        self.z_log_var_clip = z_log_var_clip
         self.decoder_output = decoder_output
         self.seed = seed
         self.num_classes = num_classes
         self.sampler = Sampler(seed=seed, name="sampler")
+        # A variable, so that schedules change it without retracing the step.
+        self.kl_weight = self.add_weight(
+            shape=(), initializer=keras.initializers.Constant(beta), trainable=False,
+            dtype="float32", name="kl_weight",
+        )
+        self.log_sigma = None
+        if likelihood == "gaussian_learned":
+            self.log_sigma = self.add_weight(
+                shape=(), initializer=keras.initializers.Constant(np.log(sigma)),
+                dtype="float32", name="log_sigma",
+            )
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.total_loss_tracker = keras.metrics.Mean(name="total_loss")
         self.reconstruction_loss_tracker = keras.metrics.Mean(name="reconstruction_loss")
         self.kl_loss_tracker = keras.metrics.Mean(name="kl_loss")
+        self.kl_weight_tracker = keras.metrics.Mean(name="kl_weight")
         # Built from the start: BackupAndRestore, ExportArchive and
         # model.export refuse an unbuilt subclassed model.
         self.build((None, *self.image_shape))
 
-    @staticmethod
-    def _check_networks(encoder, decoder, num_classes):
+    @classmethod
+    def _check_networks(cls, encoder, decoder, num_classes):
         for name, network in (("encoder", encoder), ("decoder", decoder)):
             if not isinstance(network, keras.Model) or not network.built:
                 raise ValueError(
@@ -132,10 +198,15 @@ class VAE(keras.Model):
                     f"The {name}'s label input has shape {network.inputs[1].shape[1:]}; "
                     f"expected ({num_classes},), a one-hot label."
                 )
-        if len(encoder.outputs) not in (2, 3):
+        if cls.variational and len(encoder.outputs) not in (2, 3):
             raise ValueError(
                 "The encoder must output [z_mean, z_log_var] (optionally a "
                 f"third output z); it has {len(encoder.outputs)} outputs."
+            )
+        if not cls.variational and len(encoder.outputs) != 1:
+            raise ValueError(
+                "An Autoencoder's encoder must output the code z alone (build it with "
+                f"variational=False); it has {len(encoder.outputs)} outputs."
             )
         latent_dim = encoder.outputs[0].shape[-1]
         if tuple(decoder.inputs[0].shape[1:]) != (latent_dim,):
@@ -176,6 +247,7 @@ class VAE(keras.Model):
             self.total_loss_tracker,
             self.reconstruction_loss_tracker,
             self.kl_loss_tracker,
+            self.kl_weight_tracker,
         ]
 
     # -- forward passes -----------------------------------------------------
@@ -206,8 +278,20 @@ class VAE(keras.Model):
         return x if condition is None else [x, condition]
 
     def _posterior(self, images, condition=None, training=False):
+        """`(z_mean, z_log_var)`; `(z, None)` for a deterministic autoencoder."""
         outputs = self.encoder(self._network_inputs(images, condition), training=training)
-        return outputs[0], outputs[1]
+        if not self.variational:
+            return (outputs[0] if isinstance(outputs, (list, tuple)) else outputs), None
+        z_mean, z_log_var = outputs[0], outputs[1]
+        if self.z_log_var_clip is not None:
+            z_log_var = ops.clip(z_log_var, -self.z_log_var_clip, self.z_log_var_clip)
+        return z_mean, z_log_var
+
+    def _code(self, z_mean, z_log_var, sample):
+        """A sample of z (reparameterized) or the posterior mean."""
+        if sample and z_log_var is not None:
+            return self.sampler([z_mean, z_log_var])
+        return z_mean
 
     def _decode_output(self, z, condition=None, training=False):
         return self.decoder(self._network_inputs(z, condition), training=training)
@@ -218,10 +302,22 @@ class VAE(keras.Model):
             return ops.sigmoid(decoder_output)
         return decoder_output
 
-    def _reconstruction_nll(self, images, decoder_output):
-        if self.decoder_output == "logits":
-            return losses.bernoulli_nll(images, decoder_output)
-        return losses.bernoulli_nll_from_probabilities(images, decoder_output)
+    def reconstruction_nll(self, images, decoder_output):
+        """`-log p(x|z)` per example, shape `(batch,)`, from the decoder's raw output.
+
+        In nats for the Bernoulli and Gaussian likelihoods; the sum of squared
+        errors for `"mse"`.
+        """
+        if self.likelihood == "bernoulli":
+            if self.decoder_output == "logits":
+                return losses.bernoulli_nll(images, decoder_output)
+            return losses.bernoulli_nll_from_probabilities(images, decoder_output)
+        mean = self._probabilities(decoder_output)
+        if self.likelihood == "mse":
+            return losses.squared_error(images, mean)
+        if self.log_sigma is None:
+            return losses.gaussian_nll(images, mean, np.log(self.sigma))
+        return losses.gaussian_nll(images, mean, ops.maximum(self.log_sigma, MIN_LOG_SIGMA))
 
     def call(self, inputs, training=False):
         """Reconstruction probabilities; z is sampled only when training.
@@ -231,8 +327,20 @@ class VAE(keras.Model):
         images, labels = inputs if self.conditional else (inputs, None)
         condition = self._condition(labels)
         z_mean, z_log_var = self._posterior(images, condition, training=training)
-        z = self.sampler([z_mean, z_log_var]) if training else z_mean
+        z = self._code(z_mean, z_log_var, sample=training)
         return self._probabilities(self._decode_output(z, condition, training=training))
+
+    def _loss_terms(self, images, labels, training):
+        """Reconstruction `(batch,)` and KL per dimension `(batch, latent_dim)`."""
+        condition = self._condition(labels)
+        z_mean, z_log_var = self._posterior(images, condition, training=training)
+        z = self._code(z_mean, z_log_var, sample=True)
+        reconstruction = self.reconstruction_nll(
+            images, self._decode_output(z, condition, training=training)
+        )
+        if z_log_var is None:
+            return reconstruction, ops.zeros_like(ops.cast(z_mean, "float32"))
+        return reconstruction, losses.gaussian_kl_per_dimension(z_mean, z_log_var)
 
     def per_example_losses(self, images, labels=None, training=False):
         """`(reconstruction, kl)`, each of shape `(batch,)`, in nats.
@@ -241,14 +349,8 @@ class VAE(keras.Model):
         estimate of the per-example negative ELBO. `labels` only for a
         conditional VAE.
         """
-        condition = self._condition(labels)
-        z_mean, z_log_var = self._posterior(images, condition, training=training)
-        z = self.sampler([z_mean, z_log_var])
-        decoder_output = self._decode_output(z, condition, training=training)
-        return (
-            self._reconstruction_nll(images, decoder_output),
-            losses.gaussian_kl(z_mean, z_log_var),
-        )
+        reconstruction, kl_per_dimension = self._loss_terms(images, labels, training)
+        return reconstruction, ops.sum(kl_per_dimension, axis=-1)
 
     # -- training -----------------------------------------------------------
 
@@ -262,34 +364,60 @@ class VAE(keras.Model):
             )
         return images, labels if self.conditional else None
 
-    def _update_metrics(self, reconstruction, kl):
-        self.loss_tracker.update_state(reconstruction + self.beta * kl)
+    def _objective(self, reconstruction, kl_per_dimension):
+        """This replica's share of the optimized batch objective (a scalar).
+
+        Gradients are summed across replicas, so per-example terms are divided
+        by the GLOBAL batch size (the plain mean on one device). The KL term
+        is `sum_j max(free_bits, mean_batch KL_j)`, which without free bits is
+        the batch mean of the summed KL.
+        """
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        batch = ops.cast(ops.shape(reconstruction)[0], "float32")
+        kl_term = ops.sum(
+            ops.maximum(ops.mean(kl_per_dimension, axis=0), self.free_bits)
+        )
+        return (ops.sum(reconstruction) / batch + self.kl_weight * kl_term) / replicas
+
+    def _update_metrics(self, reconstruction, kl_per_dimension, objective):
+        kl = ops.sum(kl_per_dimension, axis=-1)
+        batch = ops.shape(reconstruction)[0]
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        self.loss_tracker.update_state(objective * replicas, sample_weight=batch)
         self.total_loss_tracker.update_state(reconstruction + kl)
         self.reconstruction_loss_tracker.update_state(reconstruction)
         self.kl_loss_tracker.update_state(kl)
-        return {metric.name: metric.result() for metric in self.metrics}
+        trackers = (
+            self.loss_tracker, self.total_loss_tracker, self.reconstruction_loss_tracker,
+            self.kl_loss_tracker,
+        )
+        return {tracker.name: tracker.result() for tracker in trackers}
 
     def train_step(self, data):
         images, labels = self._images_and_labels(data)
-        # Gradients are summed across replicas, so the per-example objective
-        # is divided by the GLOBAL batch size (the plain mean on one device).
-        replicas = tf.distribute.get_strategy().num_replicas_in_sync
         with tf.GradientTape() as tape:
-            reconstruction, kl = self.per_example_losses(images, labels, training=True)
-            objective = reconstruction + self.beta * kl
-            global_batch = ops.cast(ops.shape(objective)[0] * replicas, "float32")
-            loss = ops.sum(objective) / global_batch
+            reconstruction, kl_per_dimension = self._loss_terms(images, labels, training=True)
+            objective = self._objective(reconstruction, kl_per_dimension)
+            loss = objective
             if self.losses:
+                replicas = tf.distribute.get_strategy().num_replicas_in_sync
                 loss = loss + ops.sum(self.losses) / replicas
             # Loss scaling for mixed_float16 (a no-op otherwise).
             scaled_loss = self.optimizer.scale_loss(loss)
         gradients = tape.gradient(scaled_loss, self.trainable_weights)
         self.optimizer.apply(gradients, self.trainable_weights)
-        return self._update_metrics(reconstruction, kl)
+        # The weight is a training setting: reported by training steps only.
+        self.kl_weight_tracker.update_state(self.kl_weight)
+        return {
+            **self._update_metrics(reconstruction, kl_per_dimension, objective),
+            "kl_weight": self.kl_weight_tracker.result(),
+        }
 
     def test_step(self, data):
-        reconstruction, kl = self.per_example_losses(*self._images_and_labels(data))
-        return self._update_metrics(reconstruction, kl)
+        images, labels = self._images_and_labels(data)
+        reconstruction, kl_per_dimension = self._loss_terms(images, labels, training=False)
+        objective = self._objective(reconstruction, kl_per_dimension)
+        return self._update_metrics(reconstruction, kl_per_dimension, objective)
 
     def _checked_data(self, x, y, name):
         """Validates concrete images (and, when conditional, labels)."""
@@ -322,7 +450,8 @@ class VAE(keras.Model):
     def encode(self, images, labels=None):
         """`(z_mean, z_log_var)` of `q(z|x)`, each of shape `(N, latent_dim)`.
 
-        `labels`: the images' classes, for a conditional VAE only.
+        `labels`: the images' classes, for a conditional VAE only. An
+        `Autoencoder` returns `(z, None)`.
         """
         images = _checked_if_array(images, self.image_shape, "images")
         images = ops.convert_to_tensor(images, "float32")
@@ -361,8 +490,7 @@ class VAE(keras.Model):
     def reconstruct(self, images, labels=None, sample=False):
         """Decodes the posterior mean of each image (or a sample of z)."""
         z_mean, z_log_var = self.encode(images, labels)
-        z = self.sampler([z_mean, z_log_var]) if sample else z_mean
-        return self.decode(z, labels)
+        return self.decode(self._code(z_mean, z_log_var, sample), labels)
 
     # -- serialization ------------------------------------------------------
 
@@ -373,6 +501,10 @@ class VAE(keras.Model):
             "encoder": keras.saving.serialize_keras_object(self.encoder),
             "decoder": keras.saving.serialize_keras_object(self.decoder),
             "beta": self.beta,
+            "likelihood": self.likelihood,
+            "sigma": self.sigma,
+            "free_bits": self.free_bits,
+            "z_log_var_clip": self.z_log_var_clip,
             "decoder_output": self.decoder_output,
             "seed": self.seed,
             "num_classes": self.num_classes,
@@ -384,3 +516,42 @@ class VAE(keras.Model):
         for key in ("encoder", "decoder"):
             config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(**config)
+
+
+@keras.saving.register_keras_serializable(package="vae_tf")
+class Autoencoder(VAE):
+    """A deterministic autoencoder with the VAE's networks, step and tools: the baseline.
+
+    The encoder gives the code `z` itself (build it with
+    `build_encoder(..., variational=False)`); there is no sampling and no KL
+    term, so training minimizes the reconstruction alone. Nothing pulls the
+    codes towards N(0, I): decoding prior samples (`sample`) shows what the
+    VAE's KL term buys. `kl_loss` is reported as 0, and `encode` returns
+    `(z, None)`.
+
+    Example:
+
+    ```python
+    encoder, decoder = vae_tf.build_encoder_decoder("conv", 2, variational=False)
+    ae = Autoencoder(encoder, decoder)
+    ae.compile(optimizer="adam")
+    ae.fit(x_train, epochs=30, batch_size=128)
+    ```
+    """
+
+    variational = False
+
+    def __init__(
+        self, encoder, decoder, likelihood="bernoulli", sigma=0.1, decoder_output="auto",
+        seed=None, num_classes=None, **kwargs,
+    ):
+        super().__init__(
+            encoder, decoder, beta=0.0, likelihood=likelihood, sigma=sigma,
+            decoder_output=decoder_output, seed=seed, num_classes=num_classes, **kwargs,
+        )
+
+    def get_config(self):
+        config = super().get_config()
+        for key in ("beta", "free_bits", "z_log_var_clip"):
+            del config[key]
+        return config

@@ -193,15 +193,18 @@ def loss_curves_figure(history):
 def encode_batches(model, images, labels=None, batch_size=256):
     """`(z_mean, z_log_var)` of `images` as numpy, encoded `batch_size` at a time.
 
-    `labels` only for a conditional VAE.
+    `labels` only for a conditional VAE. An `Autoencoder` gives `(z, None)`.
     """
     images = np.asarray(images, "float32")
     parts = []
     for start in range(0, len(images), batch_size):
         part_labels = None if labels is None else np.asarray(labels)[start : start + batch_size]
-        z_mean, z_log_var = model.encode(images[start : start + batch_size], part_labels)
-        parts.append((keras.ops.convert_to_numpy(z_mean), keras.ops.convert_to_numpy(z_log_var)))
-    return tuple(np.concatenate(column) for column in zip(*parts))
+        parts.append(model.encode(images[start : start + batch_size], part_labels))
+    return tuple(
+        None if column[0] is None
+        else np.concatenate([keras.ops.convert_to_numpy(part) for part in column])
+        for column in zip(*parts)
+    )
 
 
 def encode_means(model, images, labels=None):
@@ -472,15 +475,20 @@ def latent_traversal_figure(
     """Varies one latent dimension at a time around the code of `images[0]`.
 
     Rows are latent dimensions, the most used first (highest mean KL over
-    `images`: dimensions the encoder ignores decode to nothing new); columns
+    `images`: dimensions the encoder ignores decode to nothing new; for an
+    `Autoencoder`, highest spread of the codes); columns
     set that dimension to `steps` values across `value_range`, the others
     staying at the code. `labels` only for a conditional VAE (the traversal
     keeps the label of `images[0]`).
     """
     images = np.asarray(images, "float32")
     z_mean, z_log_var = encode_batches(model, images, labels)
-    kl_per_dim = 0.5 * np.mean(np.exp(z_log_var) + z_mean**2 - 1.0 - z_log_var, axis=0)
-    dims = np.argsort(-kl_per_dim)[:max_dims]
+    if z_log_var is None:
+        usage, usage_name = z_mean.std(axis=0), "sd"
+    else:
+        usage = 0.5 * np.mean(np.exp(z_log_var) + z_mean**2 - 1.0 - z_log_var, axis=0)
+        usage_name = "KL"
+    dims = np.argsort(-usage)[:max_dims]
     values = np.linspace(*value_range, steps).astype("float32")
     codes = np.repeat(z_mean[:1], len(dims) * len(values), axis=0).reshape(
         len(dims), len(values), -1
@@ -494,7 +502,7 @@ def latent_traversal_figure(
     ax = fig.add_subplot()
     _imshow(ax, tile_images(decoded, len(dims), len(values)), interpolation="nearest")
     _label_tiles(ax, "x", width, values, count=len(values))
-    _name_tiles(ax, "y", height, [f"z[{d}]\nKL {kl_per_dim[d]:.2f}" for d in dims])
+    _name_tiles(ax, "y", height, [f"z[{d}]\n{usage_name} {usage[d]:.2f}" for d in dims])
     ax.set_xlabel("value of the varied dimension")
     ax.set_title(
         f"Latent traversal around one code: {len(dims)} of {model.latent_dim} "

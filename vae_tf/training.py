@@ -31,7 +31,11 @@ from vae_tf._checks import check_positive_int
 from vae_tf.architectures import PRESETS
 from vae_tf.architectures import build_encoder_decoder
 from vae_tf.export import export_saved_model
+from vae_tf.callbacks import CyclicalKLAnnealing
+from vae_tf.callbacks import KLWarmup
+from vae_tf.model import LIKELIHOODS
 from vae_tf.model import VAE
+from vae_tf.model import Autoencoder
 
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 
@@ -46,7 +50,23 @@ class TrainConfig:
         epochs: Passes over the training set.
         batch_size: Images per step (the global batch under a strategy).
         learning_rate: Adam's learning rate.
-        beta: Weight of the KL term (1 gives the true ELBO).
+        beta: Weight of the KL term (1 gives the true ELBO); the target of
+            the KL schedules.
+        kl_warmup_epochs: Linear KL warm-up from 0 to beta over this many
+            epochs (0: off).
+        kl_warmup_steps: The same, counted in training steps (0: off).
+        kl_cycles: Cyclical KL annealing (Fu et al., 2019) with this many
+            cycles over the run (0: off).
+        kl_cycle_ratio: Fraction of each cycle over which the weight rises.
+        free_bits: KL floor in nats per latent dimension (0: off).
+        likelihood: `p(x|z)`, one of `vae_tf.model.LIKELIHOODS`: bernoulli,
+            gaussian (fixed sigma), gaussian_learned, or mse (not a
+            likelihood: its losses are not nats).
+        sigma: Standard deviation of the Gaussian likelihoods (the start
+            value when learned).
+        z_log_var_clip: Clip z_log_var to [-clip, clip]; None: off.
+        autoencoder: Train the deterministic `Autoencoder` baseline (no
+            sampling, no KL) with the same networks.
         seed: Seed of weights, shuffling, binarization and sampling; None
             draws a fresh one.
         steps_per_epoch: Cut epochs short (for quick trials); None is a full
@@ -71,6 +91,15 @@ class TrainConfig:
     batch_size: int = 128
     learning_rate: float = 1e-3
     beta: float = 1.0
+    kl_warmup_epochs: int = 0
+    kl_warmup_steps: int = 0
+    kl_cycles: int = 0
+    kl_cycle_ratio: float = 0.5
+    free_bits: float = 0.0
+    likelihood: str = "bernoulli"
+    sigma: float = 0.1
+    z_log_var_clip: Optional[float] = None
+    autoencoder: bool = False
     seed: Optional[int] = 1337
     steps_per_epoch: Optional[int] = None
     train_on_all: bool = False
@@ -97,8 +126,46 @@ class TrainConfig:
             raise ValueError(
                 f"learning_rate must be a positive number; got {self.learning_rate!r}."
             )
-        if not (math.isfinite(self.beta) and self.beta >= 0):
-            raise ValueError(f"beta must be a number >= 0; got {self.beta!r}.")
+        for name in ("beta", "free_bits"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"{name} must be a number >= 0; got {value!r}.")
+        for name in ("kl_warmup_epochs", "kl_warmup_steps", "kl_cycles"):
+            value = getattr(self, name)
+            if not (isinstance(value, numbers.Integral) and value >= 0):
+                raise ValueError(f"{name} must be an integer >= 0 (0: off); got {value!r}.")
+        schedules = [
+            name for name in ("kl_warmup_epochs", "kl_warmup_steps", "kl_cycles")
+            if getattr(self, name)
+        ]
+        if len(schedules) > 1:
+            raise ValueError(
+                f"Choose one KL schedule; got {' and '.join(schedules)}. Set the others to 0."
+            )
+        if not 0 < self.kl_cycle_ratio <= 1:
+            raise ValueError(f"kl_cycle_ratio must be in (0, 1]; got {self.kl_cycle_ratio!r}.")
+        if self.likelihood not in LIKELIHOODS:
+            raise ValueError(
+                f"likelihood must be one of {LIKELIHOODS}; got {self.likelihood!r}."
+            )
+        if not (math.isfinite(self.sigma) and self.sigma > 0):
+            raise ValueError(f"sigma must be a number > 0; got {self.sigma!r}.")
+        if self.z_log_var_clip is not None and not (
+            math.isfinite(self.z_log_var_clip) and self.z_log_var_clip > 0
+        ):
+            raise ValueError(
+                f"z_log_var_clip must be None (off) or a number > 0; got {self.z_log_var_clip!r}."
+            )
+        if self.autoencoder:
+            kl_options = schedules + [
+                name for name, off in (("beta", 1.0), ("free_bits", 0.0), ("z_log_var_clip", None))
+                if getattr(self, name) != off
+            ]
+            if kl_options:
+                raise ValueError(
+                    f"The autoencoder has no KL term, so {', '.join(kl_options)} cannot "
+                    "apply; drop them or train a VAE."
+                )
         if self.seed is not None and not (
             isinstance(self.seed, numbers.Integral) and self.seed >= 0
         ):
@@ -163,9 +230,20 @@ def build_model(config):
     num_classes = data.MNIST_CLASSES if config.conditional else None
     try:
         encoder, decoder = build_encoder_decoder(
-            config.architecture, config.latent_dim, num_classes=num_classes
+            config.architecture, config.latent_dim, num_classes=num_classes,
+            variational=not config.autoencoder,
         )
-        model = VAE(encoder, decoder, beta=config.beta, seed=config.seed, num_classes=num_classes)
+        common = dict(
+            likelihood=config.likelihood, sigma=config.sigma, seed=config.seed,
+            num_classes=num_classes,
+        )
+        if config.autoencoder:
+            model = Autoencoder(encoder, decoder, **common)
+        else:
+            model = VAE(
+                encoder, decoder, beta=config.beta, free_bits=config.free_bits,
+                z_log_var_clip=config.z_log_var_clip, **common,
+            )
     finally:
         keras.config.set_dtype_policy(previous_policy)
     # Under mixed_float16 Keras wraps the optimizer in a LossScaleOptimizer.
@@ -175,6 +253,17 @@ def build_model(config):
         jit_compile=config.jit_compile,
     )
     return model
+
+
+def kl_schedule(config):
+    """The KL callback `config` asks for, or None for a constant weight."""
+    if config.kl_warmup_epochs:
+        return KLWarmup(config.kl_warmup_epochs, unit="epochs")
+    if config.kl_warmup_steps:
+        return KLWarmup(config.kl_warmup_steps, unit="steps")
+    if config.kl_cycles:
+        return CyclicalKLAnnealing(config.kl_cycles, config.kl_cycle_ratio)
+    return None
 
 
 def write_artifacts(model, history, config, run_dir, test_set):
@@ -280,6 +369,8 @@ def train(config, verbose="auto"):
         labels=config.conditional,
     )
     callbacks = [
+        # First, so that the epoch's weight is set before any other callback runs.
+        *filter(None, [kl_schedule(config)]),
         EpochTimer(),
         keras.callbacks.TerminateOnNaN(raise_error=True),
         keras.callbacks.CSVLogger(os.path.join(staging, "history.csv")),
