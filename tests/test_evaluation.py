@@ -1,0 +1,209 @@
+"""The ELBO / importance-weighted likelihood estimator and scripts/evaluate.py."""
+
+import json
+import math
+
+import keras
+import numpy as np
+import pytest
+from keras import layers
+
+import vae_tf
+from vae_tf import evaluation
+from conftest import run_python
+
+SIGMA = 0.3
+OFFSET = 0.5
+
+
+def linear_gaussian_vae(scales=(0.4, 0.2)):
+    """A VAE whose q(z|x) is the exact posterior of a linear-Gaussian model.
+
+    p(z) = N(0, I), p(x|z) = N(W z + b, sigma^2 I) on 4 pixels with 2 latent
+    dimensions; W = Q diag(scales) with orthonormal columns, so the posterior
+    N(S W^T (x - b) / sigma^2, S), S = (I + W^T W / sigma^2)^-1, is diagonal
+    and the encoder can represent it exactly.
+
+    Returns:
+        `(model, log_marginal)`, `log_marginal(x)` being the analytic
+        `log N(x; b, W W^T + sigma^2 I)` of flattened images.
+    """
+    q, _ = np.linalg.qr(np.random.default_rng(0).normal(size=(4, 2)))
+    w = q * np.asarray(scales)
+    posterior_var = 1.0 / (1.0 + np.asarray(scales) ** 2 / SIGMA**2)
+    a = (posterior_var[:, None] * w.T) / SIGMA**2  # posterior mean = a (x - b)
+
+    images = keras.Input((2, 2, 1))
+    flat = layers.Flatten()(images)
+    z_mean = layers.Dense(2, name="z_mean")(flat)
+    z_log_var = layers.Dense(2, name="z_log_var")(flat)
+    encoder = keras.Model(images, [z_mean, z_log_var])
+    encoder.get_layer("z_mean").set_weights([a.T, -a @ np.full(4, OFFSET)])
+    encoder.get_layer("z_log_var").set_weights([np.zeros((4, 2)), np.log(posterior_var)])
+    z = keras.Input((2,))
+    decoder = keras.Model(z, layers.Reshape((2, 2, 1))(layers.Dense(4, name="mean")(z)))
+    decoder.get_layer("mean").set_weights([w.T, np.full(4, OFFSET)])
+    model = vae_tf.VAE(
+        encoder, decoder, likelihood="gaussian", sigma=SIGMA, decoder_output="probabilities",
+        seed=0,
+    )
+
+    covariance = w @ w.T + SIGMA**2 * np.eye(4)
+    _, log_det = np.linalg.slogdet(covariance)
+    inverse = np.linalg.inv(covariance)
+
+    def log_marginal(x):
+        centred = x.reshape(len(x), 4) - OFFSET
+        mahalanobis = np.einsum("ni,ij,nj->n", centred, inverse, centred)
+        return -0.5 * (mahalanobis + log_det + 4 * math.log(2 * math.pi))
+
+    return model, log_marginal
+
+
+@pytest.mark.parametrize("num_samples, chunk_size", [(1, 2048), (50, 2048), (50, 7)])
+def test_exact_posterior_gives_the_analytic_log_likelihood(num_samples, chunk_size):
+    model, log_marginal = linear_gaussian_vae()
+    x = np.random.default_rng(1).uniform(size=(20, 2, 2, 1)).astype("float32")
+    result = evaluation.evaluate_likelihood(
+        model, x, num_samples=num_samples, chunk_size=chunk_size, per_example=True
+    )
+    # With q(z|x) = p(z|x) every importance weight equals p(x): any K is exact.
+    np.testing.assert_allclose(result["per_example_nll"], -log_marginal(x), atol=1e-4)
+    assert result["nll"] == pytest.approx(-log_marginal(x).mean(), abs=1e-4)
+    assert result["elbo"] == pytest.approx(result["nll"], abs=0.3)  # the ELBO is tight too
+    assert result["k"] == num_samples and result["num_examples"] == 20
+    assert result["nll_bits_per_dim"] == pytest.approx(result["nll"] / (4 * math.log(2)))
+
+
+def test_inexact_posterior_bound_is_above_the_true_nll():
+    model, log_marginal = linear_gaussian_vae()
+    model.encoder.get_layer("z_log_var").set_weights(
+        [np.zeros((4, 2)), np.log([0.3, 2.0])]  # too narrow and too wide
+    )
+    x = np.random.default_rng(2).uniform(size=(30, 2, 2, 1)).astype("float32")
+    true_nll = -log_marginal(x).mean()
+    nlls = [
+        evaluation.evaluate_likelihood(model, x, num_samples=k)["nll"] for k in (1, 10, 1000)
+    ]
+    assert nlls[0] > nlls[1] > nlls[2] > true_nll - 0.01
+    assert nlls[2] == pytest.approx(true_nll, abs=0.05)  # and converges to it
+
+
+@pytest.fixture(scope="module")
+def trained_mlp(mnist_small):
+    (x, _), _ = mnist_small
+    encoder, decoder = vae_tf.build_encoder_decoder("mlp", latent_dim=8)
+    model = vae_tf.VAE(encoder, decoder, seed=0)
+    model.compile(optimizer="adam")
+    model.fit(x, epochs=2, batch_size=64, verbose=0)
+    return model
+
+
+def test_one_sample_equals_the_elbo_in_expectation(trained_mlp, mnist_small):
+    _, (x_test, _) = mnist_small
+    images = x_test[:16]
+    log_weights = evaluation.log_importance_weights(trained_mlp, images, num_samples=4000)
+    assert log_weights.shape == (16, 4000)
+    result = evaluation.evaluate_likelihood(
+        trained_mlp, images, num_samples=4000, seed=1, per_example=True
+    )
+    # E[-log w] = E[-log p(x|z)] + KL: the Monte Carlo KL against the closed form.
+    standard_error = log_weights.std(axis=1) / math.sqrt(4000)
+    difference = -log_weights.mean(axis=1) - result["per_example_elbo"]
+    assert np.all(np.abs(difference) < 5 * standard_error + 0.05)
+    assert result["elbo"] == pytest.approx(result["reconstruction"] + result["kl"])
+    # The K=1 estimator, averaged over its draws, is the ELBO.
+    k1 = evaluation.evaluate_likelihood(trained_mlp, np.repeat(images, 100, axis=0),
+                                        num_samples=1)
+    assert k1["nll"] == pytest.approx(result["elbo"], abs=1.0)
+
+
+def test_bound_tightens_as_k_grows(trained_mlp, mnist_small):
+    _, (x_test, _) = mnist_small
+    nlls = [
+        evaluation.evaluate_likelihood(trained_mlp, x_test[:64], num_samples=k)["nll"]
+        for k in (1, 10, 100)
+    ]
+    assert nlls[0] > nlls[1] > nlls[2]
+
+
+def test_conditional_models_are_evaluated_given_their_labels(mnist_small):
+    _, (x_test, y_test) = mnist_small
+    encoder, decoder = vae_tf.build_encoder_decoder("mlp", 2, num_classes=10)
+    model = vae_tf.VAE(encoder, decoder, num_classes=10, seed=0)
+    result = evaluation.evaluate_likelihood(model, x_test[:8], y_test[:8], num_samples=5)
+    assert np.isfinite(result["nll"])
+    with pytest.raises(ValueError, match="needs labels"):
+        evaluation.evaluate_likelihood(model, x_test[:8], num_samples=5)
+
+
+def test_models_without_a_likelihood_are_refused(mnist_small):
+    _, (x_test, _) = mnist_small
+    encoder, decoder = vae_tf.build_encoder_decoder("mlp", 2, variational=False)
+    with pytest.raises(ValueError, match="Autoencoder has no posterior"):
+        evaluation.evaluate_likelihood(vae_tf.Autoencoder(encoder, decoder), x_test[:4])
+    encoder, decoder = vae_tf.build_encoder_decoder("mlp", 2)
+    mse = vae_tf.VAE(encoder, decoder, likelihood="mse")
+    with pytest.raises(ValueError, match="not a log-likelihood"):
+        evaluation.evaluate_likelihood(mse, x_test[:4])
+    with pytest.raises(ValueError, match="shape"):
+        evaluation.evaluate_likelihood(vae_tf.VAE(encoder, decoder), x_test[:4, :20])
+    with pytest.raises(ValueError, match="num_samples"):
+        evaluation.evaluate_likelihood(vae_tf.VAE(encoder, decoder), x_test[:4], num_samples=0)
+
+
+def test_binarizations():
+    images = np.array([[0.0, 0.3, 0.6, 1.0]] * 20000, "float32")
+    assert (vae_tf.data.binarize_images(images, "static")[0] == [0, 0, 1, 1]).all()
+    dynamic = vae_tf.data.binarize_images(images, "dynamic", seed=3)
+    assert set(np.unique(dynamic)) == {0.0, 1.0}
+    np.testing.assert_allclose(dynamic.mean(axis=0), [0.0, 0.3, 0.6, 1.0], atol=0.01)
+    np.testing.assert_array_equal(dynamic, vae_tf.data.binarize_images(images, "dynamic", 3))
+    with pytest.raises(ValueError, match="method must be one of"):
+        vae_tf.data.binarize_images(images, "otsu")
+
+
+def test_evaluate_script_prints_and_writes_json(tmp_path):
+    run_dir = tmp_path / "run"
+    vae_tf.train(
+        vae_tf.TrainConfig(
+            architecture="mlp", latent_dim=4, epochs=1, steps_per_epoch=5, binarize=True,
+            output_dir=str(run_dir),
+        ),
+        verbose=0,
+    )
+    output = tmp_path / "out" / "evaluation.json"
+    result = run_python(
+        ["scripts/evaluate.py", f"--run_dir={run_dir}", "--k=20", "--num_examples=50",
+         f"--output_json={output}"]
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "binarization dynamic, K=20" in result.stdout  # the run trained binarized
+    assert "negative ELBO" in result.stdout and "NLL (IWAE)" in result.stdout
+    values = json.loads(output.read_text())
+    assert {"elbo", "reconstruction", "kl", "nll", "k", "num_examples"} <= set(values)
+    assert values["k"] == 20 and values["num_examples"] == 50
+    assert 0 < values["nll"] <= values["elbo"] + 1.0
+    assert values["elbo"] == pytest.approx(values["reconstruction"] + values["kl"])
+
+    missing = run_python(["scripts/evaluate.py", f"--run_dir={tmp_path / 'nothing'}"])
+    assert missing.returncode == 2 and "No vae.keras" in missing.stderr
+
+
+def test_evaluate_run_matches_evaluate_likelihood(tmp_path, mnist_small):
+    run_dir = str(tmp_path / "run")
+    trained = vae_tf.train(
+        vae_tf.TrainConfig(architecture="mlp", latent_dim=3, epochs=1, steps_per_epoch=3,
+                           output_dir=run_dir),
+        verbose=0,
+    )
+    assert evaluation.run_binarization(run_dir) == "none"
+    result = evaluation.evaluate_run(run_dir, num_samples=5, num_examples=30, binarize="static")
+    _, (x_test, _) = vae_tf.data.load_mnist()
+    direct = evaluation.evaluate_likelihood(
+        trained.model, vae_tf.data.binarize_images(x_test[:30], "static"), num_samples=5
+    )
+    assert result["nll"] == pytest.approx(direct["nll"], rel=1e-5)
+    assert result["binarize"] == "static" and result["split"] == "test"
+    with pytest.raises(ValueError, match="split"):
+        evaluation.evaluate_run(run_dir, split="validation")
