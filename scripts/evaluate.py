@@ -68,6 +68,7 @@ def main(argv):
         f"NLL (IWAE)     {result['nll']:8.2f} nats  ({result['nll_bits_per_dim']:.4f} bits/dim)"
         f"  +- {result['nll_standard_error']:.2f} (standard error over images)"
     )
+    print(f"active units   {result['active_units']} of {result['latent_dim']} latent dimensions")
     if FLAGS.output_json:
         print(f"wrote {evaluation.write_json(result, FLAGS.output_json)}")
 

@@ -199,3 +199,41 @@ def test_write_figures_fits_the_model(tmp_path, models, digits):
     with pytest.raises(ValueError, match="needs a conditional VAE"):
         plotting.write_figures(models[2], tmp_path, images, figures=["style_grid"])
     assert not [p for p in os.listdir(tmp_path) if "partial" in p]
+
+
+def test_loss_curves_show_a_scheduled_kl_weight():
+    history = {"total_loss": [3.0, 2.0], "reconstruction_loss": [2.0, 1.5],
+               "kl_loss": [1.0, 0.5], "kl_weight": [0.25, 0.75]}
+    fig = plotting.loss_curves_figure(history, units="squared error per example (not nats)")
+    assert len(fig.axes) == 4  # a second axis on the KL panel
+    np.testing.assert_array_equal(fig.axes[3].get_lines()[0].get_ydata(), [0.25, 0.75])
+    assert fig.axes[0].get_ylabel() == "squared error per example (not nats)"
+    constant = plotting.loss_curves_figure({**history, "kl_weight": [1.0, 1.0]})
+    assert len(constant.axes) == 3
+
+
+def test_model_comparison_puts_codes_and_samples_side_by_side(models, digits):
+    images, labels = digits
+    ae = vae_tf.Autoencoder(*vae_tf.build_encoder_decoder("mlp", 2, variational=False))
+    fig = plotting.model_comparison_figure(
+        {"autoencoder": ae, "VAE": models[2], "VAE 5-D": models[5]}, images, labels
+    )
+    scatter_axes = [ax for ax in fig.axes if ": codes of" in ax.get_title()]
+    assert len(scatter_axes) == 3 and len(fig.axes) == 6 + 3  # + colour bars
+    assert scatter_axes[0].get_title().startswith("autoencoder: codes of 300")
+    assert "PCA" in scatter_axes[2].get_title()
+    assert len(scatter_axes[1].collections[0].get_offsets()) == 300
+
+
+def test_sweep_figure_panels():
+    rows = [
+        {"latent_dim": d, "beta": b, "reconstruction": 100 / b + d, "kl": 10 * b, "nll": 90.0 + b,
+         "active_units": d}
+        for d in (2, 10) for b in (0.5, 1.0, 4.0)
+    ]
+    fig = plotting.sweep_figure(rows)
+    rate, nll, units = fig.axes
+    assert [line.get_label() for line in rate.get_lines()] == ["latent 2", "latent 10"]
+    np.testing.assert_allclose(nll.get_lines()[1].get_ydata(), [90.5, 91.0, 94.0])
+    np.testing.assert_allclose(rate.get_lines()[0].get_xdata(), [5.0, 10.0, 40.0])
+    assert [tick.get_text() for tick in units.get_xticklabels()] == ["0.5", "1", "4"]

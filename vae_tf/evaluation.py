@@ -23,7 +23,6 @@ accuracy, per_label = conditional_accuracy(cvae, classifier, per_label=1000)
 import json
 import math
 import os
-import tempfile
 import time
 
 import keras
@@ -34,6 +33,7 @@ from keras import ops
 
 from vae_tf import data
 from vae_tf import losses
+from vae_tf._files import atomic_path
 from vae_tf._checks import check_positive_int
 
 
@@ -232,6 +232,22 @@ def build_digit_classifier(image_shape=data.MNIST_SHAPE, num_classes=data.MNIST_
     )
 
 
+def active_units(model, images, labels=None, threshold=0.01):
+    """Latent dimensions the encoder uses (Burda et al., 2015).
+
+    A dimension is active when its posterior mean varies across the data:
+    `Var_x(E[z_j | x]) > threshold`. Inactive dimensions have collapsed to
+    the prior, whatever the input.
+
+    Returns:
+        `(count, per-dimension variances)`.
+    """
+    from vae_tf.plotting import encode_means  # plotting imports matplotlib
+
+    variances = encode_means(model, images, labels).var(axis=0)
+    return int(np.sum(variances > threshold)), variances
+
+
 def run_binarization(run_dir):
     """`"dynamic"` if the run in `run_dir` trained on binarized images, else `"none"`."""
     path = os.path.join(run_dir, "config.json")
@@ -260,8 +276,8 @@ def evaluate_run(
         mnist: The arrays as `load_mnist()` returns them, if already loaded.
 
     Returns:
-        `evaluate_likelihood`'s dict, plus `split`, `binarize`, `run_dir`
-        and `seconds`.
+        `evaluate_likelihood`'s dict, plus `active_units`, `latent_dim`,
+        `split`, `binarize`, `run_dir` and `seconds`.
     """
     from vae_tf.training import load_run  # training imports most modules
 
@@ -278,13 +294,15 @@ def evaluate_run(
     (x_train, y_train), (x_test, y_test) = mnist or data.load_mnist()
     images, labels = (x_test, y_test) if split == "test" else (x_train, y_train)
     images = data.binarize_images(images[:num_examples], binarize, seed)
+    labels = labels[:num_examples] if model.conditional else None
     start = time.perf_counter()
     result = evaluate_likelihood(
-        model, images, labels[:num_examples] if model.conditional else None,
-        num_samples=num_samples, seed=seed, chunk_size=chunk_size,
+        model, images, labels, num_samples=num_samples, seed=seed, chunk_size=chunk_size
     )
     return {
         **result,
+        "active_units": active_units(model, images, labels)[0],
+        "latent_dim": model.latent_dim,
         "split": split,
         "binarize": binarize,
         "run_dir": os.path.abspath(run_dir),
@@ -294,18 +312,10 @@ def evaluate_run(
 
 def write_json(values, path):
     """Writes `values` as JSON at `path`, complete or not at all (temp file + rename)."""
-    path = os.fspath(path)
-    parent = os.path.dirname(os.path.abspath(path))
-    os.makedirs(parent, exist_ok=True)
-    handle, staging = tempfile.mkstemp(prefix=".evaluation-", suffix=".json", dir=parent)
-    try:
-        with os.fdopen(handle, "w") as f:
+    with atomic_path(path) as partial:
+        with open(partial, "w") as f:
             json.dump(values, f, indent=2)
             f.write("\n")
-        os.replace(staging, path)
-    except BaseException:
-        os.unlink(staging)
-        raise
     return path
 
 

@@ -21,6 +21,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from vae_tf._files import atomic_path
+
 LOSS_METRICS = (
     ("total_loss", "Total (negative ELBO)"),
     ("reconstruction_loss", "Reconstruction"),
@@ -34,14 +36,8 @@ def save_figure(fig, path, dpi=100):
     The file is written under a temporary name and renamed, so an existing
     figure is replaced whole or not at all.
     """
-    root, extension = os.path.splitext(path)
-    partial = f"{root}.partial{extension}"
-    try:
+    with atomic_path(path) as partial:
         fig.savefig(partial, dpi=dpi, bbox_inches="tight")
-        os.replace(partial, path)
-    finally:
-        if os.path.exists(partial):
-            os.remove(partial)
     return path
 
 
@@ -161,15 +157,19 @@ def latent_grid_figure(
     return fig
 
 
-def loss_curves_figure(history):
+def loss_curves_figure(history, units="nats per example"):
     """Training (and validation) curves of total, reconstruction and KL losses.
+
+    When the history holds a varying `kl_weight` (KL warm-up, cyclical
+    annealing), the KL panel also shows it, on its own axis.
 
     Args:
         history: A `keras.callbacks.History` or its `.history` dict
             (`{"total_loss": [...], "val_total_loss": [...], ...}`).
+        units: Label of the loss axes (not nats for the "mse" objective).
 
     Returns:
-        A Figure with one panel per loss, in nats per example.
+        A Figure with one panel per loss.
     """
     history = getattr(history, "history", history)
     fig = Figure(figsize=(15, 4.2))
@@ -183,9 +183,17 @@ def loss_curves_figure(history):
         ax.set_title(title)
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_ylabel("nats per example")
+        ax.set_ylabel(units)
         ax.grid(alpha=0.3)
-        ax.legend()
+        ax.legend(loc="upper left" if key == "kl_loss" else "best")
+    weights = history.get("kl_weight")
+    if weights and min(weights) != max(weights):
+        weight_ax = axes[-1].twinx()
+        epochs = np.arange(1, len(weights) + 1)
+        weight_ax.plot(epochs, weights, ":", color="gray", label="KL weight (mean of epoch)")
+        weight_ax.set_ylabel("KL weight")
+        weight_ax.set_ylim(bottom=0)
+        weight_ax.legend(loc="upper right")
     fig.tight_layout()
     return fig
 
@@ -240,6 +248,40 @@ def _project(z, method, seed):
     raise ValueError(f"method must be 'auto', 'pca' or 'tsne'; got {method!r}.")
 
 
+def _scatter_style(labels):
+    style = {"s": 3, "alpha": 0.7}
+    if labels is not None:
+        labels = np.asarray(labels)
+        style.update(
+            c=labels, cmap="tab10", vmin=int(labels.min()) - 0.5, vmax=int(labels.max()) + 0.5
+        )
+    return style
+
+
+def _scatter_plane(ax, z, style, method, seed):
+    """Draws codes of any size but 3 on `ax` (PCA/t-SNE above 3); returns the points and how."""
+    how = ""
+    if z.shape[1] == 1:
+        z, names = np.concatenate([z, np.zeros_like(z)], axis=1), ("z[0]", "")
+    elif z.shape[1] == 2:
+        names = ("z[0]", "z[1]")
+    else:
+        z, names, how = _project(z, method, seed)
+    points = ax.scatter(z[:, 0], z[:, 1], **style)
+    ax.set_xlabel(names[0])
+    ax.set_ylabel(names[1])
+    ax.grid(alpha=0.3)
+    return points, how
+
+
+def _label_colorbar(fig, points, labels, axes):
+    labels = np.asarray(labels)
+    bar = fig.colorbar(
+        points, ax=axes, ticks=range(int(labels.min()), int(labels.max()) + 1), shrink=0.8
+    )
+    bar.set_label("label")
+
+
 def latent_scatter_figure(model, images, labels=None, method="auto", seed=0):
     """Scatter of the posterior means of `images`, coloured by label.
 
@@ -255,11 +297,7 @@ def latent_scatter_figure(model, images, labels=None, method="auto", seed=0):
         seed: Seed of t-SNE.
     """
     z = encode_means(model, images, labels if model.conditional else None)
-    style = {"s": 3, "alpha": 0.7}
-    if labels is not None:
-        labels = np.asarray(labels)
-        low, high = int(labels.min()), int(labels.max())
-        style.update(c=labels, cmap="tab10", vmin=low - 0.5, vmax=high + 0.5)
+    style = _scatter_style(labels)
     how = ""
     if model.latent_dim == 3:
         fig = Figure(figsize=(18, 6))
@@ -274,23 +312,89 @@ def latent_scatter_figure(model, images, labels=None, method="auto", seed=0):
             ax.set_title(f"view: elevation {elevation}, azimuth {azimuth}")
     else:
         fig = Figure(figsize=(9, 7.5))
-        ax = fig.add_subplot()
-        if model.latent_dim == 1:
-            z = np.concatenate([z, np.zeros_like(z)], axis=1)
-            names = ("z[0]", "")
-        elif model.latent_dim == 2:
-            names = ("z[0]", "z[1]")
-        else:
-            z, names, how = _project(z, method, seed)
-        points = ax.scatter(z[:, 0], z[:, 1], **style)
-        ax.set_xlabel(names[0])
-        ax.set_ylabel(names[1])
-        ax.grid(alpha=0.3)
+        points, how = _scatter_plane(fig.add_subplot(), z, style, method, seed)
     if labels is not None:
-        bar = fig.colorbar(points, ax=fig.axes, ticks=range(low, high + 1), shrink=0.8)
-        bar.set_label("label")
+        _label_colorbar(fig, points, labels, fig.axes)
     projected = f" ({model.latent_dim}-D, projected by {how})" if how else ""
     fig.suptitle(f"Latent space: posterior means of {len(images):,} images{projected}")
+    return fig
+
+
+def model_comparison_figure(models, images, labels=None, rows=6, cols=6, seed=0):
+    """Side by side, per model: the codes of `images` and decoded prior samples.
+
+    Made to compare an `Autoencoder` with a `VAE` (or VAEs with different
+    beta): the scatter shows where each puts the data (3-D and larger codes
+    projected by PCA), the samples what it decodes from z ~ N(0, I), the
+    same draws for every model of the same latent size.
+
+    Args:
+        models: `{name: model}` of plain (not conditional) models.
+        images: Images to encode, `(N, H, W, C)`.
+        labels: Optional integer labels for the colours.
+    """
+    fig = Figure(figsize=(12, 5.2 * len(models)))
+    axes = fig.subplots(len(models), 2, squeeze=False)
+    for (name, model), (scatter_ax, samples_ax) in zip(models.items(), axes):
+        z = encode_means(model, images)
+        points, how = _scatter_plane(scatter_ax, z, _scatter_style(labels), "pca", seed)
+        scatter_ax.set_title(f"{name}: codes of {len(images):,} images" + (
+            f" ({model.latent_dim}-D, {how})" if how else ""))
+        prior = np.random.default_rng(seed).standard_normal((rows * cols, model.latent_dim))
+        _imshow(samples_ax, tile_images(_decode(model, prior), rows, cols),
+                interpolation="nearest")
+        samples_ax.set_xticks([])
+        samples_ax.set_yticks([])
+        samples_ax.set_title(f"{name}: decoded samples of N(0, I)")
+        if labels is not None:
+            _label_colorbar(fig, points, labels, scatter_ax)
+    return fig
+
+
+def sweep_figure(rows):
+    """Trade-offs of a sweep over latent size and beta (`vae_tf.sweeps.run_sweep` rows).
+
+    Left: reconstruction against KL (rate against distortion), one line per
+    latent size through its betas. Middle: the importance-weighted NLL
+    against beta. Right: active latent units against beta.
+
+    Args:
+        rows: Dicts with `latent_dim`, `beta`, `reconstruction`, `kl`, `nll`
+            and `active_units` (nats per example; `nll` may be NaN).
+    """
+    fig = Figure(figsize=(17, 5))
+    rate_ax, nll_ax, units_ax = fig.subplots(1, 3)
+    for latent_dim in sorted({row["latent_dim"] for row in rows}):
+        runs = sorted((r for r in rows if r["latent_dim"] == latent_dim), key=lambda r: r["beta"])
+        betas = [r["beta"] for r in runs]
+        (line,) = rate_ax.plot(
+            [r["kl"] for r in runs], [r["reconstruction"] for r in runs], "o-",
+            label=f"latent {latent_dim}",
+        )
+        for r in runs:
+            rate_ax.annotate(f"β={r['beta']:g}", (r["kl"], r["reconstruction"]),
+                             textcoords="offset points", xytext=(4, 4), fontsize=8)
+        nll_ax.plot(betas, [r["nll"] for r in runs], "o-", color=line.get_color(),
+                    label=f"latent {latent_dim}")
+        units_ax.plot(betas, [r["active_units"] for r in runs], "o-", color=line.get_color(),
+                      label=f"latent {latent_dim}")
+    rate_ax.set_xlabel("KL (rate), nats")
+    rate_ax.set_ylabel("reconstruction (distortion), nats")
+    rate_ax.set_title("Rate against distortion")
+    nll_ax.set_ylabel("NLL (importance-weighted), nats")
+    nll_ax.set_title("Negative log-likelihood")
+    units_ax.set_ylabel("active latent units")
+    units_ax.set_title("Active units (Cov_x E[z|x] > 0.01)")
+    all_betas = sorted({row["beta"] for row in rows})
+    for ax in (nll_ax, units_ax):
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(all_betas, [f"{beta:g}" for beta in all_betas])
+        ax.set_xlabel("beta")
+    units_ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    for ax in (rate_ax, nll_ax, units_ax):
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
     return fig
 
 
@@ -576,7 +680,11 @@ def write_figures(
     if z_range is None:
         z_range = (0.05, 0.95) if spacing == "quantile" else (-2.0, 2.0)
     makers = {
-        "loss": lambda: loss_curves_figure(history),
+        "loss": lambda: loss_curves_figure(
+            history,
+            "squared error per example (not nats)" if model.likelihood == "mse"
+            else "nats per example",
+        ),
         "latent_grid": lambda: latent_grid_figure(model, grid_size, z_range, spacing),
         "latent_scatter": lambda: latent_scatter_figure(model, images, labels, seed=seed),
         "reconstructions": lambda: reconstructions_figure(model, images[chosen], chosen_labels),

@@ -1,0 +1,123 @@
+"""Flags shared by the scripts, and sweeps over latent size and beta."""
+
+import csv
+import dataclasses
+import os
+
+import numpy as np
+import pytest
+from absl import app
+from absl import flags
+
+import vae_tf
+from vae_tf import cli
+from vae_tf import sweeps
+from conftest import run_python
+
+
+def _parsed(*argv, exclude=()):
+    flag_values = flags.FlagValues()
+    cli.define_train_flags(exclude=exclude, flag_values=flag_values)
+    flag_values(["prog", *argv])
+    return flag_values
+
+
+def test_every_config_field_has_a_flag_with_its_default():
+    fields = {field.name for field in dataclasses.fields(vae_tf.TrainConfig)}
+    assert set(cli._FLAGS) == fields
+    assert cli.config_from_flags(_parsed()) == vae_tf.TrainConfig()
+
+
+def test_flags_become_a_config():
+    config = cli.config_from_flags(
+        _parsed("--beta=4", "--kl_warmup_epochs=10", "--free_bits=0.1", "--likelihood=gaussian",
+                "--sigma=0.2", "--z_log_var_clip=8", "--jit_compile=false", "--binarize")
+    )
+    assert (config.beta, config.kl_warmup_epochs, config.free_bits) == (4.0, 10, 0.1)
+    assert (config.likelihood, config.sigma, config.z_log_var_clip) == ("gaussian", 0.2, 8.0)
+    assert config.jit_compile is False and config.binarize
+
+
+def test_excluded_flags_are_not_defined_and_overrides_apply():
+    flag_values = _parsed(exclude=("latent_dim", "beta"))
+    assert "latent_dim" not in flag_values and "epochs" in flag_values
+    assert cli.config_from_flags(flag_values, latent_dim=7).latent_dim == 7
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--kl_warmup_epochs=3", "--kl_cycles=2"], "Choose one KL schedule"),
+        (["--autoencoder", "--beta=2"], "autoencoder has no KL term"),
+        (["--autoencoder", "--free_bits=0.5"], "free_bits"),
+    ],
+)
+def test_contradictory_flags_are_a_usage_error(argv, message):
+    with pytest.raises(app.UsageError, match=message):
+        cli.config_from_flags(_parsed(*argv))
+
+
+@pytest.mark.parametrize(
+    "flag, message",
+    [
+        ("--kl_cycle_ratio=0", "--kl_cycle_ratio must be in (0, 1]"),
+        ("--sigma=0", "--sigma must be > 0"),
+        ("--z_log_var_clip=-1", "--z_log_var_clip must be > 0"),
+        ("--likelihood=poisson", "flag --likelihood=poisson"),
+        ("--free_bits=-1", "flag --free_bits=-1"),
+    ],
+)
+def test_bad_values_are_refused_by_name(flag, message):
+    with pytest.raises(flags.Error, match=message.replace("(", r"\(").replace(")", r"\)")):
+        _parsed(flag)
+
+
+BASE = vae_tf.TrainConfig(architecture="mlp", epochs=1, steps_per_epoch=3, batch_size=64)
+
+
+def test_sweep_trains_evaluates_plots_and_resumes(tmp_path, monkeypatch):
+    output_dir = str(tmp_path / "sweep")
+    lines = []
+    rows = sweeps.run_sweep(
+        BASE, latent_dims=(2, 3), betas=(1, 4), output_dir=output_dir, num_samples=5,
+        num_examples=40, log=lines.append,
+    )
+    assert [(row["latent_dim"], row["beta"]) for row in rows] == [(2, 1), (2, 4), (3, 1), (3, 4)]
+    assert len(lines) == 4 and "NLL" in lines[0]
+    for row in rows:
+        assert row["elbo"] == pytest.approx(row["reconstruction"] + row["kl"])
+        assert 0 <= row["active_units"] <= row["latent_dim"]
+        assert os.path.isfile(os.path.join(row["run_dir"], "evaluation.json"))
+    assert sweeps.read_sweep(output_dir) == rows
+    assert (tmp_path / "sweep" / "sweep.png").read_bytes()[:4] == b"\x89PNG"
+
+    # Run again: every point is reused, nothing retrains.
+    monkeypatch.setattr(sweeps, "train", lambda *args, **kwargs: pytest.fail("retrained"))
+    again = sweeps.run_sweep(
+        BASE, latent_dims=(2, 3), betas=(1, 4), output_dir=output_dir, log=None
+    )
+    assert again == rows
+
+
+def test_sweep_refuses_objectives_without_nats(tmp_path):
+    for config in (dataclasses.replace(BASE, autoencoder=True),
+                   dataclasses.replace(BASE, likelihood="mse")):
+        with pytest.raises(ValueError, match="needs a VAE"):
+            sweeps.run_sweep(config, output_dir=str(tmp_path))
+
+
+def test_sweep_script(tmp_path):
+    output_dir = tmp_path / "sweep"
+    result = run_python(
+        ["scripts/sweep.py", "--architecture=mlp", "--epochs=1", "--steps_per_epoch=2",
+         "--latent_dims=2", "--betas=2", "--k=3", "--num_examples=20", "--kl_warmup_steps=1",
+         f"--output_dir={output_dir}"]
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "latent   2  beta    2" in result.stdout
+    with open(output_dir / "sweep.csv", newline="") as f:
+        (row,) = list(csv.DictReader(f))
+    assert np.isfinite(float(row["nll"]))
+    assert vae_tf.training.load_run(row["run_dir"]).model.beta == 2.0
+    bad = run_python(["scripts/sweep.py", "--betas=a,b"])
+    assert bad.returncode != 0 and "--betas must be a comma-separated list" in bad.stderr

@@ -1,0 +1,29 @@
+"""Files that appear whole or not at all."""
+
+import contextlib
+import os
+
+
+@contextlib.contextmanager
+def atomic_path(path):
+    """Yields a temporary path beside `path`, renamed onto `path` if the block succeeds.
+
+    A crash or an error leaves any earlier file at `path` untouched and no
+    partial file behind.
+
+    Example:
+
+    >>> with atomic_path("results.csv") as partial:
+    ...     write_csv(partial)
+    """
+    path = os.fspath(path)
+    parent = os.path.dirname(os.path.abspath(path))
+    os.makedirs(parent, exist_ok=True)
+    root, extension = os.path.splitext(path)
+    partial = f"{root}.partial{extension}"
+    try:
+        yield partial
+        os.replace(partial, path)
+    finally:
+        if os.path.exists(partial):
+            os.remove(partial)

@@ -1,0 +1,184 @@
+"""absl flags for every `TrainConfig` field, shared by the scripts.
+
+`scripts/train.py` defines them all; `scripts/sweep.py` all but the ones it
+sweeps. Defaults come from `TrainConfig`, so flags and config never disagree.
+
+Example:
+
+```python
+from absl import app, flags
+from vae_tf import cli
+
+cli.define_train_flags()
+
+def main(argv):
+    config = cli.config_from_flags(flags.FLAGS)   # a validated TrainConfig
+    vae_tf.train(config)
+
+app.run(main)
+```
+"""
+
+import dataclasses
+
+from absl import app
+from absl import flags
+from absl import logging
+
+from vae_tf.architectures import PRESETS
+from vae_tf.model import LIKELIHOODS
+from vae_tf.training import PRECISIONS
+from vae_tf.training import TrainConfig
+
+_JIT = {"auto": "auto", "true": True, "false": False}
+
+# field -> (absl type, help, extra arguments of DEFINE_<type>)
+_FLAGS = {
+    "latent_dim": ("integer", "Size of the latent code.", {"lower_bound": 1}),
+    "architecture": (
+        "enum", "Encoder/decoder preset: conv (the keras.io example) or mlp (784-400-latent).",
+        {"enum_values": sorted(PRESETS)},
+    ),
+    "epochs": ("integer", "Passes over the training set.", {"lower_bound": 1}),
+    "batch_size": ("integer", "Images per step.", {"lower_bound": 1}),
+    "learning_rate": ("float", "Adam learning rate (> 0).", {}),
+    "beta": (
+        "float", "Weight of the KL term (beta-VAE); 1 is the true ELBO.", {"lower_bound": 0.0}
+    ),
+    "kl_warmup_epochs": (
+        "integer",
+        "KL warm-up: the KL weight grows linearly from 0 to --beta over this many epochs "
+        "(0: off).",
+        {"lower_bound": 0},
+    ),
+    "kl_warmup_steps": (
+        "integer", "KL warm-up counted in training steps instead of epochs (0: off).",
+        {"lower_bound": 0},
+    ),
+    "kl_cycles": (
+        "integer",
+        "Cyclical KL annealing (Fu et al., 2019): this many warm-up cycles over the run "
+        "(0: off).",
+        {"lower_bound": 0},
+    ),
+    "kl_cycle_ratio": (
+        "float", "Fraction of each KL cycle over which the weight rises, in (0, 1].", {}
+    ),
+    "free_bits": (
+        "float", "Free bits: KL floor in nats per latent dimension (0: off).",
+        {"lower_bound": 0.0},
+    ),
+    "likelihood": (
+        "enum",
+        "p(x|z): bernoulli (from logits), gaussian (fixed --sigma), gaussian_learned (one "
+        "learned sigma), or mse (sum of squared errors: not a likelihood, not nats).",
+        {"enum_values": list(LIKELIHOODS)},
+    ),
+    "sigma": (
+        "float", "Standard deviation of the Gaussian likelihoods (start value when learned).",
+        {},
+    ),
+    "z_log_var_clip": ("float", "Clip z_log_var to [-clip, clip] for stability; default: off.", {}),
+    "autoencoder": (
+        "bool",
+        "Train a deterministic autoencoder (no sampling, no KL) with the same networks: "
+        "the baseline to compare with.",
+        {},
+    ),
+    "seed": (
+        "integer", "Seed of weights, shuffling, binarization and sampling (>= 0).",
+        {"lower_bound": 0},
+    ),
+    "steps_per_epoch": (
+        "integer", "Cut each epoch to this many steps (quick trials); default: a full pass.",
+        {"lower_bound": 1},
+    ),
+    "train_on_all": (
+        "bool", "Train on all 70,000 images like the keras.io example (no validation set).", {}
+    ),
+    "binarize": (
+        "bool",
+        "Dynamic binarization: resample every pixel as 0/1 with its grey level as "
+        "probability at every epoch.",
+        {},
+    ),
+    "conditional": (
+        "bool",
+        "Conditional VAE: encoder and decoder see the digit's label; z keeps the style.", {},
+    ),
+    "run_eagerly": ("bool", "Run eagerly (slow; for debugging).", {}),
+    "jit_compile": (
+        "enum", "XLA compilation; auto lets Keras decide (on for GPUs, off on CPU).",
+        {"enum_values": list(_JIT)},
+    ),
+    "mixed_precision": (
+        "enum", "Keras dtype policy: mixed_float16 for GPUs, mixed_bfloat16 for TPUs/recent CPUs.",
+        {"enum_values": list(PRECISIONS)},
+    ),
+    "output_dir": (
+        "string",
+        "Run directory to create (must not exist, or be empty); default "
+        "runs/<architecture>_latent<d>_<time>.",
+        {},
+    ),
+}
+
+_VALIDATORS = {
+    "learning_rate": (lambda value: value > 0, "--learning_rate must be > 0."),
+    "sigma": (lambda value: value > 0, "--sigma must be > 0."),
+    "kl_cycle_ratio": (lambda value: 0 < value <= 1, "--kl_cycle_ratio must be in (0, 1]."),
+    "z_log_var_clip": (lambda value: value is None or value > 0, "--z_log_var_clip must be > 0."),
+}
+
+
+def define_train_flags(exclude=(), flag_values=flags.FLAGS):
+    """Defines a flag per `TrainConfig` field (but those in `exclude`)."""
+    defaults = TrainConfig()
+    for name, (kind, help_text, extra) in _FLAGS.items():
+        if name in exclude:
+            continue
+        default = getattr(defaults, name)
+        if name == "jit_compile":
+            default = {value: key for key, value in _JIT.items()}[default]
+        extra = dict(extra)
+        if kind == "enum":
+            flags.DEFINE_enum(
+                name, default, extra.pop("enum_values"), help_text, flag_values=flag_values
+            )
+        else:
+            getattr(flags, f"DEFINE_{kind}")(
+                name, default, help_text, flag_values=flag_values, **extra
+            )
+        if name in _VALIDATORS:
+            check, message = _VALIDATORS[name]
+            flags.register_validator(name, check, message=message, flag_values=flag_values)
+
+
+def config_from_flags(flag_values=flags.FLAGS, **overrides):
+    """The validated `TrainConfig` of the parsed flags, with `overrides` applied.
+
+    Raises:
+        app.UsageError: naming the invalid field and its fix.
+    """
+    values = {
+        field.name: flag_values[field.name].value
+        for field in dataclasses.fields(TrainConfig)
+        if field.name in flag_values
+    }
+    if "jit_compile" in values:
+        values["jit_compile"] = _JIT[values["jit_compile"]]
+    config = TrainConfig(**{**values, **overrides})
+    try:
+        config.validate()
+    except ValueError as error:
+        raise app.UsageError(str(error))
+    return config
+
+
+def quiet_logs(flag_values=flags.FLAGS):
+    """Shows warnings and errors only, unless --verbosity was given.
+
+    TensorFlow's INFO lines (SavedModel writing) would bury a script's results.
+    """
+    if not flag_values["verbosity"].present:
+        logging.set_verbosity(logging.WARNING)
