@@ -53,6 +53,7 @@ from vae_tf.model import VAE  # noqa: E402
 from vae_tf.model import Autoencoder  # noqa: E402
 from vae_tf.training import TrainConfig  # noqa: E402
 from vae_tf.training import train  # noqa: E402
+from vae_tf import sweeps  # noqa: E402  (needs training)
 
 __all__ = [
     "Autoencoder",
@@ -69,5 +70,6 @@ __all__ = [
     "export_saved_model",
     "losses",
     "plotting",
+    "sweeps",
     "train",
 ]
