@@ -3,13 +3,17 @@
     python scripts/visualize.py --run_dir=runs/conv_latent2_20261122-231700
     python scripts/visualize.py --run_dir=RUN --figures=latent_grid --spacing=quantile
     python scripts/visualize.py --run_dir=RUN --figures=latent_scatter,samples --out_dir=figs
+    python scripts/visualize.py --run_dir=VAE_RUN --compare_with=AE_RUN   # comparison.png
 
 Loads RUN/vae.keras (and RUN/history.csv for the loss curves) and writes
 <figure>.png files, by default into RUN, replacing earlier ones. Without
 --figures it draws every figure that fits the model (the latent grid only
-for a 2-D latent space).
+for a 2-D latent space). With --compare_with it draws comparison.png instead:
+the codes and prior samples of each run side by side (an autoencoder against a
+VAE, say).
 """
 
+import os
 import sys
 
 from absl import app
@@ -48,6 +52,11 @@ flags.DEFINE_list(
     "grid_labels", [], "Conditional VAEs: labels that get a latent grid each (default: all)."
 )
 flags.DEFINE_integer("seed", 0, "Chooses the images shown and the prior samples.", lower_bound=0)
+flags.DEFINE_list(
+    "compare_with", [],
+    "Other run directories: draw comparison.png, their codes and prior samples beside "
+    "--run_dir's, instead of the other figures.",
+)
 
 FLAGS = flags.FLAGS
 
@@ -75,17 +84,38 @@ def main(argv):
         run = load_run(FLAGS.run_dir)
         (x_train, y_train), (x_test, y_test) = data.load_mnist()
         images, labels = (x_test, y_test) if FLAGS.split == "test" else (x_train, y_train)
-        paths = plotting.write_figures(
-            run.model, out_dir, images[: FLAGS.scatter_examples],
-            labels[: FLAGS.scatter_examples], run.history, figures=FLAGS.figures,
-            grid_size=FLAGS.grid_size, z_range=z_range, spacing=FLAGS.spacing,
-            num_examples=FLAGS.num_examples, seed=FLAGS.seed, grid_labels=grid_labels,
-        )
+        images, labels = images[: FLAGS.scatter_examples], labels[: FLAGS.scatter_examples]
+        if FLAGS.compare_with:
+            paths = [_comparison(run, images, labels, out_dir)]
+        else:
+            paths = _figures(run, images, labels, out_dir, z_range, grid_labels)
     except (FileNotFoundError, ValueError) as error:
         print(f"visualize.py: error: {error}", file=sys.stderr)
         sys.exit(2)
     for path in paths:
         print(f"wrote {path}")
+
+
+def _name(model, run_dir):
+    kind = "VAE" if model.variational else "Autoencoder"
+    return f"{kind} ({os.path.basename(os.path.normpath(run_dir))})"
+
+
+def _comparison(run, images, labels, out_dir):
+    runs = [run] + [load_run(run_dir) for run_dir in FLAGS.compare_with]
+    if any(other.model.conditional for other in runs):
+        raise ValueError("--compare_with compares plain (not conditional) runs.")
+    models = {_name(other.model, other.run_dir): other.model for other in runs}
+    figure = plotting.model_comparison_figure(models, images, labels, seed=FLAGS.seed)
+    return plotting.save_figure(figure, os.path.join(out_dir, "comparison.png"))
+
+
+def _figures(run, images, labels, out_dir, z_range, grid_labels):
+    return plotting.write_figures(
+        run.model, out_dir, images, labels, run.history, figures=FLAGS.figures,
+        grid_size=FLAGS.grid_size, z_range=z_range, spacing=FLAGS.spacing,
+        num_examples=FLAGS.num_examples, seed=FLAGS.seed, grid_labels=grid_labels,
+    )
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ BLOCK_VAE_TF = (
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """Two short runs: a 2-D and a 3-D latent space."""
+    """Three short runs: 2-D and 3-D latent spaces, and a 2-D autoencoder."""
     base = tmp_path_factory.mktemp("runs")
     paths = {}
     for latent_dim in (2, 3):
@@ -27,6 +27,11 @@ def runs(tmp_path_factory):
             output_dir=str(base / f"latent{latent_dim}"),
         )
         paths[latent_dim] = vae_tf.train(config, verbose=0).run_dir
+    config = vae_tf.TrainConfig(
+        architecture="mlp", latent_dim=2, epochs=1, steps_per_epoch=5, autoencoder=True,
+        output_dir=str(base / "autoencoder"),
+    )
+    paths["autoencoder"] = vae_tf.train(config, verbose=0).run_dir
     return paths
 
 
@@ -34,6 +39,22 @@ def test_training_writes_the_figures_that_fit(runs):
     assert set(PLAIN_FIGURES) <= {f[:-4] for f in os.listdir(runs[2])}
     three = {f[:-4] for f in os.listdir(runs[3])}
     assert set(PLAIN_FIGURES) - {"latent_grid"} <= three and "latent_grid" not in three
+
+
+def test_autoencoder_runs_write_the_same_figures(runs):
+    assert set(PLAIN_FIGURES) <= {f[:-4] for f in os.listdir(runs["autoencoder"])}
+    saved = tf.saved_model.load(os.path.join(runs["autoencoder"], "saved_model"))
+    codes = saved.encode(np.zeros((2, 28, 28, 1), "float32"))
+    assert list(codes) == ["z"]
+
+
+def test_visualize_compares_runs_side_by_side(runs, tmp_path):
+    result = run_python([
+        "scripts/visualize.py", f"--run_dir={runs[2]}", f"--compare_with={runs['autoencoder']}",
+        f"--out_dir={tmp_path}", "--scatter_examples=500",
+    ])
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert os.listdir(tmp_path) == ["comparison.png"]
 
 
 def test_visualize_regenerates_every_figure(runs, tmp_path):
