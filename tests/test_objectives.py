@@ -233,3 +233,15 @@ def test_autoencoder_refuses_a_variational_encoder():
     encoder, decoder = vae_tf.build_encoder_decoder("mlp", 2)
     with pytest.raises(ValueError, match="variational=False"):
         vae_tf.Autoencoder(encoder, decoder)
+
+
+def test_setting_beta_sets_the_weight_the_step_reads(mnist_small):
+    (x, _), _ = mnist_small
+    model = _mlp_vae()
+    model.compile(optimizer="adam")
+    model.beta = 3.0
+    assert float(model.kl_weight.numpy()) == 3.0
+    logs = model.evaluate(x[:128], batch_size=128, verbose=0, return_dict=True)
+    assert_close(logs["loss"], logs["reconstruction_loss"] + 3.0 * logs["kl_loss"], rtol=1e-5)
+    with pytest.raises(ValueError, match="beta must be"):
+        model.beta = -1

@@ -133,7 +133,6 @@ class VAE(keras.Model):
             )
         if likelihood not in LIKELIHOODS:
             raise ValueError(f"likelihood must be one of {LIKELIHOODS}; got {likelihood!r}.")
-        beta = _non_negative("beta", beta)
         free_bits = _non_negative("free_bits", free_bits)
         sigma = float(sigma)
         if not (np.isfinite(sigma) and sigma > 0):
@@ -148,7 +147,6 @@ class VAE(keras.Model):
             decoder_output = "probabilities" if _ends_in_sigmoid(decoder) else "logits"
         self.encoder = encoder
         self.decoder = decoder
-        self.beta = beta
         self.likelihood = likelihood
         self.sigma = sigma
         self.free_bits = free_bits
@@ -159,9 +157,9 @@ class VAE(keras.Model):
         self.sampler = Sampler(seed=seed, name="sampler")
         # A variable, so that schedules change it without retracing the step.
         self.kl_weight = self.add_weight(
-            shape=(), initializer=keras.initializers.Constant(beta), trainable=False,
-            dtype="float32", name="kl_weight",
+            shape=(), initializer="ones", trainable=False, dtype="float32", name="kl_weight"
         )
+        self.beta = beta
         self.log_sigma = None
         if likelihood == "gaussian_learned":
             self.log_sigma = self.add_weight(
@@ -219,6 +217,16 @@ class VAE(keras.Model):
                 f"The decoder outputs images of shape {decoder.outputs[0].shape[1:]}"
                 f" but the encoder takes {encoder.inputs[0].shape[1:]}."
             )
+
+    @property
+    def beta(self):
+        """Weight of the KL term; setting it also sets `kl_weight` (a schedule's target)."""
+        return self._beta
+
+    @beta.setter
+    def beta(self, value):
+        self._beta = _non_negative("beta", value)
+        self.kl_weight.assign(self._beta)
 
     @property
     def latent_dim(self):
