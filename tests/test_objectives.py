@@ -245,3 +245,12 @@ def test_setting_beta_sets_the_weight_the_step_reads(mnist_small):
     assert_close(logs["loss"], logs["reconstruction_loss"] + 3.0 * logs["kl_loss"], rtol=1e-5)
     with pytest.raises(ValueError, match="beta must be"):
         model.beta = -1
+
+
+def test_models_saved_before_the_kl_weight_existed_still_load():
+    # vae_tf 0.1.0 files store no variables of the VAE itself.
+    model = _mlp_vae(beta=2.0)
+    model.load_own_variables({})
+    assert float(model.kl_weight.numpy()) == 2.0
+    model.load_own_variables({"0": np.float32(0.5)})
+    assert float(model.kl_weight.numpy()) == 0.5

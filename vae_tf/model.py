@@ -502,6 +502,13 @@ class VAE(keras.Model):
 
     # -- serialization ------------------------------------------------------
 
+    def load_own_variables(self, store):
+        # Models saved by vae_tf 0.1.0 hold no variables of their own (kl_weight
+        # came later): they load with kl_weight = beta.
+        if len(store.keys()) == 0:
+            return
+        super().load_own_variables(store)
+
     def get_config(self):
         return {
             "name": self.name,
