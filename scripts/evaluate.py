@@ -59,6 +59,7 @@ def main(argv):
         f"{FLAGS.run_dir}: {result['num_examples']} {result['split']} images, "
         f"binarization {result['binarize']}, K={result['k']} "
         f"({result['seconds']:.1f} s)"
+        + ("; conditional: the figures bound -log p(x | label)" if result["conditional"] else "")
     )
     print(
         f"negative ELBO  {result['elbo']:8.2f} nats  ({result['elbo_bits_per_dim']:.4f} bits/dim)"

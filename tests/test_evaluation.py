@@ -207,5 +207,6 @@ def test_evaluate_run_matches_evaluate_likelihood(binarized_run, tmp_path):
     )
     assert result["nll"] == pytest.approx(direct["nll"], rel=1e-5)
     assert result["binarize"] == "static" and result["split"] == "test"
+    assert result["conditional"] is False and result["latent_dim"] == 4
     with pytest.raises(ValueError, match="split"):
         evaluation.evaluate_run(run_dir, split="validation")

@@ -277,7 +277,8 @@ def evaluate_run(
 
     Returns:
         `evaluate_likelihood`'s dict, plus `active_units`, `latent_dim`,
-        `split`, `binarize`, `run_dir` and `seconds`.
+        `conditional` (then the figures bound `-log p(x | label)`), `split`,
+        `binarize`, `run_dir` and `seconds`.
     """
     from vae_tf.training import load_run  # training imports most modules
 
@@ -303,6 +304,7 @@ def evaluate_run(
         **result,
         "active_units": active_units(model, images, labels)[0],
         "latent_dim": model.latent_dim,
+        "conditional": model.conditional,
         "split": split,
         "binarize": binarize,
         "run_dir": os.path.abspath(run_dir),
