@@ -116,6 +116,9 @@ def test_sweep_script(tmp_path):
     with open(output_dir / "sweep.csv", newline="") as f:
         (row,) = list(csv.DictReader(f))
     assert np.isfinite(float(row["nll"]))
-    assert vae_tf.training.load_run(row["run_dir"]).model.beta == 2.0
+    run = vae_tf.training.load_run(row["run_dir"])
+    assert run.model.beta == 2.0
+    # --kl_warmup_steps=1 reached the run: weights 0 then 2 over its two steps.
+    assert run.history["kl_weight"] == [1.0]
     bad = run_python(["scripts/sweep.py", "--betas=a,b"])
     assert bad.returncode != 0 and "--betas must be a comma-separated list" in bad.stderr

@@ -134,19 +134,9 @@ def _checked_inputs(model, images, labels, num_samples, chunk_size):
     _check_has_likelihood(model)
     check_positive_int("num_samples", num_samples)
     check_positive_int("chunk_size", chunk_size)
-    images = data.check_images(images, model.image_shape)
-    if model.conditional:
-        if labels is None:
-            model._missing_labels()
-        labels = data.check_labels(labels, model.num_classes, len(images))
-    elif labels is not None:
-        raise ValueError("This VAE is not conditional: evaluate it without labels.")
-    return images, labels
-
-
-def _logsumexp(values, axis):
-    peak = np.max(values, axis=axis, keepdims=True)
-    return np.squeeze(peak, axis) + np.log(np.sum(np.exp(values - peak), axis=axis))
+    # The model's own checks: image shape and range, labels when conditional
+    # (labels given to a plain VAE are refused by its first encoding).
+    return model._checked_data(np.asarray(images, "float32"), labels, "images")
 
 
 def evaluate_likelihood(
@@ -192,7 +182,7 @@ def evaluate_likelihood(
     ):
         stop = start + len(log_weights)
         log_weights = log_weights.astype("float64")
-        nll[start:stop] = math.log(num_samples) - _logsumexp(log_weights, axis=1)
+        nll[start:stop] = math.log(num_samples) - np.logaddexp.reduce(log_weights, axis=1)
         reconstruction[start:stop] = block_reconstruction.mean(axis=1)
         kl[start:stop] = block_kl
     elbo = reconstruction + kl

@@ -369,12 +369,13 @@ def train(config, verbose="auto"):
         labels=config.conditional,
     )
     callbacks = [
-        # First, so that the epoch's weight is set before any other callback runs.
-        *filter(None, [kl_schedule(config)]),
         EpochTimer(),
         keras.callbacks.TerminateOnNaN(raise_error=True),
         keras.callbacks.CSVLogger(os.path.join(staging, "history.csv")),
     ]
+    schedule = kl_schedule(config)
+    if schedule is not None:
+        callbacks.append(schedule)
     if importlib.util.find_spec("tensorboard"):
         callbacks.append(keras.callbacks.TensorBoard(os.path.join(staging, "logs")))
     elif verbose:
