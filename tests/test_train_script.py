@@ -106,3 +106,14 @@ def test_config_validation_names_the_field():
                          ("jit_compile", "yes"), ("architecture", "vit"), ("seed", -1)]:
         with pytest.raises(ValueError, match=field):
             vae_tf.TrainConfig(**{field: value}).validate()
+
+
+def test_short_epochs_never_run_out_of_data(tmp_path):
+    # 3 batches per pass, 2 steps per epoch, 4 epochs: 8 steps need a repeated dataset.
+    config = vae_tf.TrainConfig(
+        architecture="mlp", latent_dim=2, epochs=4, steps_per_epoch=2, batch_size=20000,
+        output_dir=str(tmp_path / "run"),
+    )
+    result = vae_tf.train(config, verbose=0)
+    assert int(result.model.optimizer.iterations.numpy()) == 8
+    assert len(result.history["loss"]) == 4 and np.all(np.isfinite(result.history["loss"]))

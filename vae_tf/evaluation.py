@@ -52,9 +52,12 @@ def _check_has_likelihood(model):
 
 
 def _log_weights_function(model, seed_generator):
-    """A compiled `(images, condition, z_mean, z_log_var, num_samples) -> log w, recon`."""
+    """A compiled `(images, condition, z_mean, z_log_var, num_samples) -> log w, recon`.
 
-    @tf.function(reduce_retracing=True)
+    Traced once: the signature leaves the number of examples free, so the
+    last, smaller block of a set reuses the graph.
+    """
+
     def log_weights(images, condition, z_mean, z_log_var, num_samples):
         batch, latent_dim = tf.shape(z_mean)[0], tf.shape(z_mean)[1]
         epsilon = keras.random.normal(
@@ -73,7 +76,19 @@ def _log_weights_function(model, seed_generator):
         log_posterior = losses.diagonal_normal_log_density(epsilon, z_log_var[:, None, :])
         return -reconstruction + log_prior - log_posterior, reconstruction
 
-    return log_weights
+    images = tf.TensorSpec((None, *model.image_shape), tf.float32)
+    codes = tf.TensorSpec((None, model.latent_dim), tf.float32)
+    count = tf.TensorSpec((), tf.int32)
+    if model.conditional:
+        condition = tf.TensorSpec((None, model.num_classes), tf.float32)
+        return tf.function(log_weights, input_signature=[images, condition, codes, codes, count])
+    plain = tf.function(
+        lambda images, z_mean, z_log_var, num_samples: log_weights(
+            images, None, z_mean, z_log_var, num_samples
+        ),
+        input_signature=[images, codes, codes, count],
+    )
+    return lambda images, condition, *rest: plain(images, *rest)
 
 
 def _chunks(model, images, labels, num_samples, chunk_size, seed):

@@ -368,6 +368,10 @@ def train(config, verbose="auto"):
         mnist=mnist,
         labels=config.conditional,
     )
+    if config.steps_per_epoch:
+        # With steps_per_epoch, Keras does not restart the dataset between
+        # epochs: unrepeated, it runs dry and fit stops early with a warning.
+        train_data = train_data.repeat()
     callbacks = [
         EpochTimer(),
         keras.callbacks.TerminateOnNaN(raise_error=True),
