@@ -24,6 +24,7 @@ import json
 import math
 import os
 import time
+import weakref
 
 import keras
 import numpy as np
@@ -51,17 +52,20 @@ def _check_has_likelihood(model):
         )
 
 
-def _log_weights_function(model, seed_generator):
-    """A compiled `(images, condition, z_mean, z_log_var, num_samples) -> log w, recon`.
+# model -> its compiled log-weight function: traced once per model, however
+# many sets, blocks and values of K it evaluates.
+_COMPILED = weakref.WeakKeyDictionary()
 
-    Traced once: the signature leaves the number of examples free, so the
-    last, smaller block of a set reuses the graph.
-    """
 
-    def log_weights(images, condition, z_mean, z_log_var, num_samples):
+def _log_weights_function(model):
+    """The compiled `(images, condition, z_mean, z_log_var, num_samples, seed) -> log w, recon`."""
+    if model in _COMPILED:
+        return _COMPILED[model]
+
+    def log_weights(images, condition, z_mean, z_log_var, num_samples, seed):
         batch, latent_dim = tf.shape(z_mean)[0], tf.shape(z_mean)[1]
-        epsilon = keras.random.normal(
-            tf.stack([batch, num_samples, latent_dim]), seed=seed_generator
+        epsilon = tf.random.stateless_normal(
+            tf.stack([batch, num_samples, latent_dim]), seed=seed
         )
         z = z_mean[:, None, :] + ops.exp(0.5 * z_log_var)[:, None, :] * epsilon
         flat_z = tf.reshape(z, [batch * num_samples, latent_dim])
@@ -76,19 +80,30 @@ def _log_weights_function(model, seed_generator):
         log_posterior = losses.diagonal_normal_log_density(epsilon, z_log_var[:, None, :])
         return -reconstruction + log_prior - log_posterior, reconstruction
 
+    # The number of examples is left free, so a set's last, smaller block
+    # reuses the graph.
     images = tf.TensorSpec((None, *model.image_shape), tf.float32)
     codes = tf.TensorSpec((None, model.latent_dim), tf.float32)
     count = tf.TensorSpec((), tf.int32)
+    seed = tf.TensorSpec((2,), tf.int32)
     if model.conditional:
         condition = tf.TensorSpec((None, model.num_classes), tf.float32)
-        return tf.function(log_weights, input_signature=[images, condition, codes, codes, count])
-    plain = tf.function(
-        lambda images, z_mean, z_log_var, num_samples: log_weights(
-            images, None, z_mean, z_log_var, num_samples
-        ),
-        input_signature=[images, codes, codes, count],
-    )
-    return lambda images, condition, *rest: plain(images, *rest)
+        function = tf.function(
+            log_weights, input_signature=[images, condition, codes, codes, count, seed]
+        )
+    else:
+        plain = tf.function(
+            lambda images, z_mean, z_log_var, num_samples, seed: log_weights(
+                images, None, z_mean, z_log_var, num_samples, seed
+            ),
+            input_signature=[images, codes, codes, count, seed],
+        )
+
+        def function(images, condition, *rest):
+            return plain(images, *rest)
+
+    _COMPILED[model] = function
+    return function
 
 
 def _chunks(model, images, labels, num_samples, chunk_size, seed):
@@ -96,23 +111,26 @@ def _chunks(model, images, labels, num_samples, chunk_size, seed):
 
     A decoder call sees at most `chunk_size` codes: blocks of
     `chunk_size // K` examples, or one example whose K draws are split over
-    several calls when K > chunk_size.
+    several calls when K > chunk_size. Call `i` draws its noise with the
+    stateless seed `(seed, i)`.
     """
-    log_weights = _log_weights_function(model, keras.random.SeedGenerator(seed))
+    log_weights = _log_weights_function(model)
     examples_per_block = max(1, chunk_size // num_samples)
     samples_per_call = max(1, min(num_samples, chunk_size // examples_per_block))
+    calls = 0
     for start in range(0, len(images), examples_per_block):
         block = tf.convert_to_tensor(images[start : start + examples_per_block])
         block_labels = None if labels is None else labels[start : start + examples_per_block]
         condition = model._condition(block_labels, len(block))
         z_mean, z_log_var = model._posterior(block, condition)
-        parts = [
-            log_weights(
+        parts = []
+        for done in range(0, num_samples, samples_per_call):
+            parts.append(log_weights(
                 block, condition, z_mean, z_log_var,
                 tf.constant(min(samples_per_call, num_samples - done)),
-            )
-            for done in range(0, num_samples, samples_per_call)
-        ]
+                tf.constant([seed, calls], tf.int32),
+            ))
+            calls += 1
         yield (
             start,
             np.concatenate([ops.convert_to_numpy(part[0]) for part in parts], axis=1),
