@@ -373,25 +373,19 @@ class VAE(keras.Model):
         return images, labels if self.conditional else None
 
     def _objective(self, reconstruction, kl_per_dimension):
-        """This replica's share of the optimized batch objective (a scalar).
+        """The optimized objective of this batch (a scalar, mean over its examples).
 
-        Gradients are summed across replicas, so per-example terms are divided
-        by the GLOBAL batch size (the plain mean on one device). The KL term
-        is `sum_j max(free_bits, mean_batch KL_j)`, which without free bits is
-        the batch mean of the summed KL.
+        The KL term is `sum_j max(free_bits, mean_batch KL_j)`, which without
+        free bits is the batch mean of the summed KL.
         """
-        replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        batch = ops.cast(ops.shape(reconstruction)[0], "float32")
         kl_term = ops.sum(
             ops.maximum(ops.mean(kl_per_dimension, axis=0), self.free_bits)
         )
-        return (ops.sum(reconstruction) / batch + self.kl_weight * kl_term) / replicas
+        return ops.mean(reconstruction) + self.kl_weight * kl_term
 
     def _update_metrics(self, reconstruction, kl_per_dimension, objective):
         kl = ops.sum(kl_per_dimension, axis=-1)
-        batch = ops.shape(reconstruction)[0]
-        replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        self.loss_tracker.update_state(objective * replicas, sample_weight=batch)
+        self.loss_tracker.update_state(objective, sample_weight=ops.shape(reconstruction)[0])
         self.total_loss_tracker.update_state(reconstruction + kl)
         self.reconstruction_loss_tracker.update_state(reconstruction)
         self.kl_loss_tracker.update_state(kl)
@@ -403,14 +397,17 @@ class VAE(keras.Model):
 
     def train_step(self, data):
         images, labels = self._images_and_labels(data)
+        # Gradients are summed across replicas, so this replica's batch mean
+        # is divided by the number of replicas: per-example terms end up
+        # divided by the GLOBAL batch size (the plain mean on one device).
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
         with tf.GradientTape() as tape:
             reconstruction, kl_per_dimension = self._loss_terms(images, labels, training=True)
             objective = self._objective(reconstruction, kl_per_dimension)
-            loss = objective
+            loss = objective / replicas
             if self.losses:
-                replicas = tf.distribute.get_strategy().num_replicas_in_sync
                 loss = loss + ops.sum(self.losses) / replicas
-            # Loss scaling for mixed_float16 (a no-op otherwise).
+        # Loss scaling for mixed_float16 (a no-op otherwise).
             scaled_loss = self.optimizer.scale_loss(loss)
         gradients = tape.gradient(scaled_loss, self.trainable_weights)
         self.optimizer.apply(gradients, self.trainable_weights)

@@ -21,6 +21,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from vae_tf import losses
 from vae_tf._files import atomic_path
 
 LOSS_METRICS = (
@@ -590,7 +591,9 @@ def latent_traversal_figure(
     if z_log_var is None:
         usage, usage_name = z_mean.std(axis=0), "sd"
     else:
-        usage = 0.5 * np.mean(np.exp(z_log_var) + z_mean**2 - 1.0 - z_log_var, axis=0)
+        usage = keras.ops.convert_to_numpy(
+            losses.gaussian_kl_per_dimension(z_mean, z_log_var)
+        ).mean(axis=0)
         usage_name = "KL"
     dims = np.argsort(-usage)[:max_dims]
     values = np.linspace(*value_range, steps).astype("float32")
