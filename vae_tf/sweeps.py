@@ -18,6 +18,7 @@ import dataclasses
 import json
 import os
 
+from vae_tf import data
 from vae_tf import evaluation
 from vae_tf import plotting
 from vae_tf._files import atomic_path
@@ -60,6 +61,7 @@ def run_sweep(
             "Gaussian likelihood (not the autoencoder or the mse objective)."
         )
     rows = []
+    mnist = data.load_mnist()  # once, for every point's evaluation
     for latent_dim in latent_dims:
         for beta in betas:
             run_dir = point_dir(output_dir, latent_dim, beta)
@@ -75,7 +77,7 @@ def run_sweep(
                     train(config, verbose=0)
                 result = evaluation.evaluate_run(
                     run_dir, num_samples=num_samples, num_examples=num_examples,
-                    seed=base_config.seed or 0,
+                    seed=base_config.seed or 0, mnist=mnist,
                 )
                 evaluation.write_json(result, result_path)
             row = {"latent_dim": latent_dim, "beta": float(beta), **result, "run_dir": run_dir}
