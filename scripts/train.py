@@ -5,6 +5,8 @@
     python scripts/train.py --beta=4 --kl_warmup_epochs=10 --free_bits=0.1
     python scripts/train.py --likelihood=gaussian_learned
     python scripts/train.py --autoencoder            # the deterministic baseline
+    python scripts/train.py --strategy=mirrored      # every GPU of this machine
+    python scripts/train.py --mixed_precision=mixed_float16   # GPUs; mixed_bfloat16: TPUs, CPUs
     python scripts/train.py --helpfull        # every flag
 
 The run directory (--output_dir, by default runs/<architecture>_latent<d>_<time>)
@@ -35,7 +37,7 @@ def main(argv):
     config = cli.config_from_flags(FLAGS)
     try:
         vae_tf.train(config)
-    except FileExistsError as error:
+    except (FileExistsError, ValueError) as error:
         print(f"train.py: error: {error}", file=sys.stderr)
         sys.exit(2)
 

@@ -40,6 +40,7 @@ if keras.backend.backend() != "tensorflow":
 
 from vae_tf import callbacks  # noqa: E402
 from vae_tf import data  # noqa: E402
+from vae_tf import distribute  # noqa: E402
 from vae_tf import evaluation  # noqa: E402
 from vae_tf import losses  # noqa: E402
 from vae_tf import plotting  # noqa: E402
@@ -66,6 +67,7 @@ __all__ = [
     "build_encoder_decoder",
     "callbacks",
     "data",
+    "distribute",
     "evaluation",
     "export_saved_model",
     "losses",

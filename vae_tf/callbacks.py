@@ -1,7 +1,9 @@
 """Callbacks that drive a VAE's KL weight during `fit`: warm-up and cyclical annealing.
 
 Both set `model.kl_weight` (a variable the compiled training step reads, so
-nothing retraces) to `model.beta * fraction` before every training step; the
+nothing retraces) to `model.beta * fraction` before every call of the compiled
+step: every step when the model is compiled with `steps_per_execution=1`
+(`vae_tf.train` does so for runs with a schedule; otherwise they warn). The
 weight used is logged per epoch as `kl_weight` (history, CSV, TensorBoard).
 
 Example:
@@ -11,6 +13,8 @@ vae.fit(x_train, epochs=30, callbacks=[KLWarmup(10)])          # 0 -> beta over 
 vae.fit(x_train, epochs=40, callbacks=[CyclicalKLAnnealing(4)])  # Fu et al. (2019)
 ```
 """
+
+import warnings
 
 import keras
 
@@ -36,6 +40,14 @@ class KLSchedule(keras.callbacks.Callback):
         self.steps_per_epoch = steps
         self.total_steps = steps * self.params["epochs"]
         self._epoch = 0
+        every = getattr(self.model, "steps_per_execution", 1)
+        if every > 1:
+            warnings.warn(
+                f"{type(self).__name__} sets the KL weight before each call of the compiled "
+                f"step: with steps_per_execution={every} it changes every {every} steps. "
+                "Compile with steps_per_execution=1 for a weight that changes every step.",
+                stacklevel=2,
+            )
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch

@@ -26,6 +26,7 @@ from absl import flags
 from absl import logging
 
 from vae_tf.architectures import PRESETS
+from vae_tf.distribute import STRATEGIES
 from vae_tf.model import LIKELIHOODS
 from vae_tf.training import PRECISIONS
 from vae_tf.training import TrainConfig
@@ -111,9 +112,23 @@ _FLAGS = {
         "enum", "XLA compilation; auto lets Keras decide (on for GPUs, off on CPU).",
         {"enum_values": list(_JIT)},
     ),
+    "steps_per_execution": (
+        "integer",
+        "Training steps per call of the compiled function (fewer Python round trips; KL "
+        "schedules then act every this many steps).",
+        {"lower_bound": 1},
+    ),
     "mixed_precision": (
-        "enum", "Keras dtype policy: mixed_float16 for GPUs, mixed_bfloat16 for TPUs/recent CPUs.",
+        "enum",
+        "Keras dtype policy: mixed_float16 for GPUs, mixed_bfloat16 for TPUs and CPUs with "
+        "bfloat16 instructions.",
         {"enum_values": list(PRECISIONS)},
+    ),
+    "strategy": (
+        "enum",
+        "tf.distribute strategy: default (one device), mirrored (every GPU of this machine), "
+        "multi_worker (machines listed in TF_CONFIG) or tpu.",
+        {"enum_values": list(STRATEGIES)},
     ),
     "output_dir": (
         "string",

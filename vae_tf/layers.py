@@ -1,6 +1,7 @@
 """Layers of the VAE family."""
 
 import keras
+import tensorflow as tf
 from keras import ops
 
 
@@ -13,7 +14,9 @@ class Sampler(keras.layers.Layer):
     `keras.random.SeedGenerator` owned by the layer: a seeded Sampler draws the
     same sequence of noise every time it is rebuilt, without global state. The
     noise is drawn in the dtype of `z_mean`, so the layer works under
-    mixed precision.
+    mixed precision. Under a `tf.distribute` strategy with several replicas,
+    each replica folds its id into the seed, so replicas draw independent
+    noise (with one shared seed they would all draw the same).
 
     Args:
         seed: Optional integer seed of the layer's noise.
@@ -33,9 +36,18 @@ class Sampler(keras.layers.Layer):
 
     def call(self, inputs):
         z_mean, z_log_var = inputs
-        eps = keras.random.normal(
-            ops.shape(z_mean), dtype=z_mean.dtype, seed=self.seed_generator
-        )
+        replica = tf.distribute.get_replica_context()
+        if replica is None or replica.num_replicas_in_sync == 1:
+            eps = keras.random.normal(
+                ops.shape(z_mean), dtype=z_mean.dtype, seed=self.seed_generator
+            )
+        else:
+            seed = tf.random.experimental.stateless_fold_in(
+                self.seed_generator.next(), replica.replica_id_in_sync_group
+            )
+            eps = tf.random.stateless_normal(
+                tf.shape(z_mean), seed=tf.cast(seed % (2**31 - 1), "int32"), dtype=z_mean.dtype
+            )
         return z_mean + ops.exp(0.5 * z_log_var) * eps
 
     def compute_output_shape(self, input_shape):

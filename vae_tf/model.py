@@ -34,6 +34,23 @@ def _is_concrete(value):
     return isinstance(value, (np.ndarray, list, tuple, int, np.integer))
 
 
+def _logs(logs):
+    """A step's logs, shaped so that Keras can reduce them under any strategy.
+
+    Keras 3 (up to 3.15 at least) reduces the logs of a multi-worker step
+    with `strategy.reduce("MEAN", value, axis=0)`, which fails on scalars
+    (tensorflow/tensorflow#72388); the synchronized metric results of shape
+    (1,) reduce to the same scalar.
+    """
+    strategy = tf.distribute.get_strategy()
+    if not (
+        isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+        and strategy.extended._in_multi_worker_mode()
+    ):
+        return logs
+    return {name: ops.reshape(value, (1,)) for name, value in logs.items()}
+
+
 def _checked_if_array(images, image_shape, name):
     """Validates concrete (numpy or list) images; tensors and datasets pass."""
     if isinstance(images, (np.ndarray, list)):
@@ -373,15 +390,36 @@ class VAE(keras.Model):
         return images, labels if self.conditional else None
 
     def _objective(self, reconstruction, kl_per_dimension):
-        """The optimized objective of this batch (a scalar, mean over its examples).
+        """`(objective, loss)`: the optimized objective of the batch and this replica's share.
 
-        The KL term is `sum_j max(free_bits, mean_batch KL_j)`, which without
-        free bits is the batch mean of the summed KL.
+        The objective is `mean(reconstruction) + kl_weight * kl_term`, with
+        `kl_term = sum_j max(free_bits, mean_batch KL_j)` (without free bits,
+        the batch mean of the summed KL). Under a strategy with several
+        replicas the KL means are taken over the GLOBAL batch (all-reduced),
+        and each replica's loss is its reconstructions summed and divided by
+        the global batch size plus its `1 / replicas` share of the KL term:
+        Keras sums the replicas' gradients, so the shares add up to the
+        global objective exactly, also when replicas get unequal batches.
+        The objective is then the global batch's, the same on every replica.
+        On one device the loss is the objective.
         """
-        kl_term = ops.sum(
-            ops.maximum(ops.mean(kl_per_dimension, axis=0), self.free_bits)
+        replica = tf.distribute.get_replica_context()
+        replicas = 1 if replica is None else replica.num_replicas_in_sync
+        if replicas == 1:
+            kl_term = ops.sum(ops.maximum(ops.mean(kl_per_dimension, axis=0), self.free_bits))
+            objective = ops.mean(reconstruction) + self.kl_weight * kl_term
+            return objective, objective
+        batch = ops.cast(ops.shape(reconstruction)[0], "float32")
+        global_batch, global_reconstruction = ops.unstack(
+            replica.all_reduce("sum", ops.stack([batch, ops.sum(reconstruction)]))
         )
-        return ops.mean(reconstruction) + self.kl_weight * kl_term
+        kl_means = replica.all_reduce("sum", ops.sum(kl_per_dimension, axis=0)) / global_batch
+        kl_term = ops.sum(ops.maximum(kl_means, self.free_bits))
+        # The same global value on every replica, finite even on a replica
+        # left without examples by a small last batch.
+        objective = global_reconstruction / global_batch + self.kl_weight * kl_term
+        loss = ops.sum(reconstruction) / global_batch + self.kl_weight * kl_term / replicas
+        return objective, loss
 
     def _update_metrics(self, reconstruction, kl_per_dimension, objective):
         kl = ops.sum(kl_per_dimension, axis=-1)
@@ -397,32 +435,28 @@ class VAE(keras.Model):
 
     def train_step(self, data):
         images, labels = self._images_and_labels(data)
-        # Gradients are summed across replicas, so this replica's batch mean
-        # is divided by the number of replicas: per-example terms end up
-        # divided by the GLOBAL batch size (the plain mean on one device).
-        replicas = tf.distribute.get_strategy().num_replicas_in_sync
         with tf.GradientTape() as tape:
             reconstruction, kl_per_dimension = self._loss_terms(images, labels, training=True)
-            objective = self._objective(reconstruction, kl_per_dimension)
-            loss = objective / replicas
+            objective, loss = self._objective(reconstruction, kl_per_dimension)
             if self.losses:
+                replicas = tf.distribute.get_strategy().num_replicas_in_sync
                 loss = loss + ops.sum(self.losses) / replicas
-        # Loss scaling for mixed_float16 (a no-op otherwise).
+            # Loss scaling for mixed_float16 (a no-op otherwise).
             scaled_loss = self.optimizer.scale_loss(loss)
         gradients = tape.gradient(scaled_loss, self.trainable_weights)
         self.optimizer.apply(gradients, self.trainable_weights)
         # The weight is a training setting: reported by training steps only.
         self.kl_weight_tracker.update_state(self.kl_weight)
-        return {
+        return _logs({
             **self._update_metrics(reconstruction, kl_per_dimension, objective),
             "kl_weight": self.kl_weight_tracker.result(),
-        }
+        })
 
     def test_step(self, data):
         images, labels = self._images_and_labels(data)
         reconstruction, kl_per_dimension = self._loss_terms(images, labels, training=False)
-        objective = self._objective(reconstruction, kl_per_dimension)
-        return self._update_metrics(reconstruction, kl_per_dimension, objective)
+        objective, _ = self._objective(reconstruction, kl_per_dimension)
+        return _logs(self._update_metrics(reconstruction, kl_per_dimension, objective))
 
     def _checked_data(self, x, y, name):
         """Validates concrete images (and, when conditional, labels)."""

@@ -18,14 +18,17 @@ import math
 import numbers
 import os
 import shutil
+import tempfile
 import time
 from typing import Optional, Union
 
 import keras
 import tensorflow as tf
+from absl import logging
 
 import vae_tf
 from vae_tf import data
+from vae_tf import distribute
 from vae_tf import plotting
 from vae_tf._checks import check_positive_int
 from vae_tf.architectures import PRESETS
@@ -79,8 +82,20 @@ class TrainConfig:
         run_eagerly: Run train_step eagerly (slow; for debugging).
         jit_compile: XLA compilation: True, False, or "auto" (Keras' choice:
             on for GPUs, off on CPU).
+        steps_per_execution: Training steps per call of the compiled
+            function: fewer Python round trips (KL schedules and batch-level
+            callbacks then act every this many steps). Runs with a KL
+            schedule (which sets the weight before every step) and runs under
+            a distribution strategy (a Keras limitation) take 1; with
+            steps_per_epoch, the largest divisor of it up to this value.
         mixed_precision: Keras dtype policy: "float32", "mixed_float16"
-            (GPUs) or "mixed_bfloat16" (TPUs, recent CPUs).
+            (GPUs) or "mixed_bfloat16" (TPUs, CPUs with bfloat16
+            instructions).
+        strategy: `tf.distribute` strategy, one of
+            `vae_tf.distribute.STRATEGIES`: "default" (one device),
+            "mirrored" (all GPUs of this machine), "multi_worker" (several
+            machines, from TF_CONFIG; needs a seed) or "tpu". Only the chief
+            writes the run directory.
         output_dir: Run directory to create; None picks
             `runs/<architecture>_latent<d>_<timestamp>`.
     """
@@ -107,13 +122,15 @@ class TrainConfig:
     conditional: bool = False
     run_eagerly: bool = False
     jit_compile: Union[bool, str] = "auto"
+    steps_per_execution: int = 10
     mixed_precision: str = "float32"
+    strategy: str = "default"
     output_dir: Optional[str] = None
 
     def validate(self):
         """Raises ValueError naming the first invalid field and its fix."""
 
-        for name in ("latent_dim", "epochs", "batch_size"):
+        for name in ("latent_dim", "epochs", "batch_size", "steps_per_execution"):
             check_positive_int(name, getattr(self, name))
         if self.steps_per_epoch is not None:
             check_positive_int("steps_per_epoch", self.steps_per_epoch)
@@ -180,6 +197,15 @@ class TrainConfig:
             raise ValueError(
                 f"jit_compile must be True, False or 'auto'; got {self.jit_compile!r}."
             )
+        if self.strategy not in distribute.STRATEGIES:
+            raise ValueError(
+                f"strategy must be one of {distribute.STRATEGIES}; got {self.strategy!r}."
+            )
+        if self.strategy == "multi_worker" and self.seed is None:
+            raise ValueError(
+                "strategy 'multi_worker' needs a seed (the same on every worker) so that "
+                "all workers shuffle the data alike; set seed."
+            )
 
 
 @dataclasses.dataclass
@@ -207,8 +233,8 @@ def default_output_dir(config):
     return os.path.join("runs", f"{config.architecture}_latent{config.latent_dim}_{stamp}")
 
 
-def _prepare_staging(run_dir):
-    """Refuses to clobber a run; returns the empty `<run_dir>.partial` to fill."""
+def _check_output_dir(run_dir):
+    """Refuses to clobber a file or a non-empty directory."""
     if os.path.isfile(run_dir):
         raise FileExistsError(f"output_dir {run_dir} is a file; choose a directory path.")
     if os.path.isdir(run_dir) and os.listdir(run_dir):
@@ -216,6 +242,10 @@ def _prepare_staging(run_dir):
             f"output_dir {run_dir} already exists and is not empty; choose another "
             "output_dir or remove it."
         )
+
+
+def _prepare_staging(run_dir):
+    """Returns the empty `<run_dir>.partial` to fill."""
     staging = run_dir.rstrip(os.sep) + ".partial"
     # A leftover from an interrupted run is ours to replace.
     shutil.rmtree(staging, ignore_errors=True)
@@ -223,8 +253,37 @@ def _prepare_staging(run_dir):
     return staging
 
 
+def _steps_per_execution(config):
+    """`config.steps_per_execution`, or 1 where several steps per call go wrong."""
+    if config.steps_per_execution == 1 or kl_schedule(config) is not None:
+        # KL schedules set the weight before every call of the compiled step.
+        return 1
+    if tf.distribute.has_strategy():
+        # Keras 3 (3.15) fails on several steps per call under tf.distribute
+        # strategies ("You must feed a value for placeholder tensor",
+        # keras-team/keras#19246).
+        logging.warning(
+            "steps_per_execution=%d does not work under tf.distribute strategies in Keras "
+            "%s (keras-team/keras#19246): one step per call.",
+            config.steps_per_execution, keras.__version__,
+        )
+        return 1
+    if config.steps_per_epoch:
+        # Keras runs whole calls: one overlapping the end of a shortened
+        # epoch would train past it (4 epochs of 2 steps ran 40 steps at 10
+        # per call), so the calls must tile the epoch.
+        return max(
+            every for every in range(1, config.steps_per_execution + 1)
+            if config.steps_per_epoch % every == 0
+        )
+    return config.steps_per_execution
+
+
 def build_model(config):
-    """The compiled `VAE` of `config`, built under its dtype policy."""
+    """The compiled `VAE` of `config`, built under its dtype policy.
+
+    Under a distribution strategy, call it inside `strategy.scope()`.
+    """
     previous_policy = keras.config.dtype_policy()
     keras.config.set_dtype_policy(config.mixed_precision)
     num_classes = data.MNIST_CLASSES if config.conditional else None
@@ -246,11 +305,18 @@ def build_model(config):
             )
     finally:
         keras.config.set_dtype_policy(previous_policy)
-    # Under mixed_float16 Keras wraps the optimizer in a LossScaleOptimizer.
+    optimizer = keras.optimizers.Adam(config.learning_rate)
+    if config.mixed_precision == "mixed_float16":
+        # Losses summed over pixels have gradients about 1,000 times those of
+        # per-pixel means, for which Keras' initial scale 2**15 is made: from
+        # there, the conv preset skipped its first 6 steps on float16
+        # overflows before the dynamic scale settled at 2**9.
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer, initial_scale=2**8)
     model.compile(
-        optimizer=keras.optimizers.Adam(config.learning_rate),
+        optimizer=optimizer,
         run_eagerly=config.run_eagerly,
         jit_compile=config.jit_compile,
+        steps_per_execution=_steps_per_execution(config),
     )
     return model
 
@@ -340,7 +406,9 @@ def train(config, verbose="auto"):
     """Trains a VAE on MNIST as `config` says and writes its run directory.
 
     The run directory is filled under `<output_dir>.partial` and renamed when
-    complete, so a crash never leaves a directory that looks finished.
+    complete, so a crash never leaves a directory that looks finished. Under
+    `config.strategy`, every worker trains; only the chief writes the run
+    (and prints).
 
     Args:
         config: A `TrainConfig`.
@@ -352,10 +420,17 @@ def train(config, verbose="auto"):
     """
     config.validate()
     run_dir = config.output_dir or default_output_dir(config)
-    staging = _prepare_staging(run_dir)
+    _check_output_dir(run_dir)
+    strategy = distribute.make_strategy(config.strategy)
+    # Every worker runs the same steps, saving included (collective ops need
+    # them all); the others write into a scratch directory they delete.
+    chief = distribute.is_chief(strategy)
+    staging = _prepare_staging(run_dir) if chief else tempfile.mkdtemp(prefix="vae_tf_worker_")
+    verbose = verbose if chief else 0
     if config.seed is not None:
         keras.utils.set_random_seed(config.seed)
-    model = build_model(config)
+    with strategy.scope():
+        model = build_model(config)
     if verbose:
         model.encoder.summary()
         model.decoder.summary()
@@ -396,7 +471,10 @@ def train(config, verbose="auto"):
     write_artifacts(
         model, history, dataclasses.replace(config, output_dir=run_dir), staging, mnist[1]
     )
-    os.rename(staging, run_dir)
+    if chief:
+        os.rename(staging, run_dir)
+    else:
+        shutil.rmtree(staging)
     if verbose:
         _print_final(history, run_dir)
     return TrainResult(model=model, history=history, run_dir=run_dir)

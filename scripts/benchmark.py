@@ -1,0 +1,86 @@
+"""Measures training speed by execution mode, and the latent grid's decoding time.
+
+    python scripts/benchmark.py                       # every mode, conv, latent 2, batch 128
+    python scripts/benchmark.py --modes=eager,graph --steps=20
+    python scripts/benchmark.py --architecture=mlp --latent_dim=20 --grid_size=0
+
+Prints a Markdown table of training images per second for eager execution
+(run_eagerly=True, the tutorial's mode and the baseline), the compiled step,
+XLA, several steps per compiled call, mixed precision (where this machine
+computes it natively) and the same model in PyTorch (where torch is
+installed), each the median of --repeats timings of --steps steps taken in
+turns, with its ratio to eager; then the speed of the two networks alone
+(forward and backward: the ceiling of the float32 modes), the input
+pipeline's own speed, and the time to decode the 30 x 30 latent grid with 900
+predict calls against one batched call. docs/benchmarks.md records the results.
+"""
+
+from absl import app
+from absl import flags
+
+from vae_tf import benchmark
+from vae_tf import cli
+from vae_tf.architectures import PRESETS
+from vae_tf.training import TrainConfig
+from vae_tf.training import build_model
+
+flags.DEFINE_enum("architecture", "conv", sorted(PRESETS), "Encoder/decoder preset.")
+flags.DEFINE_integer("latent_dim", 2, "Size of the latent code.", lower_bound=1)
+flags.DEFINE_integer("batch_size", 128, "Images per training step.", lower_bound=1)
+flags.DEFINE_integer("steps", 50, "Training steps per timing.", lower_bound=1)
+flags.DEFINE_integer("repeats", 3, "Timings per mode (the median counts).", lower_bound=1)
+flags.DEFINE_list(
+    "modes", list(benchmark.MODES), f"Modes to measure, among {', '.join(benchmark.MODES)}."
+)
+flags.DEFINE_integer(
+    "steps_per_execution", 10, "Steps per compiled call in the fused modes.", lower_bound=1
+)
+flags.DEFINE_integer(
+    "grid_size", 30, "Side of the latent grid to time (0: skip).", lower_bound=0
+)
+FLAGS = flags.FLAGS
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
+    unknown = sorted(set(FLAGS.modes) - set(benchmark.MODES))
+    if unknown:
+        raise app.UsageError(f"Unknown --modes {unknown}; choose from {list(benchmark.MODES)}.")
+    cli.quiet_logs(FLAGS)
+    print(f"Machine: {benchmark.describe_machine()}")
+    print(
+        f"Model: {FLAGS.architecture}, latent {FLAGS.latent_dim}, batch {FLAGS.batch_size}; "
+        f"median of {FLAGS.repeats} timings of {FLAGS.steps} steps per mode, taken in turns.\n"
+    )
+    results = benchmark.measure_training(
+        FLAGS.modes, FLAGS.architecture, FLAGS.latent_dim, FLAGS.batch_size, FLAGS.steps,
+        FLAGS.repeats, FLAGS.steps_per_execution, log=print,
+    )
+    print()
+    print(benchmark.training_table(results))
+    print()
+    line = benchmark.summary(results)
+    if line:
+        print(line)
+    networks = benchmark.networks_images_per_second(
+        FLAGS.architecture, FLAGS.latent_dim, FLAGS.batch_size, FLAGS.steps
+    )
+    print(
+        f"Encoder and decoder alone, forward and backward in float32: {networks:,.0f} images/s "
+        "(the ceiling of the float32 modes)"
+    )
+    pipeline = benchmark.pipeline_images_per_second(batch_size=FLAGS.batch_size)
+    print(f"Input pipeline alone: {pipeline:,.0f} images/s")
+    if FLAGS.grid_size:
+        model = build_model(TrainConfig(architecture=FLAGS.architecture, latent_dim=2))
+        single, batched = benchmark.latent_grid_seconds(model, FLAGS.grid_size)
+        calls = FLAGS.grid_size**2
+        print(
+            f"Latent grid {FLAGS.grid_size}x{FLAGS.grid_size}: {calls} predict calls "
+            f"{single:.2f} s; one batched call {batched:.3f} s ({single / batched:,.0f}x)"
+        )
+
+
+if __name__ == "__main__":
+    app.run(main)

@@ -1,0 +1,147 @@
+"""The speed paths: several steps per call, the benchmark module and script."""
+
+import importlib.util
+
+import keras
+import numpy as np
+import pytest
+
+import vae_tf
+from vae_tf import benchmark
+from vae_tf.training import TrainConfig
+from vae_tf.training import build_model
+from conftest import run_python
+
+
+def _trained_weights(x, steps_per_execution):
+    keras.utils.set_random_seed(0)
+    model = build_model(
+        TrainConfig(architecture="mlp", seed=0, steps_per_execution=steps_per_execution)
+    )
+    assert model.steps_per_execution == steps_per_execution
+    history = model.fit(x, epochs=2, batch_size=128, shuffle=False, verbose=0).history
+    return history, [weight.numpy() for weight in model.weights]
+
+
+def test_steps_per_execution_changes_nothing_but_speed(mnist_small):
+    (x, _), _ = mnist_small
+    history_one, weights_one = _trained_weights(x[:640], 1)
+    history_fused, weights_fused = _trained_weights(x[:640], 3)  # 5 steps: calls of 3 and 2
+    for key, values in history_one.items():
+        np.testing.assert_allclose(history_fused[key], values, rtol=1e-5, err_msg=key)
+    for one, fused in zip(weights_one, weights_fused):
+        np.testing.assert_allclose(fused, one, rtol=1e-4, atol=1e-6)
+
+
+def test_calls_never_overrun_an_epoch_nor_a_kl_schedule():
+    def steps_per_call(**settings):
+        return build_model(TrainConfig(architecture="mlp", **settings)).steps_per_execution
+
+    assert TrainConfig().steps_per_execution == steps_per_call() == 10
+    assert steps_per_call(kl_warmup_steps=5) == 1
+    # Calls tile shortened epochs (test_short_epochs_never_run_out_of_data runs one).
+    assert steps_per_call(steps_per_epoch=2) == 2
+    assert steps_per_call(steps_per_epoch=25) == 5
+    assert steps_per_call(steps_per_epoch=7) == 7
+    assert steps_per_call(steps_per_epoch=13) == 1
+    assert steps_per_call(steps_per_epoch=13, steps_per_execution=20) == 13
+    model = build_model(TrainConfig(architecture="mlp", steps_per_execution=4))
+    with pytest.warns(UserWarning, match="with steps_per_execution=4 it changes every 4 steps"):
+        model.fit(np.zeros((8, 28, 28, 1), "float32"), batch_size=4, verbose=0,
+                  callbacks=[vae_tf.callbacks.KLWarmup(1, unit="steps")])
+
+
+def test_measure_training_times_every_mode_in_turns(mnist_small):
+    (x, _), _ = mnist_small
+    log = []
+    results = benchmark.measure_training(
+        ["eager", "graph", "steps_per_execution", "mixed_precision"], architecture="mlp",
+        latent_dim=2, batch_size=64, steps=4, repeats=2, steps_per_execution=2, images=x,
+        log=log.append,
+    )
+    assert [result.mode for result in results[:3]] == ["eager", "graph", "steps_per_execution"]
+    for result in results[:3]:
+        assert len(result.seconds) == 2 and result.images_per_second > 0
+        assert result.images_per_second == pytest.approx(4 * 64 / np.median(result.seconds))
+    assert "2 steps per call" in results[2].setting
+    # Turns: round 1 of every mode before round 2 of any.
+    rounds = [line.split(":")[0] for line in log if line.startswith("round")]
+    assert rounds.index("round 2/2") >= 3
+    table = benchmark.training_table(results)
+    assert table.splitlines()[0] == "| mode | setting | images/s | x eager |"
+    assert "| eager | run_eagerly=True (the tutorial's mode) |" in table
+    assert "| 1.00 |" in table
+    assert benchmark.summary(results).startswith("Fastest Keras mode: ")
+    with pytest.raises(ValueError, match="Unknown mode"):
+        benchmark.measure_training(["turbo"], images=x)
+    with pytest.raises(ValueError, match=r"steps \(5\) must be a multiple of steps_per_exec"):
+        benchmark.measure_training(["steps_per_execution"], steps=5, images=x)
+
+
+def test_modes_that_cannot_run_here_are_skipped_with_the_reason(mnist_small, monkeypatch):
+    (x, _), _ = mnist_small
+    monkeypatch.setattr(benchmark, "mixed_precision_policy", lambda: None)
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name: None if name == "torch" else find_spec(name)
+    )
+    results = benchmark.measure_training(
+        ["graph", "mixed_precision", "pytorch"], architecture="mlp", batch_size=32, steps=2,
+        repeats=1, images=x,
+    )
+    assert results[1].images_per_second is None and "bfloat16 CPU" in results[1].note
+    assert results[2].images_per_second is None and "torch is not installed" in results[2].note
+    table = benchmark.training_table(results)
+    assert "| pytorch | PyTorch | skipped: torch is not installed" in table
+    assert benchmark.summary(results).startswith("Fastest Keras mode: graph")
+
+
+def test_mixed_precision_policy_matches_the_hardware(monkeypatch):
+    monkeypatch.setattr(benchmark, "_cpu_has_bfloat16", lambda: True)
+    assert benchmark.mixed_precision_policy() == "mixed_bfloat16"
+    monkeypatch.setattr(benchmark, "_cpu_has_bfloat16", lambda: False)
+    assert benchmark.mixed_precision_policy() is None
+    assert "TensorFlow" in benchmark.describe_machine()
+
+
+@pytest.mark.skipif(not importlib.util.find_spec("torch"), reason="torch is not installed")
+@pytest.mark.parametrize("architecture", ["conv", "mlp"])
+def test_the_pytorch_reference_is_the_same_model(architecture, mnist_small):
+    from vae_tf import _torch_reference
+
+    encoder, decoder = vae_tf.build_encoder_decoder(architecture, 2)
+    torch_model = _torch_reference.MODELS[architecture](2, (28, 28, 1))
+    assert sum(p.numel() for p in torch_model.parameters()) == (
+        encoder.count_params() + decoder.count_params()
+    )
+    (x, _), _ = mnist_small
+    run = _torch_reference.make_runner(x, architecture, 2, batch_size=32)
+    assert run(2) > 0
+
+
+def test_networks_pipeline_and_latent_grid_timings():
+    model = build_model(TrainConfig(architecture="mlp"))
+    single, batched = benchmark.latent_grid_seconds(model, grid_size=3)
+    assert single > 0 and batched > 0
+    with pytest.raises(ValueError, match="2-D latent space"):
+        benchmark.latent_grid_seconds(build_model(TrainConfig(architecture="mlp", latent_dim=3)))
+    assert benchmark.networks_images_per_second("mlp", 2, batch_size=16, steps=3) > 0
+    assert benchmark.pipeline_images_per_second(
+        np.zeros((256, 28, 28, 1), "float32"), batch_size=64, steps=5
+    ) > 0
+
+
+def test_benchmark_script_prints_the_table():
+    result = run_python(
+        ["scripts/benchmark.py", "--architecture=mlp", "--steps=2", "--repeats=1",
+         "--modes=eager,graph", "--grid_size=2"]
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "| mode | setting | images/s | x eager |" in result.stdout
+    assert "| graph | tf.function, 1 step per call |" in result.stdout
+    assert "Fastest Keras mode: graph" in result.stdout
+    assert "Encoder and decoder alone, forward and backward in float32:" in result.stdout
+    assert "Input pipeline alone:" in result.stdout
+    assert "Latent grid 2x2: 4 predict calls" in result.stdout
+    bad = run_python(["scripts/benchmark.py", "--modes=eager,warp"])
+    assert bad.returncode != 0 and "Unknown --modes ['warp']" in bad.stderr
