@@ -192,6 +192,8 @@ def measure_training(
         if not (isinstance(value, int) and value >= 1):
             raise ValueError(f"{name} must be an integer >= 1; got {value!r}.")
     fused = {"steps_per_execution", "mixed_precision"} & set(modes)
+    if mixed_precision_policy() is None:
+        fused.discard("mixed_precision")  # skipped: nothing to time
     if fused and steps % steps_per_execution:
         # Keras runs whole calls: the last one would overrun the timed steps.
         raise ValueError(
