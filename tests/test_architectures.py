@@ -30,10 +30,11 @@ def test_mlp_preset_is_784_400_latent():
 @pytest.mark.parametrize("preset", sorted(vae_tf.PRESETS))
 @pytest.mark.parametrize("latent_dim", [1, 2, 16])
 def test_presets_map_images_to_codes_and_back(preset, latent_dim):
-    encoder, decoder = vae_tf.build_encoder_decoder(preset, latent_dim)
-    z_mean, z_log_var = encoder(np.zeros((3, 28, 28, 1), "float32"))
+    shape = (64, 64, 3) if preset == "conv64" else (28, 28, 1)
+    encoder, decoder = vae_tf.build_encoder_decoder(preset, latent_dim, image_shape=shape)
+    z_mean, z_log_var = encoder(np.zeros((3, *shape), "float32"))
     assert tuple(z_mean.shape) == tuple(z_log_var.shape) == (3, latent_dim)
-    assert tuple(decoder(z_mean).shape) == (3, 28, 28, 1)
+    assert tuple(decoder(z_mean).shape) == (3, *shape)
 
 
 def test_presets_adapt_to_other_image_shapes():
@@ -76,3 +77,36 @@ def test_encoder_config_round_trip_gives_same_outputs():
     clone.set_weights(encoder.get_weights())
     x = np.random.default_rng(0).uniform(size=(2, 28, 28, 1)).astype("float32")
     np.testing.assert_array_equal(encoder(x)[0], clone(x)[0])
+
+
+def test_conv64_preset_follows_the_celeba_vae():
+    encoder, decoder = vae_tf.build_encoder_decoder("conv64", 256, image_shape=(64, 64, 3))
+    assert [tuple(output.shape) for output in encoder.outputs] == [(None, 256)] * 2
+    assert tuple(decoder.outputs[0].shape) == (None, 64, 64, 3)
+    convs = [layer for layer in encoder.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert [layer.filters for layer in convs] == [32, 64, 128, 256]
+    assert all(layer.strides == (2, 2) for layer in convs)
+    norms = [layer for layer in encoder.layers
+             if isinstance(layer, keras.layers.BatchNormalization)]
+    assert len(norms) == 4
+    ups = [layer for layer in decoder.layers if isinstance(layer, keras.layers.Conv2DTranspose)]
+    assert [layer.filters for layer in ups] == [128, 64, 32, 3]
+    grey = vae_tf.build_decoder("conv64", 8, image_shape=(32, 48, 1))
+    assert tuple(grey.outputs[0].shape) == (None, 32, 48, 1)
+    with pytest.raises(ValueError, match="multiples of 16"):
+        vae_tf.build_encoder("conv64", 8, image_shape=(60, 60, 3))
+
+
+def test_conv64_vae_trains_and_round_trips_with_its_batch_statistics(tmp_path):
+    encoder, decoder = vae_tf.build_encoder_decoder("conv64", 16, image_shape=(32, 32, 3))
+    vae = vae_tf.VAE(encoder, decoder, seed=0)
+    vae.compile(optimizer="adam")
+    images = np.random.default_rng(0).uniform(size=(32, 32, 32, 3)).astype("float32")
+    history = vae.fit(images, epochs=2, batch_size=8, verbose=0).history
+    assert np.isfinite(history["total_loss"]).all()
+    moving_mean = [w for w in vae.encoder.weights if "moving_mean" in w.path][0]
+    assert np.abs(moving_mean.numpy()).max() > 0  # updated by the training step
+    vae.save(tmp_path / "vae.keras")
+    loaded = keras.saving.load_model(tmp_path / "vae.keras")
+    np.testing.assert_allclose(loaded.reconstruct(images[:4]), vae.reconstruct(images[:4]),
+                               rtol=1e-5, atol=1e-6)

@@ -103,3 +103,39 @@ def test_mnist_datasets_split_and_train_on_all():
 def test_make_dataset_rejects_bad_batch_size():
     with pytest.raises(ValueError, match="batch_size must be a positive integer"):
         data.make_dataset(small_images(), batch_size=0)
+
+
+def test_keras_datasets_by_name_offline_message(monkeypatch):
+    import keras
+    import urllib.error
+
+    def offline():
+        raise urllib.error.URLError("[Errno -2] Name or service not known")
+
+    monkeypatch.setattr(keras.datasets.fashion_mnist, "load_data", offline)
+    monkeypatch.setenv("KERAS_HOME", "/somewhere/keras")
+    with pytest.raises(OSError) as error:
+        data.load_dataset("fashion_mnist")
+    message = str(error.value)
+    assert "Cannot load fashion_mnist through keras.datasets (URLError" in message
+    assert "/somewhere/keras/datasets" in message
+    assert "fashion-mnist/{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz" in message
+    with pytest.raises(ValueError, match="dataset must be one of"):
+        data.load_dataset("imagenet")
+
+
+def test_keras_datasets_become_float_images_with_flat_labels(monkeypatch):
+    import keras
+
+    rng = np.random.default_rng(0)
+    fake = (
+        (rng.integers(0, 256, (6, 32, 32, 3), dtype="uint8"), rng.integers(0, 10, (6, 1))),
+        (rng.integers(0, 256, (4, 32, 32, 3), dtype="uint8"), rng.integers(0, 10, (4, 1))),
+    )
+    monkeypatch.setattr(keras.datasets.cifar10, "load_data", lambda: fake)
+    (x_train, y_train), (x_test, y_test) = data.load_dataset("cifar10")
+    assert x_train.shape == (6, 32, 32, 3) and x_train.dtype == np.float32
+    np.testing.assert_allclose(x_train, fake[0][0] / 255.0, rtol=1e-6)
+    assert y_train.shape == (6,) and y_train.dtype == np.int32 and y_test.shape == (4,)
+    np.testing.assert_array_equal(y_train, fake[0][1].ravel())
+    assert data.num_classes("cifar10") == 10 == data.num_classes("mnist")

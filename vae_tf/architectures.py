@@ -79,11 +79,50 @@ def _mlp_decoder(latent_inputs, image_shape):
     return layers.Reshape(image_shape, name="logits", dtype="float32")(x)
 
 
+_CONV64_FILTERS = (32, 64, 128, 256)
+
+
+def _conv64_encoder(inputs):
+    x = inputs
+    for filters in _CONV64_FILTERS:
+        x = layers.Conv2D(filters, 4, strides=2, padding="same", use_bias=False)(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.LeakyReLU(0.2)(x)
+    return layers.Flatten()(x)
+
+
+def _conv64_decoder(latent_inputs, image_shape):
+    height, width, channels = image_shape
+    low = (height // 16, width // 16, _CONV64_FILTERS[-1])
+    x = layers.Dense(math.prod(low), use_bias=False)(latent_inputs)
+    x = layers.BatchNormalization()(x)
+    x = layers.LeakyReLU(0.2)(x)
+    x = layers.Reshape(low)(x)
+    for filters in reversed(_CONV64_FILTERS[:-1]):
+        x = layers.Conv2DTranspose(filters, 4, strides=2, padding="same", use_bias=False)(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.LeakyReLU(0.2)(x)
+    return layers.Conv2DTranspose(
+        channels, 4, strides=2, padding="same", name="logits", dtype="float32"
+    )(x)
+
+
+def _check_conv64_shape(image_shape):
+    height, width, _ = image_shape
+    if height % 16 or width % 16:
+        raise ValueError(
+            f"The 'conv64' preset halves the image four times, so height and width must "
+            f"be multiples of 16 (64x64 is its size); got image_shape={tuple(image_shape)}. "
+            "Resize the images (--image_size=64)."
+        )
+
+
 # name -> (encoder body: images -> features, decoder body: z -> logits,
 #          shape check or None)
 PRESETS = {
     "conv": (_conv_encoder, _conv_decoder, _check_conv_shape),
     "mlp": (_mlp_encoder, _mlp_decoder, None),
+    "conv64": (_conv64_encoder, _conv64_decoder, _check_conv64_shape),
 }
 
 

@@ -82,6 +82,73 @@ def load_mnist(path=None):
     )
 
 
+# name -> (keras.datasets module name, the files Keras caches under
+# $KERAS_HOME/datasets (default ~/.keras/datasets), number of classes)
+_KERAS_DATASETS = {
+    "fashion_mnist": (
+        "fashion_mnist",
+        "fashion-mnist/{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz",
+        10,
+    ),
+    "cifar10": ("cifar10", "cifar-10-batches-py-target.tar.gz (then extracted)", 10),
+}
+DATASETS = ("mnist", *_KERAS_DATASETS)
+
+
+def num_classes(name):
+    """Number of label classes of the dataset `name`."""
+    if name == "mnist":
+        return MNIST_CLASSES
+    return _KERAS_DATASETS[name][2]
+
+
+def _as_images(x):
+    x = np.asarray(x)
+    if x.ndim == 3:
+        x = x[..., np.newaxis]
+    return x.astype("float32") / 255.0
+
+
+def load_dataset(name="mnist"):
+    """Loads a dataset by name as float32 images in [0, 1] with int32 labels.
+
+    `"mnist"` is the copy bundled with vae_tf (offline); `"fashion_mnist"`
+    (28x28 grey) and `"cifar10"` (32x32 RGB) come through `keras.datasets`,
+    which downloads them once and reads them from its cache afterwards.
+
+    Returns:
+        `((x_train, y_train), (x_test, y_test))`, images `(N, H, W, C)`.
+
+    Raises:
+        ValueError: for an unknown name.
+        OSError: when Keras can neither read its cached copy nor download
+            one (offline), saying where the files go.
+    """
+    if name == "mnist":
+        return load_mnist()
+    if name not in _KERAS_DATASETS:
+        raise ValueError(f"dataset must be one of {DATASETS}; got {name!r}.")
+    import keras
+
+    module, files, _ = _KERAS_DATASETS[name]
+    try:
+        (x_train, y_train), (x_test, y_test) = getattr(keras.datasets, module).load_data()
+    except Exception as error:  # urllib's URLError/HTTPError, OSError, a bad cached copy
+        cache = os.path.join(
+            os.environ.get("KERAS_HOME", os.path.join(os.path.expanduser("~"), ".keras")),
+            "datasets",
+        )
+        raise OSError(
+            f"Cannot load {name} through keras.datasets ({type(error).__name__}: {error}). "
+            f"Keras downloads it once into {cache}; without a network, copy {files} "
+            "there from a machine that has it, or train on mnist (bundled)."
+        ) from error
+    return (
+        (_as_images(x_train), np.asarray(y_train).reshape(-1).astype("int32")),
+        (_as_images(x_test), np.asarray(y_test).reshape(-1).astype("int32")),
+    )
+
+
 def check_images(images, image_shape=None, name="images"):
     """Checks that `images` is a batch of finite pixel values in [0, 1].
 
