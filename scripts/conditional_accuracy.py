@@ -17,6 +17,7 @@ from absl import flags
 
 from vae_tf import evaluation
 from vae_tf.training import load_run
+from vae_tf.training import read_config
 
 flags.DEFINE_string("run_dir", None, "Run directory of a --conditional training run.",
                     required=True)
@@ -37,6 +38,10 @@ def main(argv):
         if not model.conditional:
             raise ValueError(f"{FLAGS.run_dir} holds an unconditional VAE: train with "
                              "--conditional.")
+        config = read_config(FLAGS.run_dir)
+        if config.data_dir is not None or config.dataset != "mnist":
+            raise ValueError(f"{FLAGS.run_dir} was not trained on MNIST: the judge is an "
+                             "MNIST digit classifier.")
     except (FileNotFoundError, ValueError) as error:
         print(f"conditional_accuracy.py: error: {error}", file=sys.stderr)
         sys.exit(2)

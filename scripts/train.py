@@ -6,6 +6,8 @@
     python scripts/train.py --likelihood=gaussian_learned
     python scripts/train.py --autoencoder            # the deterministic baseline
     python scripts/train.py --strategy=mirrored      # every GPU of this machine
+    python scripts/train.py --data_dir=faces/ --architecture=conv64 --latent_dim=256
+    python scripts/train.py --dataset=fashion_mnist  # or cifar10 (downloaded once)
     python scripts/train.py --mixed_precision=mixed_float16   # GPUs; mixed_bfloat16: TPUs, CPUs
     python scripts/train.py --helpfull        # every flag
 
@@ -37,7 +39,7 @@ def main(argv):
     config = cli.config_from_flags(FLAGS)
     try:
         vae_tf.train(config)
-    except (FileExistsError, ValueError) as error:
+    except (OSError, ValueError) as error:
         print(f"train.py: error: {error}", file=sys.stderr)
         sys.exit(2)
 

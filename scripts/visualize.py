@@ -19,9 +19,10 @@ import sys
 from absl import app
 from absl import flags
 
-from vae_tf import data
 from vae_tf import plotting
 from vae_tf.training import load_run
+from vae_tf.training import read_config
+from vae_tf.training import split_images
 
 flags.DEFINE_string("run_dir", None, "Run directory written by scripts/train.py.", required=True)
 flags.DEFINE_list(
@@ -82,9 +83,9 @@ def main(argv):
     out_dir = FLAGS.out_dir or FLAGS.run_dir
     try:
         run = load_run(FLAGS.run_dir)
-        (x_train, y_train), (x_test, y_test) = data.load_mnist()
-        images, labels = (x_test, y_test) if FLAGS.split == "test" else (x_train, y_train)
-        images, labels = images[: FLAGS.scatter_examples], labels[: FLAGS.scatter_examples]
+        images, labels = split_images(
+            read_config(FLAGS.run_dir), FLAGS.split, FLAGS.scatter_examples
+        )
         if FLAGS.compare_with:
             paths = [_comparison(run, images, labels, out_dir)]
         else:

@@ -42,9 +42,10 @@ def test_builders_give_the_label_to_both_networks():
     np.testing.assert_array_equal(label_maps[0, 0, 0], label_maps[0, 27, 27])
     for preset in vae_tf.PRESETS:
         e, d = vae_tf.build_encoder_decoder(preset, 3, num_classes=4)
+        shape = tuple(e.inputs[0].shape[1:])  # the preset's own
         one_hot = tf.constant(np.eye(4, dtype="float32")[[0, 1]])
-        z_mean, _ = e([tf.zeros((2, 28, 28, 1)), one_hot])
-        assert tuple(d([z_mean, one_hot]).shape) == (2, 28, 28, 1)
+        z_mean, _ = e([tf.zeros((2, *shape)), one_hot])
+        assert tuple(d([z_mean, one_hot]).shape) == (2, *shape)
 
 
 def test_changing_only_the_label_changes_the_image(trained):

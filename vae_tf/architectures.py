@@ -11,6 +11,10 @@ Presets:
 - `conv`: the keras.io "Variational AutoEncoder" example, layer for layer
   (69,076 + 65,089 parameters at `latent_dim=2`), with a logits head.
 - `mlp`: 784-400-latent, as in the PyTorch examples' VAE.
+- `conv64`: the CelebA face VAE of the design documents, for 64x64 RGB
+  images (any multiple of 16): four stride-2 4x4 convolutions of 32, 64, 128
+  and 256 filters, each with batch normalization and a leaky ReLU, and the
+  mirrored decoder; meant for a latent size of 256.
 
 Example:
 
@@ -58,14 +62,20 @@ def _conv_decoder(latent_inputs, image_shape):
     )(x)
 
 
-def _check_conv_shape(image_shape):
-    height, width, _ = image_shape
-    if height % 4 or width % 4:
-        raise ValueError(
-            f"The 'conv' preset halves the image twice, so height and width must "
-            f"be multiples of 4; got image_shape={tuple(image_shape)}. Resize or "
-            "pad the images, or use the 'mlp' preset."
-        )
+def _halving_check(preset, halvings, hint):
+    """A shape check for a preset that halves height and width `halvings` times."""
+    factor = 2**halvings
+
+    def check(image_shape):
+        height, width, _ = image_shape
+        if height % factor or width % factor:
+            raise ValueError(
+                f"The '{preset}' preset halves the image {halvings} times, so height and "
+                f"width must be multiples of {factor}; got image_shape={tuple(image_shape)}. "
+                f"{hint}"
+            )
+
+    return check
 
 
 def _mlp_encoder(inputs):
@@ -107,22 +117,20 @@ def _conv64_decoder(latent_inputs, image_shape):
     )(x)
 
 
-def _check_conv64_shape(image_shape):
-    height, width, _ = image_shape
-    if height % 16 or width % 16:
-        raise ValueError(
-            f"The 'conv64' preset halves the image four times, so height and width must "
-            f"be multiples of 16 (64x64 is its size); got image_shape={tuple(image_shape)}. "
-            "Resize the images (--image_size=64)."
-        )
-
-
 # name -> (encoder body: images -> features, decoder body: z -> logits,
-#          shape check or None)
+#          shape check or None, default image shape)
 PRESETS = {
-    "conv": (_conv_encoder, _conv_decoder, _check_conv_shape),
-    "mlp": (_mlp_encoder, _mlp_decoder, None),
-    "conv64": (_conv64_encoder, _conv64_decoder, _check_conv64_shape),
+    "conv": (
+        _conv_encoder, _conv_decoder,
+        _halving_check("conv", 2, "Resize or pad the images, or use the 'mlp' preset."),
+        MNIST_SHAPE,
+    ),
+    "mlp": (_mlp_encoder, _mlp_decoder, None, MNIST_SHAPE),
+    "conv64": (
+        _conv64_encoder, _conv64_decoder,
+        _halving_check("conv64", 4, "Resize the images (--image_size=64 is its size)."),
+        (64, 64, 3),
+    ),
 }
 
 
@@ -133,7 +141,7 @@ def _validate(preset, latent_dim, image_shape):
             f"{sorted(PRESETS)}."
         )
     check_positive_int("latent_dim", latent_dim)
-    image_shape = tuple(image_shape)
+    image_shape = tuple(PRESETS[preset][3] if image_shape is None else image_shape)
     if len(image_shape) != 3:
         raise ValueError(
             f"image_shape must be (height, width, channels); got {image_shape!r}."
@@ -154,14 +162,15 @@ def _condition_input(num_classes):
 
 
 def build_encoder(
-    preset="conv", latent_dim=2, image_shape=MNIST_SHAPE, num_classes=None, variational=True
+    preset="conv", latent_dim=2, image_shape=None, num_classes=None, variational=True
 ):
     """Builds the functional encoder `images -> [z_mean, z_log_var]`.
 
     Args:
         preset: Name of the architecture, one of `PRESETS`.
         latent_dim: Size of the latent code.
-        image_shape: `(height, width, channels)` of the input images.
+        image_shape: `(height, width, channels)` of the input images; None
+            is the preset's own (28x28x1; 64x64x3 for conv64).
         num_classes: For a conditional VAE, the number of classes: the
             encoder then takes `[images, one_hot_labels]` and sees the one-hot
             label as `num_classes` constant feature maps concatenated to the
@@ -194,13 +203,14 @@ def build_encoder(
     return keras.Model(inputs, outputs, name="encoder")
 
 
-def build_decoder(preset="conv", latent_dim=2, image_shape=MNIST_SHAPE, num_classes=None):
+def build_decoder(preset="conv", latent_dim=2, image_shape=None, num_classes=None):
     """Builds the functional decoder `z -> logits` of shape `image_shape`.
 
     Args:
         preset: Name of the architecture, one of `PRESETS`.
         latent_dim: Size of the latent code.
-        image_shape: `(height, width, channels)` of the generated images.
+        image_shape: `(height, width, channels)` of the generated images;
+            None is the preset's own.
         num_classes: For a conditional VAE, the number of classes: the
             decoder then takes `[z, one_hot_labels]`, concatenated.
 
@@ -225,7 +235,7 @@ def build_decoder(preset="conv", latent_dim=2, image_shape=MNIST_SHAPE, num_clas
 
 
 def build_encoder_decoder(
-    preset="conv", latent_dim=2, image_shape=MNIST_SHAPE, num_classes=None, variational=True
+    preset="conv", latent_dim=2, image_shape=None, num_classes=None, variational=True
 ):
     """Builds the matching `(encoder, decoder)` pair of a preset.
 

@@ -26,7 +26,9 @@ from absl import flags
 from absl import logging
 
 from vae_tf.architectures import PRESETS
+from vae_tf.data import DATASETS
 from vae_tf.distribute import STRATEGIES
+from vae_tf.image_folder import BAD_IMAGES
 from vae_tf.model import LIKELIHOODS
 from vae_tf.training import PRECISIONS
 from vae_tf.training import TrainConfig
@@ -39,6 +41,37 @@ _FLAGS = {
     "architecture": (
         "enum", "Encoder/decoder preset: conv (the keras.io example) or mlp (784-400-latent).",
         {"enum_values": sorted(PRESETS)},
+    ),
+    "dataset": (
+        "enum",
+        "mnist (bundled), fashion_mnist or cifar10 (downloaded once by keras.datasets).",
+        {"enum_values": list(DATASETS)},
+    ),
+    "data_dir": (
+        "string",
+        "Train on this folder of images instead (PNG, JPEG, GIF, BMP, searched recursively; "
+        "one sub-folder per class gives labels).",
+        {},
+    ),
+    "image_size": (
+        "integer", "Side of the square images made from --data_dir (centre crop, resize).",
+        {"lower_bound": 1},
+    ),
+    "channels": ("enum", "3 (RGB) or 1 (grayscale), for --data_dir.", {"enum_values": ["1", "3"]}),
+    "validation_split": (
+        "float", "Fraction of --data_dir's files held out for validation and figures.", {}
+    ),
+    "cache": (
+        "string",
+        "For --data_dir: keep the decoded images in 'memory', or in files with this path "
+        "prefix; default: decode at every epoch (flat memory).",
+        {},
+    ),
+    "bad_images": (
+        "enum",
+        "For --data_dir: skip corrupt or unreadable files (each reported in the log) or raise "
+        "on the first.",
+        {"enum_values": list(BAD_IMAGES)},
     ),
     "epochs": ("integer", "Passes over the training set.", {"lower_bound": 1}),
     "batch_size": ("integer", "Images per step.", {"lower_bound": 1}),
@@ -71,9 +104,10 @@ _FLAGS = {
     ),
     "likelihood": (
         "enum",
-        "p(x|z): bernoulli (from logits), gaussian (fixed --sigma), gaussian_learned (one "
+        "p(x|z): auto (bernoulli for mnist and fashion_mnist, gaussian_learned for natural "
+        "images), bernoulli (from logits), gaussian (fixed --sigma), gaussian_learned (one "
         "learned sigma), or mse (sum of squared errors: not a likelihood, not nats).",
-        {"enum_values": list(LIKELIHOODS)},
+        {"enum_values": ["auto", *LIKELIHOODS]},
     ),
     "sigma": (
         "float", "Standard deviation of the Gaussian likelihoods (start value when learned).",
@@ -142,6 +176,9 @@ _VALIDATORS = {
     "learning_rate": (lambda value: value > 0, "--learning_rate must be > 0."),
     "sigma": (lambda value: value > 0, "--sigma must be > 0."),
     "kl_cycle_ratio": (lambda value: 0 < value <= 1, "--kl_cycle_ratio must be in (0, 1]."),
+    "validation_split": (
+        lambda value: 0 <= value < 1, "--validation_split must be in [0, 1)."
+    ),
     "z_log_var_clip": (lambda value: value is None or value > 0, "--z_log_var_clip must be > 0."),
 }
 
@@ -155,6 +192,8 @@ def define_train_flags(exclude=(), flag_values=flags.FLAGS):
         default = getattr(defaults, name)
         if name == "jit_compile":
             default = {value: key for key, value in _JIT.items()}[default]
+        if name == "channels":
+            default = str(default)
         extra = dict(extra)
         if kind == "enum":
             flags.DEFINE_enum(
@@ -182,6 +221,8 @@ def config_from_flags(flag_values=flags.FLAGS, **overrides):
     }
     if "jit_compile" in values:
         values["jit_compile"] = _JIT[values["jit_compile"]]
+    if "channels" in values:
+        values["channels"] = int(values["channels"])
     config = TrainConfig(**{**values, **overrides})
     try:
         config.validate()

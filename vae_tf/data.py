@@ -83,14 +83,15 @@ def load_mnist(path=None):
 
 
 # name -> (keras.datasets module name, the files Keras caches under
-# $KERAS_HOME/datasets (default ~/.keras/datasets), number of classes)
+# $KERAS_HOME/datasets (default ~/.keras/datasets), number of classes, image shape)
 _KERAS_DATASETS = {
     "fashion_mnist": (
         "fashion_mnist",
         "fashion-mnist/{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz",
         10,
+        (28, 28, 1),
     ),
-    "cifar10": ("cifar10", "cifar-10-batches-py-target.tar.gz (then extracted)", 10),
+    "cifar10": ("cifar10", "cifar-10-batches-py-target.tar.gz (then extracted)", 10, (32, 32, 3)),
 }
 DATASETS = ("mnist", *_KERAS_DATASETS)
 
@@ -100,6 +101,13 @@ def num_classes(name):
     if name == "mnist":
         return MNIST_CLASSES
     return _KERAS_DATASETS[name][2]
+
+
+def image_shape(name):
+    """`(height, width, channels)` of the images of the dataset `name`."""
+    if name == "mnist":
+        return MNIST_SHAPE
+    return _KERAS_DATASETS[name][3]
 
 
 def _as_images(x):
@@ -130,7 +138,7 @@ def load_dataset(name="mnist"):
         raise ValueError(f"dataset must be one of {DATASETS}; got {name!r}.")
     import keras
 
-    module, files, _ = _KERAS_DATASETS[name]
+    module, files, _, _ = _KERAS_DATASETS[name]
     try:
         (x_train, y_train), (x_test, y_test) = getattr(keras.datasets, module).load_data()
     except Exception as error:  # urllib's URLError/HTTPError, OSError, a bad cached copy

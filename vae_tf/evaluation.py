@@ -284,7 +284,7 @@ def evaluate_run(
     run_dir, num_samples=1000, num_examples=1000, split="test", binarize="auto", seed=0,
     chunk_size=2048, mnist=None,
 ):
-    """`evaluate_likelihood` of a run directory's model on the bundled MNIST.
+    """`evaluate_likelihood` of a run directory's model on its data (MNIST, ..., a folder).
 
     Args:
         run_dir: A run directory written by `vae_tf.train`.
@@ -296,7 +296,8 @@ def evaluate_run(
             else none), or one of `vae_tf.data.BINARIZATIONS`.
         seed: Seed of the binarization and of the draws.
         chunk_size: Most codes decoded at once.
-        mnist: The arrays as `load_mnist()` returns them, if already loaded.
+        mnist: The run's arrays as `load_dataset()` returns them, if already
+            loaded.
 
     Returns:
         `evaluate_likelihood`'s dict, plus `active_units`, `latent_dim`,
@@ -304,6 +305,8 @@ def evaluate_run(
         `binarize`, `run_dir` and `seconds`.
     """
     from vae_tf.training import load_run  # training imports most modules
+    from vae_tf.training import read_config
+    from vae_tf.training import split_images
 
     if split not in ("test", "train"):
         raise ValueError(f"split must be 'test' or 'train'; got {split!r}.")
@@ -315,8 +318,11 @@ def evaluate_run(
         )
     check_positive_int("num_examples", num_examples)
     model = load_run(run_dir).model
-    (x_train, y_train), (x_test, y_test) = mnist or data.load_mnist()
-    images, labels = (x_test, y_test) if split == "test" else (x_train, y_train)
+    if mnist is not None:
+        (x_train, y_train), (x_test, y_test) = mnist
+        images, labels = (x_test, y_test) if split == "test" else (x_train, y_train)
+    else:
+        images, labels = split_images(read_config(run_dir), split, num_examples)
     images = data.binarize_images(images[:num_examples], binarize, seed)
     labels = labels[:num_examples] if model.conditional else None
     start = time.perf_counter()

@@ -61,7 +61,8 @@ def run_sweep(
             "Gaussian likelihood (not the autoencoder or the mse objective)."
         )
     rows = []
-    mnist = data.load_mnist()  # once, for every point's evaluation
+    # Loaded once for every point's evaluation (a folder's images stay on disk).
+    arrays = None if base_config.data_dir else data.load_dataset(base_config.dataset)
     for latent_dim in latent_dims:
         for beta in betas:
             run_dir = point_dir(output_dir, latent_dim, beta)
@@ -77,7 +78,7 @@ def run_sweep(
                     train(config, verbose=0)
                 result = evaluation.evaluate_run(
                     run_dir, num_samples=num_samples, num_examples=num_examples,
-                    seed=base_config.seed or 0, mnist=mnist,
+                    seed=base_config.seed or 0, mnist=arrays,
                 )
                 evaluation.write_json(result, result_path)
             row = {"latent_dim": latent_dim, "beta": float(beta), **result, "run_dir": run_dir}

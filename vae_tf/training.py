@@ -34,6 +34,8 @@ from vae_tf._checks import check_positive_int
 from vae_tf.architectures import PRESETS
 from vae_tf.architectures import build_encoder_decoder
 from vae_tf.export import export_saved_model
+from vae_tf.image_folder import BAD_IMAGES
+from vae_tf.image_folder import ImageFolder
 from vae_tf.callbacks import CyclicalKLAnnealing
 from vae_tf.callbacks import KLWarmup
 from vae_tf.model import LIKELIHOODS
@@ -45,11 +47,23 @@ PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 
 @dataclasses.dataclass
 class TrainConfig:
-    """Everything that defines a training run on the bundled MNIST.
+    """Everything that defines a training run.
 
     Attributes:
         latent_dim: Size of the latent code.
         architecture: Encoder/decoder preset, one of `vae_tf.PRESETS`.
+        dataset: `"mnist"` (bundled), `"fashion_mnist"` or `"cifar10"`
+            (through keras.datasets), when `data_dir` is None.
+        data_dir: A folder of images to train on instead (one sub-folder
+            per class gives labels); see `vae_tf.image_folder.ImageFolder`.
+        image_size: Side of the square images made from `data_dir`.
+        channels: 3 (RGB) or 1 (grayscale), for `data_dir`.
+        validation_split: Fraction of `data_dir`'s files held out for
+            validation and figures.
+        cache: For `data_dir`: None (decode every epoch, flat memory),
+            "memory", or a file path prefix for an on-disk cache.
+        bad_images: For `data_dir`: "skip" corrupt or unreadable files (each
+            reported in the log) or "raise" on the first one.
         epochs: Passes over the training set.
         batch_size: Images per step (the global batch under a strategy).
         learning_rate: Adam's learning rate.
@@ -62,9 +76,11 @@ class TrainConfig:
             cycles over the run (0: off).
         kl_cycle_ratio: Fraction of each cycle over which the weight rises.
         free_bits: KL floor in nats per latent dimension (0: off).
-        likelihood: `p(x|z)`, one of `vae_tf.model.LIKELIHOODS`: bernoulli,
-            gaussian (fixed sigma), gaussian_learned, or mse (not a
-            likelihood: its losses are not nats).
+        likelihood: `p(x|z)`: "auto" (bernoulli for the digit datasets
+            mnist and fashion_mnist, gaussian_learned for natural images:
+            cifar10 and folders), or one of `vae_tf.model.LIKELIHOODS`:
+            bernoulli, gaussian (fixed sigma), gaussian_learned, or mse (not
+            a likelihood: its losses are not nats).
         sigma: Standard deviation of the Gaussian likelihoods (the start
             value when learned).
         z_log_var_clip: Clip z_log_var to [-clip, clip]; None: off.
@@ -102,6 +118,13 @@ class TrainConfig:
 
     latent_dim: int = 2
     architecture: str = "conv"
+    dataset: str = "mnist"
+    data_dir: Optional[str] = None
+    image_size: int = 64
+    channels: int = 3
+    validation_split: float = 0.1
+    cache: Optional[str] = None
+    bad_images: str = "skip"
     epochs: int = 30
     batch_size: int = 128
     learning_rate: float = 1e-3
@@ -111,7 +134,7 @@ class TrainConfig:
     kl_cycles: int = 0
     kl_cycle_ratio: float = 0.5
     free_bits: float = 0.0
-    likelihood: str = "bernoulli"
+    likelihood: str = "auto"
     sigma: float = 0.1
     z_log_var_clip: Optional[float] = None
     autoencoder: bool = False
@@ -130,8 +153,28 @@ class TrainConfig:
     def validate(self):
         """Raises ValueError naming the first invalid field and its fix."""
 
-        for name in ("latent_dim", "epochs", "batch_size", "steps_per_execution"):
+        for name in ("latent_dim", "epochs", "batch_size", "steps_per_execution", "image_size"):
             check_positive_int(name, getattr(self, name))
+        if self.dataset not in data.DATASETS:
+            raise ValueError(f"dataset must be one of {data.DATASETS}; got {self.dataset!r}.")
+        if self.data_dir is not None:
+            if self.dataset != "mnist":
+                raise ValueError(
+                    f"Choose dataset={self.dataset!r} or data_dir={self.data_dir!r}, not both."
+                )
+            if self.binarize:
+                raise ValueError(
+                    "binarize is for the in-memory datasets (mnist, fashion_mnist, cifar10), "
+                    "not data_dir."
+                )
+        if self.channels not in (1, 3):
+            raise ValueError(f"channels must be 1 (grayscale) or 3 (RGB); got {self.channels!r}.")
+        if not 0 <= self.validation_split < 1:
+            raise ValueError(
+                f"validation_split must be in [0, 1); got {self.validation_split!r}."
+            )
+        if self.bad_images not in BAD_IMAGES:
+            raise ValueError(f"bad_images must be one of {BAD_IMAGES}; got {self.bad_images!r}.")
         if self.steps_per_epoch is not None:
             check_positive_int("steps_per_epoch", self.steps_per_epoch)
         if self.architecture not in PRESETS:
@@ -161,9 +204,9 @@ class TrainConfig:
             )
         if not 0 < self.kl_cycle_ratio <= 1:
             raise ValueError(f"kl_cycle_ratio must be in (0, 1]; got {self.kl_cycle_ratio!r}.")
-        if self.likelihood not in LIKELIHOODS:
+        if self.likelihood not in ("auto", *LIKELIHOODS):
             raise ValueError(
-                f"likelihood must be one of {LIKELIHOODS}; got {self.likelihood!r}."
+                f"likelihood must be 'auto' or one of {LIKELIHOODS}; got {self.likelihood!r}."
             )
         if not (math.isfinite(self.sigma) and self.sigma > 0):
             raise ValueError(f"sigma must be a number > 0; got {self.sigma!r}.")
@@ -279,21 +322,75 @@ def _steps_per_execution(config):
     return config.steps_per_execution
 
 
-def build_model(config):
+def image_shape(config):
+    """`(height, width, channels)` of the images `config` trains on."""
+    if config.data_dir is not None:
+        return (config.image_size, config.image_size, config.channels)
+    return data.image_shape(config.dataset)
+
+
+def likelihood(config):
+    """`config.likelihood`, with "auto" resolved for its data.
+
+    Bernoulli suits digits, whose pixels are nearly black or white; natural
+    images get a Gaussian with a learned variance, a true density of
+    continuous intensities.
+    """
+    if config.likelihood != "auto":
+        return config.likelihood
+    digits = config.data_dir is None and config.dataset in ("mnist", "fashion_mnist")
+    return "bernoulli" if digits else "gaussian_learned"
+
+
+def image_folder(config):
+    """The `ImageFolder` of `config.data_dir`, with the run's settings."""
+    return ImageFolder(
+        config.data_dir, config.image_size, config.channels,
+        validation_split=0.0 if config.train_on_all else config.validation_split,
+        bad_images=config.bad_images, cache=config.cache,
+    )
+
+
+def split_images(config, split="test", count=None):
+    """`(images, labels)` of the run's data as numpy arrays, for figures and evaluation.
+
+    `split="test"` is the validation data (MNIST's test set; a folder's
+    held-out files); `count` keeps the first ones (a folder: 1,000 by
+    default, decoded now).
+    """
+    if split not in ("test", "train"):
+        raise ValueError(f"split must be 'test' or 'train'; got {split!r}.")
+    if config.data_dir is not None:
+        folder = image_folder(config)
+        if split == "test" and len(folder.paths("validation")):
+            return folder.load("validation", count or 1000)
+        return folder.load("train", count or 1000)
+    (x_train, y_train), (x_test, y_test) = data.load_dataset(config.dataset)
+    images, labels = (x_test, y_test) if split == "test" else (x_train, y_train)
+    return images[:count], labels[:count]
+
+
+def build_model(config, num_classes=None):
     """The compiled `VAE` of `config`, built under its dtype policy.
 
     Under a distribution strategy, call it inside `strategy.scope()`.
+    `num_classes` is needed for a conditional VAE on a `data_dir` (the named
+    datasets know theirs).
     """
+    if config.conditional and num_classes is None:
+        if config.data_dir is not None:
+            raise ValueError("A conditional VAE on data_dir needs num_classes.")
+        num_classes = data.num_classes(config.dataset)
+    num_classes = num_classes if config.conditional else None
     previous_policy = keras.config.dtype_policy()
     keras.config.set_dtype_policy(config.mixed_precision)
-    num_classes = data.MNIST_CLASSES if config.conditional else None
     try:
         encoder, decoder = build_encoder_decoder(
-            config.architecture, config.latent_dim, num_classes=num_classes,
-            variational=not config.autoencoder,
+            config.architecture, config.latent_dim, image_shape=image_shape(config),
+            num_classes=num_classes, variational=not config.autoencoder,
         )
         common = dict(
-            likelihood=config.likelihood, sigma=config.sigma, seed=config.seed,
+            likelihood=likelihood(config), sigma=config.sigma, seed=config.seed,
             num_classes=num_classes,
         )
         if config.autoencoder:
@@ -367,6 +464,17 @@ def read_history(path):
     return {key: [float(row[key]) for row in rows] for key in rows[0] if key != "epoch"}
 
 
+def read_config(run_dir):
+    """The `TrainConfig` of a run directory, from its config.json.
+
+    Settings added after the run was written take their defaults.
+    """
+    with open(os.path.join(run_dir, "config.json")) as f:
+        values = json.load(f)
+    fields = {field.name for field in dataclasses.fields(TrainConfig)}
+    return TrainConfig(**{key: value for key, value in values.items() if key in fields})
+
+
 def load_run(run_dir):
     """Loads a run directory written by `train`: its model and history.
 
@@ -402,8 +510,26 @@ def _print_final(history, run_dir):
     print(f"Run written to {run_dir}")
 
 
+def _training_data(config):
+    """`(train, validation or None, (test images, labels), num_classes)` of `config`."""
+    if config.data_dir is not None:
+        folder = image_folder(config)
+        batches = dict(batch_size=config.batch_size, labels=config.conditional)
+        train = folder.dataset("train", shuffle=True, seed=config.seed, **batches)
+        held_out = len(folder.paths("validation")) > 0
+        validation = folder.dataset("validation", **batches) if held_out else None
+        test_set = folder.load("validation" if held_out else "train")
+        return train, validation, test_set, folder.num_classes
+    arrays = data.load_dataset(config.dataset)
+    train, validation = data.mnist_datasets(
+        batch_size=config.batch_size, train_on_all=config.train_on_all,
+        binarize=config.binarize, seed=config.seed, mnist=arrays, labels=config.conditional,
+    )
+    return train, validation, arrays[1], data.num_classes(config.dataset)
+
+
 def train(config, verbose="auto"):
-    """Trains a VAE on MNIST as `config` says and writes its run directory.
+    """Trains a VAE on the data `config` names and writes its run directory.
 
     The run directory is filled under `<output_dir>.partial` and renamed when
     complete, so a crash never leaves a directory that looks finished. Under
@@ -425,28 +551,20 @@ def train(config, verbose="auto"):
     # Every worker runs the same steps, saving included (collective ops need
     # them all); the others write into a scratch directory they delete.
     chief = distribute.is_chief(strategy)
-    staging = _prepare_staging(run_dir) if chief else tempfile.mkdtemp(prefix="vae_tf_worker_")
     verbose = verbose if chief else 0
     if config.seed is not None:
         keras.utils.set_random_seed(config.seed)
-    with strategy.scope():
-        model = build_model(config)
-    if verbose:
-        model.encoder.summary()
-        model.decoder.summary()
-    mnist = data.load_mnist()
-    train_data, validation_data = data.mnist_datasets(
-        batch_size=config.batch_size,
-        train_on_all=config.train_on_all,
-        binarize=config.binarize,
-        seed=config.seed,
-        mnist=mnist,
-        labels=config.conditional,
-    )
+    train_data, validation_data, test_set, num_classes = _training_data(config)
+    staging = _prepare_staging(run_dir) if chief else tempfile.mkdtemp(prefix="vae_tf_worker_")
     if config.steps_per_epoch:
         # With steps_per_epoch, Keras does not restart the dataset between
         # epochs: unrepeated, it runs dry and fit stops early with a warning.
         train_data = train_data.repeat()
+    with strategy.scope():
+        model = build_model(config, num_classes)
+    if verbose:
+        model.encoder.summary()
+        model.decoder.summary()
     callbacks = [
         EpochTimer(),
         keras.callbacks.TerminateOnNaN(raise_error=True),
@@ -469,7 +587,7 @@ def train(config, verbose="auto"):
         verbose=verbose,
     ).history
     write_artifacts(
-        model, history, dataclasses.replace(config, output_dir=run_dir), staging, mnist[1]
+        model, history, dataclasses.replace(config, output_dir=run_dir), staging, test_set
     )
     if chief:
         os.rename(staging, run_dir)
