@@ -6,7 +6,8 @@
     python scripts/train.py --likelihood=gaussian_learned
     python scripts/train.py --autoencoder            # the deterministic baseline
     python scripts/train.py --strategy=mirrored      # every GPU of this machine
-    python scripts/train.py --data_dir=faces/ --architecture=conv64 --latent_dim=256
+    python scripts/train.py --data_dir=faces/ --architecture=conv64 --latent_dim=256 \
+        --learning_rate=0.0005                       # a folder of 64x64 RGB faces
     python scripts/train.py --dataset=fashion_mnist  # or cifar10 (downloaded once)
     python scripts/train.py --mixed_precision=mixed_float16   # GPUs; mixed_bfloat16: TPUs, CPUs
     python scripts/train.py --helpfull        # every flag
