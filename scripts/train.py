@@ -1,4 +1,4 @@
-"""Trains a VAE on the bundled MNIST and writes a run directory.
+"""Trains a VAE on MNIST (bundled), Fashion-MNIST, CIFAR-10 or a folder of images.
 
     python scripts/train.py --latent_dim=2
     python scripts/train.py --architecture=mlp --latent_dim=20 --epochs=10

@@ -351,6 +351,12 @@ def image_folder(config):
     )
 
 
+def _folder_images(folder, split, count=None):
+    """Decoded images of a folder: held-out ones for "test" (training ones if none are)."""
+    held_out = split == "test" and len(folder.paths("validation")) > 0
+    return folder.load("validation" if held_out else "train", count or 1000)
+
+
 def split_images(config, split="test", count=None):
     """`(images, labels)` of the run's data as numpy arrays, for figures and evaluation.
 
@@ -361,10 +367,7 @@ def split_images(config, split="test", count=None):
     if split not in ("test", "train"):
         raise ValueError(f"split must be 'test' or 'train'; got {split!r}.")
     if config.data_dir is not None:
-        folder = image_folder(config)
-        if split == "test" and len(folder.paths("validation")):
-            return folder.load("validation", count or 1000)
-        return folder.load("train", count or 1000)
+        return _folder_images(image_folder(config), split, count)
     (x_train, y_train), (x_test, y_test) = data.load_dataset(config.dataset)
     images, labels = (x_test, y_test) if split == "test" else (x_train, y_train)
     return images[:count], labels[:count]
@@ -518,8 +521,7 @@ def _training_data(config):
         train = folder.dataset("train", shuffle=True, seed=config.seed, **batches)
         held_out = len(folder.paths("validation")) > 0
         validation = folder.dataset("validation", **batches) if held_out else None
-        test_set = folder.load("validation" if held_out else "train")
-        return train, validation, test_set, folder.num_classes
+        return train, validation, _folder_images(folder, "test"), folder.num_classes
     arrays = data.load_dataset(config.dataset)
     train, validation = data.mnist_datasets(
         batch_size=config.batch_size, train_on_all=config.train_on_all,
