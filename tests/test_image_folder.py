@@ -134,6 +134,8 @@ def test_train_script_on_a_folder_writes_the_run_figures_and_export(folder, tmp_
          f"--output_dir={run_dir}"]
     )
     assert result.returncode == 0, result.stderr[-3000:]
+    assert "Your input ran out of data" not in result.stderr  # a folder's unknown length
+    assert "broken.png" in result.stderr  # the skipped file, named
     for name in ("vae.keras", "loss.png", "latent_scatter.png", "reconstructions.png",
                  "samples.png", "style_grid.png", "analogies.png", "latent_traversal.png"):
         assert (run_dir / name).is_file(), name

@@ -20,6 +20,7 @@ import os
 import shutil
 import tempfile
 import time
+import warnings
 from typing import Optional, Union
 
 import keras
@@ -579,15 +580,20 @@ def train(config, verbose="auto"):
         callbacks.append(keras.callbacks.TensorBoard(os.path.join(staging, "logs")))
     elif verbose:
         print("TensorBoard is not installed: no logs/ (pip install tensorboard).")
-    history = model.fit(
-        train_data,
-        validation_data=validation_data,
-        epochs=config.epochs,
-        steps_per_epoch=config.steps_per_epoch,
-        callbacks=callbacks,
-        shuffle=False,  # the pipeline shuffles
-        verbose=verbose,
-    ).history
+    with warnings.catch_warnings():
+        # A folder's length is unknown until its first pass (skipped files do
+        # not count), and Keras says "Your input ran out of data" at its end;
+        # steps_per_epoch repeats the data, so nothing can run out.
+        warnings.filterwarnings("ignore", "Your input ran out of data", UserWarning)
+        history = model.fit(
+            train_data,
+            validation_data=validation_data,
+            epochs=config.epochs,
+            steps_per_epoch=config.steps_per_epoch,
+            callbacks=callbacks,
+            shuffle=False,  # the pipeline shuffles
+            verbose=verbose,
+        ).history
     write_artifacts(
         model, history, dataclasses.replace(config, output_dir=run_dir), staging, test_set
     )
