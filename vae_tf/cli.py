@@ -39,7 +39,9 @@ _JIT = {"auto": "auto", "true": True, "false": False}
 _FLAGS = {
     "latent_dim": ("integer", "Size of the latent code.", {"lower_bound": 1}),
     "architecture": (
-        "enum", "Encoder/decoder preset: conv (the keras.io example) or mlp (784-400-latent).",
+        "enum",
+        "Encoder/decoder preset: conv (the keras.io example), mlp (784-400-latent) or conv64 "
+        "(the 64x64 RGB face VAE; use --learning_rate=0.0005).",
         {"enum_values": sorted(PRESETS)},
     ),
     "dataset": (
