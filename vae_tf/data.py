@@ -73,12 +73,9 @@ def load_mnist(path=None):
                 f"{x.shape} and {y.shape}."
             )
 
-    def images(x):
-        return (x.astype("float32") / 255.0)[..., np.newaxis]
-
     return (
-        (images(arrays["x_train"]), arrays["y_train"].astype("int32")),
-        (images(arrays["x_test"]), arrays["y_test"].astype("int32")),
+        (_as_images(arrays["x_train"]), arrays["y_train"].astype("int32")),
+        (_as_images(arrays["x_test"]), arrays["y_test"].astype("int32")),
     )
 
 

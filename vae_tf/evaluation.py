@@ -282,7 +282,7 @@ def run_binarization(run_dir):
 
 def evaluate_run(
     run_dir, num_samples=1000, num_examples=1000, split="test", binarize="auto", seed=0,
-    chunk_size=2048, mnist=None,
+    chunk_size=2048, arrays=None,
 ):
     """`evaluate_likelihood` of a run directory's model on its data (MNIST, ..., a folder).
 
@@ -296,7 +296,7 @@ def evaluate_run(
             else none), or one of `vae_tf.data.BINARIZATIONS`.
         seed: Seed of the binarization and of the draws.
         chunk_size: Most codes decoded at once.
-        mnist: The run's arrays as `load_dataset()` returns them, if already
+        arrays: The run's dataset as `load_dataset()` returns it, if already
             loaded.
 
     Returns:
@@ -318,11 +318,7 @@ def evaluate_run(
         )
     check_positive_int("num_examples", num_examples)
     model = load_run(run_dir).model
-    if mnist is not None:
-        (x_train, y_train), (x_test, y_test) = mnist
-        images, labels = (x_test, y_test) if split == "test" else (x_train, y_train)
-    else:
-        images, labels = split_images(read_config(run_dir), split, num_examples)
+    images, labels = split_images(read_config(run_dir), split, num_examples, arrays)
     images = data.binarize_images(images[:num_examples], binarize, seed)
     labels = labels[:num_examples] if model.conditional else None
     start = time.perf_counter()

@@ -78,7 +78,7 @@ def run_sweep(
                     train(config, verbose=0)
                 result = evaluation.evaluate_run(
                     run_dir, num_samples=num_samples, num_examples=num_examples,
-                    seed=base_config.seed or 0, mnist=arrays,
+                    seed=base_config.seed or 0, arrays=arrays,
                 )
                 evaluation.write_json(result, result_path)
             row = {"latent_dim": latent_dim, "beta": float(beta), **result, "run_dir": run_dir}

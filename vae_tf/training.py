@@ -358,18 +358,19 @@ def _folder_images(folder, split, count=None):
     return folder.load("validation" if held_out else "train", count or 1000)
 
 
-def split_images(config, split="test", count=None):
+def split_images(config, split="test", count=None, arrays=None):
     """`(images, labels)` of the run's data as numpy arrays, for figures and evaluation.
 
     `split="test"` is the validation data (MNIST's test set; a folder's
     held-out files); `count` keeps the first ones (a folder: 1,000 by
-    default, decoded now).
+    default, decoded now). `arrays`: the named dataset as `load_dataset`
+    returns it, if already loaded.
     """
     if split not in ("test", "train"):
         raise ValueError(f"split must be 'test' or 'train'; got {split!r}.")
     if config.data_dir is not None:
         return _folder_images(image_folder(config), split, count)
-    (x_train, y_train), (x_test, y_test) = data.load_dataset(config.dataset)
+    (x_train, y_train), (x_test, y_test) = arrays or data.load_dataset(config.dataset)
     images, labels = (x_test, y_test) if split == "test" else (x_train, y_train)
     return images[:count], labels[:count]
 
