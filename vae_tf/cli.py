@@ -59,7 +59,7 @@ _FLAGS = {
         "integer", "Side of the square images made from --data_dir (centre crop, resize).",
         {"lower_bound": 1},
     ),
-    "channels": ("enum", "3 (RGB) or 1 (grayscale), for --data_dir.", {"enum_values": ["1", "3"]}),
+    "channels": ("integer", "3 (RGB) or 1 (grayscale), for --data_dir.", {}),
     "validation_split": (
         "float", "Fraction of --data_dir's files held out for validation and figures.", {}
     ),
@@ -150,8 +150,8 @@ _FLAGS = {
     ),
     "steps_per_execution": (
         "integer",
-        "Training steps per call of the compiled function (fewer Python round trips; KL "
-        "schedules then act every this many steps).",
+        "Training steps per call of the compiled function (fewer Python round trips); runs "
+        "with a KL schedule or a distribution strategy take 1.",
         {"lower_bound": 1},
     ),
     "mixed_precision": (
@@ -181,6 +181,7 @@ _VALIDATORS = {
     "validation_split": (
         lambda value: 0 <= value < 1, "--validation_split must be in [0, 1)."
     ),
+    "channels": (lambda value: value in (1, 3), "--channels must be 1 (grayscale) or 3 (RGB)."),
     "z_log_var_clip": (lambda value: value is None or value > 0, "--z_log_var_clip must be > 0."),
 }
 
@@ -194,8 +195,6 @@ def define_train_flags(exclude=(), flag_values=flags.FLAGS):
         default = getattr(defaults, name)
         if name == "jit_compile":
             default = {value: key for key, value in _JIT.items()}[default]
-        if name == "channels":
-            default = str(default)
         extra = dict(extra)
         if kind == "enum":
             flags.DEFINE_enum(
@@ -223,8 +222,6 @@ def config_from_flags(flag_values=flags.FLAGS, **overrides):
     }
     if "jit_compile" in values:
         values["jit_compile"] = _JIT[values["jit_compile"]]
-    if "channels" in values:
-        values["channels"] = int(values["channels"])
     config = TrainConfig(**{**values, **overrides})
     try:
         config.validate()
