@@ -15,6 +15,7 @@ import sys
 from absl import app
 from absl import flags
 
+from vae_tf import cli
 from vae_tf import evaluation
 from vae_tf.training import load_run
 from vae_tf.training import read_config
@@ -33,18 +34,14 @@ MIN_CLASSIFIER_ACCURACY = 0.98
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
-    try:
-        model = load_run(FLAGS.run_dir).model
-        if not model.conditional:
-            raise ValueError(f"{FLAGS.run_dir} holds an unconditional VAE: train with "
-                             "--conditional.")
-        config = read_config(FLAGS.run_dir)
-        if config.data_dir is not None or config.dataset != "mnist":
-            raise ValueError(f"{FLAGS.run_dir} was not trained on MNIST: the judge is an "
-                             "MNIST digit classifier.")
-    except (FileNotFoundError, ValueError) as error:
-        print(f"conditional_accuracy.py: error: {error}", file=sys.stderr)
-        sys.exit(2)
+    model = load_run(FLAGS.run_dir).model
+    if not model.conditional:
+        raise ValueError(f"{FLAGS.run_dir} holds an unconditional VAE: train with "
+                         "--conditional.")
+    config = read_config(FLAGS.run_dir)
+    if config.data_dir is not None or config.dataset != "mnist":
+        raise ValueError(f"{FLAGS.run_dir} was not trained on MNIST: the judge is an "
+                         "MNIST digit classifier.")
     classifier, test_accuracy = evaluation.train_digit_classifier(
         epochs=FLAGS.classifier_epochs, seed=FLAGS.seed
     )
@@ -69,4 +66,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main)

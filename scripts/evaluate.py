@@ -12,11 +12,10 @@ literature. --output_json writes {"elbo", "reconstruction", "kl", "nll", "k",
 "num_examples", ...} as positive nats per example.
 """
 
-import sys
-
 from absl import app
 from absl import flags
 
+from vae_tf import cli
 from vae_tf import data
 from vae_tf import evaluation
 
@@ -46,15 +45,11 @@ FLAGS = flags.FLAGS
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
-    try:
-        result = evaluation.evaluate_run(
-            FLAGS.run_dir, num_samples=FLAGS.k, num_examples=FLAGS.num_examples,
-            split=FLAGS.split, binarize=FLAGS.binarize, seed=FLAGS.seed,
-            chunk_size=FLAGS.chunk_size,
-        )
-    except (FileNotFoundError, ValueError) as error:
-        print(f"evaluate.py: error: {error}", file=sys.stderr)
-        sys.exit(2)
+    result = evaluation.evaluate_run(
+        FLAGS.run_dir, num_samples=FLAGS.k, num_examples=FLAGS.num_examples,
+        split=FLAGS.split, binarize=FLAGS.binarize, seed=FLAGS.seed,
+        chunk_size=FLAGS.chunk_size,
+    )
     print(
         f"{FLAGS.run_dir}: {result['num_examples']} {result['split']} images, "
         f"binarization {result['binarize']}, K={result['k']} "
@@ -75,4 +70,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main)

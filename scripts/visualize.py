@@ -14,11 +14,11 @@ VAE, say).
 """
 
 import os
-import sys
 
 from absl import app
 from absl import flags
 
+from vae_tf import cli
 from vae_tf import plotting
 from vae_tf.training import load_run
 from vae_tf.training import read_config
@@ -81,18 +81,14 @@ def main(argv):
     except ValueError:
         raise app.UsageError(f"--grid_labels must be integers; got {FLAGS.grid_labels}.")
     out_dir = FLAGS.out_dir or FLAGS.run_dir
-    try:
-        run = load_run(FLAGS.run_dir)
-        images, labels = split_images(
-            read_config(FLAGS.run_dir), FLAGS.split, FLAGS.scatter_examples
-        )
-        if FLAGS.compare_with:
-            paths = [_comparison(run, images, labels, out_dir)]
-        else:
-            paths = _figures(run, images, labels, out_dir, z_range, grid_labels)
-    except (FileNotFoundError, ValueError) as error:
-        print(f"visualize.py: error: {error}", file=sys.stderr)
-        sys.exit(2)
+    run = load_run(FLAGS.run_dir)
+    images, labels = split_images(
+        read_config(FLAGS.run_dir), FLAGS.split, FLAGS.scatter_examples
+    )
+    if FLAGS.compare_with:
+        paths = [_comparison(run, images, labels, out_dir)]
+    else:
+        paths = _figures(run, images, labels, out_dir, z_range, grid_labels)
     for path in paths:
         print(f"wrote {path}")
 
@@ -120,4 +116,4 @@ def _figures(run, images, labels, out_dir, z_range, grid_labels):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main)

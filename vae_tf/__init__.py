@@ -39,6 +39,7 @@ if keras.backend.backend() != "tensorflow":
     )
 
 from vae_tf import callbacks  # noqa: E402
+from vae_tf import checkpointing  # noqa: E402
 from vae_tf import data  # noqa: E402
 from vae_tf import distribute  # noqa: E402
 from vae_tf import evaluation  # noqa: E402
@@ -66,6 +67,7 @@ __all__ = [
     "build_encoder",
     "build_encoder_decoder",
     "callbacks",
+    "checkpointing",
     "data",
     "distribute",
     "evaluation",

@@ -135,7 +135,13 @@ PRESETS = {
 }
 
 
-def _validate(preset, latent_dim, image_shape):
+def check_architecture(preset, latent_dim, image_shape=None):
+    """The image shape a preset will be built for; ValueError if it cannot be.
+
+    Example:
+
+    >>> check_architecture("conv", 2, (30, 30, 1))   # ValueError: multiples of 4
+    """
     if preset not in PRESETS:
         raise ValueError(
             f"Unknown architecture preset {preset!r}; choose one of "
@@ -188,7 +194,7 @@ def build_encoder(
     >>> encoder.count_params()
     69076
     """
-    image_shape = _validate(preset, latent_dim, image_shape)
+    image_shape = check_architecture(preset, latent_dim, image_shape)
     images = keras.Input(shape=image_shape, name="images")
     label = _condition_input(num_classes)
     if label is None:
@@ -224,7 +230,7 @@ def build_decoder(preset="conv", latent_dim=2, image_shape=None, num_classes=Non
     >>> decoder.count_params()
     65089
     """
-    image_shape = _validate(preset, latent_dim, image_shape)
+    image_shape = check_architecture(preset, latent_dim, image_shape)
     z = keras.Input(shape=(latent_dim,), name="z")
     label = _condition_input(num_classes)
     if label is None:

@@ -30,15 +30,28 @@ class KLSchedule(keras.callbacks.Callback):
     once training begins.
     """
 
+    first_batch = 0
+    _run_length = None
+
+    def finish_epoch(self, batch, steps_per_epoch, epochs):
+        """Sets up a `fit` that finishes an epoch begun in an earlier process.
+
+        Its first `batch` steps are done, and the whole run is `epochs` epochs
+        of `steps_per_epoch` steps (the short `fit` itself cannot tell).
+        """
+        self.first_batch = batch
+        self._run_length = (steps_per_epoch, epochs)
+
     def on_train_begin(self, logs=None):
-        steps = self.params.get("steps")
+        steps, epochs = self._run_length or (self.params.get("steps"), self.params["epochs"])
+        self._run_length = None
         if not steps:
             raise ValueError(
                 f"{type(self).__name__} needs the number of steps per epoch; pass "
                 "steps_per_epoch to fit (the dataset's length is unknown)."
             )
         self.steps_per_epoch = steps
-        self.total_steps = steps * self.params["epochs"]
+        self.total_steps = steps * epochs
         self._epoch = 0
         every = getattr(self.model, "steps_per_execution", 1)
         if every > 1:
@@ -52,8 +65,12 @@ class KLSchedule(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
 
+    def on_epoch_end(self, epoch, logs=None):
+        self.first_batch = 0
+
     def on_train_batch_begin(self, batch, logs=None):
-        fraction = self.fraction(self._epoch * self.steps_per_epoch + batch)
+        step = self._epoch * self.steps_per_epoch + self.first_batch + batch
+        fraction = self.fraction(step)
         self.model.kl_weight.assign(self.model.beta * min(max(float(fraction), 0.0), 1.0))
 
     def fraction(self, step):

@@ -20,6 +20,8 @@ app.run(main)
 """
 
 import dataclasses
+import os
+import sys
 
 from absl import app
 from absl import flags
@@ -35,6 +37,8 @@ from vae_tf.training import TrainConfig
 
 _JIT = {"auto": "auto", "true": True, "false": False}
 
+flags.DEFINE_bool("verbose", False, "Show the full traceback of an error.")
+
 # field -> (absl type, help, extra arguments of DEFINE_<type>)
 _FLAGS = {
     "latent_dim": ("integer", "Size of the latent code.", {"lower_bound": 1}),
@@ -45,9 +49,10 @@ _FLAGS = {
         {"enum_values": sorted(PRESETS)},
     ),
     "dataset": (
-        "enum",
-        "mnist (bundled), fashion_mnist or cifar10 (downloaded once by keras.datasets).",
-        {"enum_values": list(DATASETS)},
+        "string",
+        "mnist (bundled), fashion_mnist or cifar10 (downloaded once by keras.datasets), or the "
+        "path of an .npz of your own arrays (x_train, x_test; optional y_train, y_test).",
+        {},
     ),
     "data_dir": (
         "string",
@@ -166,10 +171,23 @@ _FLAGS = {
         "multi_worker (machines listed in TF_CONFIG) or tpu.",
         {"enum_values": list(STRATEGIES)},
     ),
+    "checkpoint_steps": (
+        "integer",
+        "Checkpoint every this many training steps too (0: at every epoch's end only); a "
+        "crashed run resumes from its latest checkpoint when rerun.",
+        {"lower_bound": 0},
+    ),
+    "deterministic": (
+        "bool",
+        "Bit-for-bit reproducible training (TensorFlow op determinism; no XLA): a resumed "
+        "run ends with the weights of an uninterrupted one.",
+        {},
+    ),
     "output_dir": (
         "string",
         "Run directory to create (must not exist, or be empty); default "
-        "runs/<architecture>_latent<d>_<time>.",
+        "runs/<architecture>_latent<d>_<time>, or the newest interrupted run there with the "
+        "same flags.",
         {},
     ),
 }
@@ -180,6 +198,10 @@ _VALIDATORS = {
     "kl_cycle_ratio": (lambda value: 0 < value <= 1, "--kl_cycle_ratio must be in (0, 1]."),
     "validation_split": (
         lambda value: 0 <= value < 1, "--validation_split must be in [0, 1)."
+    ),
+    "dataset": (
+        lambda value: value in DATASETS or value.endswith(".npz"),
+        f"--dataset must be one of {', '.join(DATASETS)} or the path of an .npz file.",
     ),
     "channels": (lambda value: value in (1, 3), "--channels must be 1 (grayscale) or 3 (RGB)."),
     "z_log_var_clip": (lambda value: value is None or value > 0, "--z_log_var_clip must be > 0."),
@@ -228,6 +250,42 @@ def config_from_flags(flag_values=flags.FLAGS, **overrides):
     except ValueError as error:
         raise app.UsageError(str(error))
     return config
+
+
+# Bad input (exit status 2, as argparse has it) and a failed training (1).
+_ERRORS = {app.UsageError: 2, flags.Error: 2, ValueError: 2, OSError: 2, FloatingPointError: 1}
+
+
+def _fail(error, flag_values):
+    if "verbose" in flag_values and flag_values["verbose"].value:
+        raise error
+    status = next(code for kind, code in _ERRORS.items() if isinstance(error, kind))
+    print(f"{os.path.basename(sys.argv[0])}: error: {error}", file=sys.stderr)
+    sys.exit(status)
+
+
+def run(main, flag_values=flags.FLAGS):
+    """`absl.app.run(main)` with the scripts' error convention.
+
+    A bad flag, bad input or missing file prints one line,
+    `<script>: error: <what is wrong and how to fix it>`, and exits with
+    status 2; a training that fails (a NaN loss) exits with status 1. The
+    traceback is shown with --verbose only.
+    """
+
+    def parse(argv):
+        try:
+            return flag_values(argv)
+        except flags.Error as error:
+            _fail(error, flag_values)
+
+    def guarded_main(argv):
+        try:
+            return main(argv)
+        except tuple(_ERRORS) as error:
+            _fail(error, flag_values)
+
+    app.run(guarded_main, flags_parser=parse)
 
 
 def quiet_logs(flag_values=flags.FLAGS):

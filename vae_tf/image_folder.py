@@ -24,6 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from vae_tf._checks import check_positive_int
+from vae_tf.data import passes
 
 IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
 BAD_IMAGES = ("skip", "raise")
@@ -162,7 +163,10 @@ class ImageFolder:
             raise ValueError(f"split must be one of {SPLITS}; got {split!r}.")
         return self._files[split]
 
-    def dataset(self, split="train", batch_size=128, shuffle=False, seed=None, labels=False):
+    def dataset(
+        self, split="train", batch_size=128, shuffle=False, seed=None, labels=False,
+        first_pass=0,
+    ):
         """A batched, prefetched dataset of a split: images, or `(images, labels)`.
 
         Args:
@@ -171,6 +175,11 @@ class ImageFolder:
             shuffle: Reshuffle at every epoch.
             seed: Seed of the shuffling.
             labels: Yield `(images, labels)`; needs class sub-folders.
+            first_pass: The epoch the iterations start at. Without a cache,
+                pass `p`'s file order depends on `(seed, p)` only (see
+                `vae_tf.data.passes`), so a resumed run reads the files in
+                the order an uninterrupted one does; a cache is reshuffled in
+                a buffer, anew in every process.
         """
         check_positive_int("batch_size", batch_size)
         paths, split_labels = self._split(split)
@@ -182,15 +191,24 @@ class ImageFolder:
                 "own sub-folder (at least two) to train a conditional VAE."
             )
         decode = lambda path: _decode(path, self.image_size, self.channels)  # noqa: E731
+        paths = tf.constant(paths)
+        split_labels = tf.constant(split_labels) if labels else None
         if labels:
-            dataset = tf.data.Dataset.from_tensor_slices((paths, split_labels))
             decode_element = lambda path, label: (decode(path), label)  # noqa: E731
         else:
-            dataset = tf.data.Dataset.from_tensor_slices(paths)
             decode_element = decode
-        if shuffle and not self.cache:
-            # Shuffling names is cheap: the whole split, every epoch.
-            dataset = dataset.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
+
+        def select(rows, key, index):
+            # One file per "batch" of `passes`: the images are batched once decoded.
+            if labels:
+                return paths[rows[0]], split_labels[rows[0]]
+            return paths[rows[0]]
+
+        # Shuffling names is cheap: the whole split, every epoch.
+        dataset = passes(
+            len(paths), 1, select, shuffle=shuffle and not self.cache, seed=seed,
+            first_pass=first_pass,
+        )
         dataset = dataset.map(decode_element, num_parallel_calls=os.cpu_count() or 1)
         if self.bad_images == "skip":
             dataset = dataset.ignore_errors(log_warning=True)

@@ -53,5 +53,14 @@ class Sampler(keras.layers.Layer):
     def compute_output_shape(self, input_shape):
         return input_shape[0]
 
+    def save_own_variables(self, store):
+        # The noise generator's position, saved with the weights so that a
+        # resumed run draws the noise an uninterrupted run would have drawn.
+        store["0"] = self.seed_generator.state
+
+    def load_own_variables(self, store):
+        if len(store):  # Files of earlier vae_tf versions hold no noise state.
+            self.seed_generator.state.assign(store["0"])
+
     def get_config(self):
         return {**super().get_config(), "seed": self.seed}

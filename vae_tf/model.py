@@ -6,6 +6,7 @@ import tensorflow as tf
 from keras import ops
 
 from vae_tf import losses
+from vae_tf._checks import check_positive_int
 from vae_tf.data import check_images
 from vae_tf.data import check_labels
 from vae_tf.layers import Sampler
@@ -508,6 +509,8 @@ class VAE(keras.Model):
             raise ValueError(
                 f"z must have shape (N, {self.latent_dim}); got {tuple(z.shape)}."
             )
+        if tf.executing_eagerly() and not bool(ops.all(ops.isfinite(z))):
+            raise ValueError("z holds NaN or infinite values; decode finite latent codes.")
         condition = self._condition(labels, z.shape[0])
         return self._probabilities(self._decode_output(z, condition))
 
@@ -520,6 +523,7 @@ class VAE(keras.Model):
             labels: For a conditional VAE, the class of each image, or one
                 class for all.
         """
+        check_positive_int("num_samples", num_samples)
         z = keras.random.normal(
             (num_samples, self.latent_dim),
             seed=self.sampler.seed_generator if seed is None else seed,

@@ -32,16 +32,22 @@ from vae_tf import data
 from vae_tf import distribute
 from vae_tf import plotting
 from vae_tf._checks import check_positive_int
+from vae_tf._files import atomic_path
 from vae_tf.architectures import PRESETS
 from vae_tf.architectures import build_encoder_decoder
+from vae_tf.architectures import check_architecture
 from vae_tf.export import export_saved_model
 from vae_tf.image_folder import BAD_IMAGES
 from vae_tf.image_folder import ImageFolder
 from vae_tf.callbacks import CyclicalKLAnnealing
+from vae_tf.checkpointing import StopOnNonFiniteLoss
+from vae_tf.checkpointing import TrainingCheckpoint
 from vae_tf.callbacks import KLWarmup
 from vae_tf.model import LIKELIHOODS
 from vae_tf.model import VAE
 from vae_tf.model import Autoencoder
+from vae_tf.run_directory import RunDirectory
+from vae_tf.run_directory import find_interrupted
 
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 
@@ -54,7 +60,8 @@ class TrainConfig:
         latent_dim: Size of the latent code.
         architecture: Encoder/decoder preset, one of `vae_tf.PRESETS`.
         dataset: `"mnist"` (bundled), `"fashion_mnist"` or `"cifar10"`
-            (through keras.datasets), when `data_dir` is None.
+            (through keras.datasets), or the path of an .npz of your own
+            arrays (see `vae_tf.data.load_npz`), when `data_dir` is None.
         data_dir: A folder of images to train on instead (one sub-folder
             per class gives labels); see `vae_tf.image_folder.ImageFolder`.
         image_size: Side of the square images made from `data_dir`.
@@ -78,10 +85,11 @@ class TrainConfig:
         kl_cycle_ratio: Fraction of each cycle over which the weight rises.
         free_bits: KL floor in nats per latent dimension (0: off).
         likelihood: `p(x|z)`: "auto" (bernoulli for the digit datasets
-            mnist and fashion_mnist, gaussian_learned for natural images:
-            cifar10 and folders), or one of `vae_tf.model.LIKELIHOODS`:
-            bernoulli, gaussian (fixed sigma), gaussian_learned, or mse (not
-            a likelihood: its losses are not nats).
+            mnist and fashion_mnist and grey .npz images, gaussian_learned for
+            natural images: cifar10, folders, colour .npz images), or one of
+            `vae_tf.model.LIKELIHOODS`: bernoulli, gaussian (fixed sigma),
+            gaussian_learned, or mse (not a likelihood: its losses are not
+            nats).
         sigma: Standard deviation of the Gaussian likelihoods (the start
             value when learned).
         z_log_var_clip: Clip z_log_var to [-clip, clip]; None: off.
@@ -113,8 +121,17 @@ class TrainConfig:
             "mirrored" (all GPUs of this machine), "multi_worker" (several
             machines, from TF_CONFIG; needs a seed) or "tpu". Only the chief
             writes the run directory.
+        checkpoint_steps: Checkpoint every this many training steps too (0:
+            at the end of every epoch only). A crashed run resumes from its
+            latest checkpoint when rerun with the same settings.
+        deterministic: Bit-for-bit reproducible training (needs a seed):
+            `keras.utils.set_random_seed` and TensorFlow's op determinism,
+            which stays on in this process and turns XLA off. A run
+            interrupted and resumed then ends with the weights of an
+            uninterrupted one.
         output_dir: Run directory to create; None picks
-            `runs/<architecture>_latent<d>_<timestamp>`.
+            `runs/<architecture>_latent<d>_<timestamp>`, or resumes the
+            newest interrupted run there with the same settings.
     """
 
     latent_dim: int = 2
@@ -149,6 +166,8 @@ class TrainConfig:
     steps_per_execution: int = 10
     mixed_precision: str = "float32"
     strategy: str = "default"
+    checkpoint_steps: int = 0
+    deterministic: bool = False
     output_dir: Optional[str] = None
 
     def validate(self):
@@ -156,8 +175,11 @@ class TrainConfig:
 
         for name in ("latent_dim", "epochs", "batch_size", "steps_per_execution", "image_size"):
             check_positive_int(name, getattr(self, name))
-        if self.dataset not in data.DATASETS:
-            raise ValueError(f"dataset must be one of {data.DATASETS}; got {self.dataset!r}.")
+        if self.dataset not in data.DATASETS and not data.is_npz(self.dataset):
+            raise ValueError(
+                f"dataset must be one of {data.DATASETS} or the path of an .npz file of your "
+                f"own arrays; got {self.dataset!r}."
+            )
         if self.data_dir is not None:
             if self.dataset != "mnist":
                 raise ValueError(
@@ -178,6 +200,14 @@ class TrainConfig:
             raise ValueError(f"bad_images must be one of {BAD_IMAGES}; got {self.bad_images!r}.")
         if self.steps_per_epoch is not None:
             check_positive_int("steps_per_epoch", self.steps_per_epoch)
+        if not (isinstance(self.checkpoint_steps, numbers.Integral)
+                and self.checkpoint_steps >= 0):
+            raise ValueError(
+                "checkpoint_steps must be an integer >= 0 (0: at the end of every epoch "
+                f"only); got {self.checkpoint_steps!r}."
+            )
+        if self.deterministic and self.seed is None:
+            raise ValueError("deterministic training needs a seed; set seed.")
         if self.architecture not in PRESETS:
             raise ValueError(
                 f"architecture must be one of {sorted(PRESETS)}; got "
@@ -272,29 +302,21 @@ class EpochTimer(keras.callbacks.Callback):
             logs["epoch_seconds"] = time.perf_counter() - self._start
 
 
-def default_output_dir(config):
+def default_output_dir(config, resume=True):
+    """`runs/<architecture>_latent<d>_<timestamp>`, or the newest interrupted run like `config`.
+
+    With `resume`, rerunning a crashed command without --output_dir finds
+    its run again.
+    """
+    prefix = os.path.join("runs", f"{config.architecture}_latent{config.latent_dim}_")
+    interrupted = resume and find_interrupted(prefix + "*.partial", _settings(config))
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    return os.path.join("runs", f"{config.architecture}_latent{config.latent_dim}_{stamp}")
+    return interrupted or prefix + stamp
 
 
-def _check_output_dir(run_dir):
-    """Refuses to clobber a file or a non-empty directory."""
-    if os.path.isfile(run_dir):
-        raise FileExistsError(f"output_dir {run_dir} is a file; choose a directory path.")
-    if os.path.isdir(run_dir) and os.listdir(run_dir):
-        raise FileExistsError(
-            f"output_dir {run_dir} already exists and is not empty; choose another "
-            "output_dir or remove it."
-        )
-
-
-def _prepare_staging(run_dir):
-    """Returns the empty `<run_dir>.partial` to fill."""
-    staging = run_dir.rstrip(os.sep) + ".partial"
-    # A leftover from an interrupted run is ours to replace.
-    shutil.rmtree(staging, ignore_errors=True)
-    os.makedirs(staging)
-    return staging
+def _settings(config):
+    """The run's settings as saved in its config.json."""
+    return dataclasses.asdict(config)
 
 
 def _steps_per_execution(config):
@@ -339,8 +361,12 @@ def likelihood(config):
     """
     if config.likelihood != "auto":
         return config.likelihood
-    digits = config.data_dir is None and config.dataset in ("mnist", "fashion_mnist")
-    return "bernoulli" if digits else "gaussian_learned"
+    if config.data_dir is not None:
+        return "gaussian_learned"
+    if data.is_npz(config.dataset):
+        grey = data.image_shape(config.dataset)[-1] == 1
+        return "bernoulli" if grey else "gaussian_learned"
+    return "bernoulli" if config.dataset in ("mnist", "fashion_mnist") else "gaussian_learned"
 
 
 def image_folder(config):
@@ -386,6 +412,10 @@ def build_model(config, num_classes=None):
         if config.data_dir is not None:
             raise ValueError("A conditional VAE on data_dir needs num_classes.")
         num_classes = data.num_classes(config.dataset)
+        if num_classes is None:
+            raise ValueError(
+                f"A conditional VAE needs labels: add y_train and y_test to {config.dataset}."
+            )
     num_classes = num_classes if config.conditional else None
     previous_policy = keras.config.dtype_policy()
     keras.config.set_dtype_policy(config.mixed_precision)
@@ -442,7 +472,7 @@ def write_artifacts(model, history, config, run_dir, test_set):
     with open(os.path.join(run_dir, "config.json"), "w") as f:
         json.dump(
             {
-                **dataclasses.asdict(config),
+                **_settings(config),
                 "versions": {
                     "vae_tf": vae_tf.__version__,
                     "tensorflow": tf.__version__,
@@ -464,9 +494,12 @@ def read_history(path):
     """The per-epoch history in a `history.csv` as `{column: [floats]}`."""
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f))
-    if not rows:
-        return {}
-    return {key: [float(row[key]) for row in rows] for key in rows[0] if key != "epoch"}
+    # Keras' CSVLogger writes "NA" val_ columns for runs without validation.
+    return {
+        key: [float("nan") if row[key] == "NA" else float(row[key]) for row in rows]
+        for key in (rows[0] if rows else ())
+        if key != "epoch" and any(row[key] != "NA" for row in rows)
+    }
 
 
 def read_config(run_dir):
@@ -516,63 +549,171 @@ def _print_final(history, run_dir):
 
 
 def _training_data(config):
-    """`(train, validation or None, (test images, labels), num_classes)` of `config`."""
+    """`(train_from, batches_per_pass, validation or None, (test images, labels), num_classes)`.
+
+    `train_from(epoch, batch)` is the training data of `config` from that
+    position on, as an uninterrupted run sees it there (see
+    `vae_tf.data.passes`).
+    """
     if config.data_dir is not None:
         folder = image_folder(config)
         batches = dict(batch_size=config.batch_size, labels=config.conditional)
-        train = folder.dataset("train", shuffle=True, seed=config.seed, **batches)
         held_out = len(folder.paths("validation")) > 0
         validation = folder.dataset("validation", **batches) if held_out else None
-        return train, validation, _folder_images(folder, "test"), folder.num_classes
-    arrays = data.load_dataset(config.dataset)
-    train, validation = data.mnist_datasets(
-        batch_size=config.batch_size, train_on_all=config.train_on_all,
-        binarize=config.binarize, seed=config.seed, mnist=arrays, labels=config.conditional,
-    )
-    return train, validation, arrays[1], data.num_classes(config.dataset)
+        batches_per_pass = math.ceil(len(folder.paths("train")) / config.batch_size)
+
+        def train_pass(first_pass):
+            return folder.dataset(
+                "train", shuffle=True, seed=config.seed, first_pass=first_pass, **batches
+            )
+
+        test_set, num_classes = _folder_images(folder, "test"), folder.num_classes
+    else:
+        arrays = data.load_dataset(config.dataset)
+
+        def datasets(first_pass):
+            return data.mnist_datasets(
+                batch_size=config.batch_size, train_on_all=config.train_on_all,
+                binarize=config.binarize, seed=config.seed, mnist=arrays,
+                labels=config.conditional, first_pass=first_pass,
+            )
+
+        def train_pass(first_pass):
+            return datasets(first_pass)[0]
+
+        train, validation = datasets(0)
+        batches_per_pass = len(train)
+        test_set, num_classes = arrays[1], data.num_classes(config.dataset)
+
+    def train_from(epoch, batch=0):
+        if not config.steps_per_epoch:
+            return train_pass(epoch).skip(batch)
+        # Shortened epochs cut across passes: one endless stream of passes,
+        # entered at the run's global step.
+        step = epoch * config.steps_per_epoch + batch
+        stream = train_pass(step // batches_per_pass).repeat()
+        return stream.skip(step % batches_per_pass)
+
+    return train_from, batches_per_pass, validation, test_set, num_classes
 
 
-def train(config, verbose="auto"):
+def _restore(model, position, learning_rate):
+    """Loads a checkpoint or a finished run's vae.keras; a resumed run may change its rate."""
+    if not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
+    if position["from"].endswith(".keras"):
+        model.load_weights(position["from"])
+    else:
+        TrainingCheckpoint(position["from"], restore=False).restore(model)
+    model.optimizer.learning_rate = learning_rate
+
+
+def _keep_history(path, epochs):
+    """Cuts `history.csv` to its first `epochs` rows (a crash may have left one more)."""
+    if not os.path.isfile(path):
+        return
+    with open(path, newline="") as f:
+        rows = f.readlines()
+    with atomic_path(path) as partial, open(partial, "w", newline="") as f:
+        f.writelines(rows[: epochs + 1])
+
+
+def train(config, verbose="auto", resume=False, overwrite=False):
     """Trains a VAE on the data `config` names and writes its run directory.
 
     The run directory is filled under `<output_dir>.partial` and renamed when
-    complete, so a crash never leaves a directory that looks finished. Under
-    `config.strategy`, every worker trains; only the chief writes the run
-    (and prints).
+    complete, so a crash never leaves a directory that looks finished. The
+    run checkpoints every epoch (and every `config.checkpoint_steps` steps)
+    into `<output_dir>.partial/checkpoint`; calling `train` again with the
+    same settings resumes from the latest checkpoint, mid-epoch included.
+    Under `config.strategy`, every worker trains; only the chief writes the
+    run (and prints).
 
     Args:
         config: A `TrainConfig`.
         verbose: Keras' fit verbosity (0 silent, 1 progress bar, 2 one line
             per epoch); anything but 0 also prints the model summaries.
+        resume: Insist on resuming: the interrupted run of
+            `config.output_dir`, or its finished run, trained further up to
+            `config.epochs`. Only `epochs`, `learning_rate` and
+            `checkpoint_steps` may differ from the run's settings.
+        overwrite: Start afresh even if `config.output_dir` holds a run (it
+            is replaced once the new one is complete) or an interrupted one.
 
     Returns:
         A `TrainResult`.
+
+    Raises:
+        FileExistsError: `output_dir` holds a run and neither `resume` nor
+            `overwrite` is set, or its interrupted run has other settings.
+        FloatingPointError: the training loss became NaN or infinite; the
+            last good checkpoint is kept.
     """
     config.validate()
-    run_dir = config.output_dir or default_output_dir(config)
-    _check_output_dir(run_dir)
     strategy = distribute.make_strategy(config.strategy)
     # Every worker runs the same steps, saving included (collective ops need
     # them all); the others write into a scratch directory they delete.
     chief = distribute.is_chief(strategy)
     verbose = verbose if chief else 0
+    run_dir = config.output_dir or default_output_dir(config, resume=not overwrite)
+    config = dataclasses.replace(config, output_dir=run_dir)
+    run = RunDirectory(run_dir, _settings(config), resume, overwrite, chief=chief)
+    if config.deterministic:
+        tf.config.experimental.enable_op_determinism()
     if config.seed is not None:
         keras.utils.set_random_seed(config.seed)
-    train_data, validation_data, test_set, num_classes = _training_data(config)
-    staging = _prepare_staging(run_dir) if chief else tempfile.mkdtemp(prefix="vae_tf_worker_")
-    if config.steps_per_epoch:
-        # With steps_per_epoch, Keras does not restart the dataset between
-        # epochs: unrepeated, it runs dry and fit stops early with a warning.
-        train_data = train_data.repeat()
+    # Data and networks first: what cannot load or build leaves no run folder.
+    train_from, batches_per_pass, validation_data, test_set, num_classes = _training_data(config)
+    check_architecture(config.architecture, config.latent_dim, image_shape(config))
+    position = run.open()
+    staging = run.staging if chief else tempfile.mkdtemp(prefix="vae_tf_worker_")
+    try:
+        model, history = _fit(
+            config, strategy, num_classes, train_from, batches_per_pass, validation_data,
+            position, staging, verbose,
+        )
+        write_artifacts(model, history, config, staging, test_set)
+    except BaseException:
+        run.close()
+        raise
+    if chief:
+        run.publish()
+    else:
+        shutil.rmtree(staging)
+    if verbose:
+        _print_final(history, run_dir)
+    return TrainResult(model=model, history=history, run_dir=run_dir)
+
+
+def _fit(config, strategy, num_classes, train_from, batches_per_pass, validation_data,
+         position, staging, verbose):
+    """Builds (or restores) the model and fits it from `position`; returns `(model, history)`."""
     with strategy.scope():
         model = build_model(config, num_classes)
+    epoch, batch = 0, 0
+    if position is not None:
+        _restore(model, position, config.learning_rate)
+        epoch, batch = position["epoch"], position["batch"]
+        if verbose and epoch < config.epochs:
+            done = f" and {batch} steps of epoch {epoch + 1}" if batch else ""
+            print(f"Resuming {config.output_dir}: {epoch} epochs done{done}.")
     if verbose:
         model.encoder.summary()
         model.decoder.summary()
+    history_path = os.path.join(staging, "history.csv")
+    _keep_history(history_path, epoch)
+    checkpoint = TrainingCheckpoint(
+        os.path.join(staging, "checkpoint"), save_freq=config.checkpoint_steps or "epoch",
+        restore=False,
+    )
+    checkpoint.first_batch = batch
+    # The NaN stop comes before the checkpoint, so a bad step is never saved,
+    # and the history row before it, so a checkpointed epoch has its row.
     callbacks = [
         EpochTimer(),
-        keras.callbacks.TerminateOnNaN(raise_error=True),
-        keras.callbacks.CSVLogger(os.path.join(staging, "history.csv")),
+        StopOnNonFiniteLoss(),
+        keras.callbacks.CSVLogger(history_path, append=True),
+        checkpoint,
     ]
     schedule = kl_schedule(config)
     if schedule is not None:
@@ -581,27 +722,39 @@ def train(config, verbose="auto"):
         callbacks.append(keras.callbacks.TensorBoard(os.path.join(staging, "logs")))
     elif verbose:
         print("TensorBoard is not installed: no logs/ (pip install tensorboard).")
+    fit = dict(
+        validation_data=validation_data, callbacks=callbacks, shuffle=False, verbose=verbose
+    )
     with warnings.catch_warnings():
         # A folder's length is unknown until its first pass (skipped files do
         # not count), and Keras says "Your input ran out of data" at its end;
         # steps_per_epoch repeats the data, so nothing can run out.
         warnings.filterwarnings("ignore", "Your input ran out of data", UserWarning)
-        history = model.fit(
-            train_data,
-            validation_data=validation_data,
-            epochs=config.epochs,
-            steps_per_epoch=config.steps_per_epoch,
-            callbacks=callbacks,
-            shuffle=False,  # the pipeline shuffles
-            verbose=verbose,
-        ).history
-    write_artifacts(
-        model, history, dataclasses.replace(config, output_dir=run_dir), staging, test_set
-    )
-    if chief:
-        os.rename(staging, run_dir)
-    else:
-        shutil.rmtree(staging)
-    if verbose:
-        _print_final(history, run_dir)
-    return TrainResult(model=model, history=history, run_dir=run_dir)
+        try:
+            if batch:
+                # Keras starts every epoch at its first batch: the interrupted
+                # epoch is finished by a fit of its remaining batches.
+                steps = config.steps_per_epoch and config.steps_per_epoch - batch
+                if schedule is not None:
+                    schedule.finish_epoch(
+                        batch, config.steps_per_epoch or batches_per_pass, config.epochs
+                    )
+                model.fit(train_from(epoch, batch), initial_epoch=epoch, epochs=epoch + 1,
+                          steps_per_epoch=steps, **fit)
+                epoch += 1
+            if epoch < config.epochs:
+                model.fit(train_from(epoch), initial_epoch=epoch, epochs=config.epochs,
+                          steps_per_epoch=config.steps_per_epoch, **fit)
+        except FloatingPointError as error:
+            latest = TrainingCheckpoint.latest(checkpoint.backup_dir)
+            kept = (
+                f"The last good checkpoint ({latest['epoch']} epochs and {latest['batch']} "
+                f"steps done) is kept in {checkpoint.backup_dir}: rerun with a lower "
+                "--learning_rate to resume from it, or"
+                if latest else "No checkpoint was saved before it:"
+            )
+            raise FloatingPointError(
+                f"{error} {kept} start afresh with --overwrite (a lower --learning_rate, "
+                "--z_log_var_clip, or cleaner data)."
+            ) from None
+    return model, read_history(history_path)

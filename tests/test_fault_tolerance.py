@@ -1,0 +1,251 @@
+"""Runs that survive crashes: checkpoints, kill-and-resume, NaN stop, run directories."""
+
+import glob
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import keras
+import numpy as np
+import pytest
+
+import vae_tf
+from conftest import REPO
+from vae_tf import data
+from vae_tf.checkpointing import TrainingCheckpoint
+from vae_tf.training import TrainConfig
+from vae_tf.training import default_output_dir
+from vae_tf.training import train
+
+# 3 epochs of 20 steps, a checkpoint every 7 steps and at every epoch's end.
+RUN_FLAGS = [
+    "--latent_dim=2", "--epochs=3", "--batch_size=32", "--checkpoint_steps=7",
+    "--deterministic", "--seed=5",
+]
+
+
+def _digits(tmp_path):
+    """640 training and 64 test digits as an .npz dataset: small runs, quick epochs."""
+    path = tmp_path / "digits.npz"
+    if not path.exists():
+        (x_train, y_train), (x_test, y_test) = data.load_mnist()
+        np.savez(path, x_train=x_train[:640], y_train=y_train[:640], x_test=x_test[:64],
+                 y_test=y_test[:64])
+    return str(path)
+
+
+def _train_script(tmp_path, output_dir):
+    return [sys.executable, "scripts/train.py", *RUN_FLAGS, f"--dataset={_digits(tmp_path)}",
+            f"--output_dir={output_dir}"]
+
+
+def _weights(run_dir):
+    model = keras.saving.load_model(os.path.join(run_dir, "vae.keras"))
+    return [w.numpy() for w in model.weights]
+
+
+def test_killed_run_resumes_to_the_uninterrupted_weights(tmp_path):
+    whole = subprocess.run(
+        _train_script(tmp_path, tmp_path / "whole"), cwd=REPO, capture_output=True, text=True,
+        timeout=300,
+    )
+    assert whole.returncode == 0, whole.stderr[-3000:]
+
+    killed_dir = tmp_path / "killed"
+    process = subprocess.Popen(
+        _train_script(tmp_path, killed_dir), cwd=REPO, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    checkpoints = os.path.join(f"{killed_dir}.partial", "checkpoint")
+    deadline = time.time() + 240
+    position = None
+    while time.time() < deadline and process.poll() is None:
+        position = TrainingCheckpoint.latest(checkpoints)
+        if position and position["epoch"] >= 1:  # past the first epoch's checkpoint
+            break
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert position and position["epoch"] >= 1, "the run ended before it could be killed"
+    assert not killed_dir.exists()  # nothing that looks finished
+
+    resumed = subprocess.run(
+        _train_script(tmp_path, killed_dir), cwd=REPO, capture_output=True, text=True,
+        timeout=300,
+    )
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f"Resuming {killed_dir}:" in resumed.stdout
+    for got, expected in zip(_weights(killed_dir), _weights(tmp_path / "whole")):
+        np.testing.assert_array_equal(got, expected)
+    history = vae_tf.training.read_history(killed_dir / "history.csv")
+    assert len(history["total_loss"]) == 3
+    assert not os.path.exists(f"{killed_dir}.partial")
+    assert "checkpoint" not in os.listdir(killed_dir)
+
+
+def _config(tmp_path, **changes):
+    settings = dict(
+        latent_dim=2, epochs=1, steps_per_epoch=2, batch_size=16, steps_per_execution=1,
+        dataset=_digits(tmp_path), output_dir=str(tmp_path / "run"),
+    )
+    return TrainConfig(**{**settings, **changes})
+
+
+def _interrupt(config, at_step, monkeypatch):
+    """Runs `train(config)` until training step `at_step` begins, as a crash would stop it."""
+
+    class Crash(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            if int(self.model.optimizer.iterations) == at_step - 1:
+                raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(vae_tf.training, "EpochTimer", Crash)
+        with pytest.raises(KeyboardInterrupt):
+            train(config, verbose=0)
+
+
+def test_mid_epoch_checkpoint_resumes_exactly(tmp_path, monkeypatch):
+    whole = train(_config(tmp_path, epochs=2, steps_per_epoch=4, output_dir=str(tmp_path / "a"),
+                          deterministic=True), verbose=0)
+    config = _config(tmp_path, epochs=2, steps_per_epoch=4, checkpoint_steps=2,
+                     output_dir=str(tmp_path / "b"), deterministic=True)
+    _interrupt(config, at_step=8, monkeypatch=monkeypatch)
+    position = TrainingCheckpoint.latest(str(tmp_path / "b.partial" / "checkpoint"))
+    assert (position["epoch"], position["batch"], position["step"]) == (1, 2, 6)
+    resumed = train(config, verbose=0)
+    for got, expected in zip(resumed.model.weights, whole.model.weights):
+        np.testing.assert_array_equal(got.numpy(), expected.numpy())
+
+
+def test_nan_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
+    class PoisonedLoss(vae_tf.checkpointing.StopOnNonFiniteLoss):
+        def on_batch_end(self, batch, logs=None):
+            if int(self.model.optimizer.iterations) == 5:
+                logs["loss"] = float("nan")
+            super().on_batch_end(batch, logs)
+
+    monkeypatch.setattr(vae_tf.training, "StopOnNonFiniteLoss", PoisonedLoss)
+    with pytest.raises(FloatingPointError) as error:
+        train(_config(tmp_path, epochs=3), verbose=0)
+    message = str(error.value)
+    checkpoints = str(tmp_path / "run.partial" / "checkpoint")
+    assert message.startswith("The training loss became nan in epoch 3 (by training step 5).")
+    assert f"(2 epochs and 0 steps done) is kept in {checkpoints}" in message
+    assert "--learning_rate" in message and "--overwrite" in message
+    assert TrainingCheckpoint.latest(checkpoints)["step"] == 4
+    assert not (tmp_path / "run").exists()
+    monkeypatch.undo()
+    resumed = train(_config(tmp_path, epochs=3), verbose=0)
+    assert len(resumed.history["total_loss"]) == 3
+
+
+def test_real_nan_loss_leaves_a_finished_run_untouched(tmp_path):
+    train(_config(tmp_path, epochs=1), verbose=0)
+    before = (tmp_path / "run" / "history.csv").read_text()
+    # The finished run trained further at an absurd rate: the loss blows up.
+    with pytest.raises(FloatingPointError, match="The training loss became (nan|inf)"):
+        train(_config(tmp_path, epochs=3, learning_rate=1e12), verbose=0, resume=True)
+    assert (tmp_path / "run" / "history.csv").read_text() == before
+    assert (tmp_path / "run" / "vae.keras").exists()
+
+
+def test_finished_run_trains_further_with_resume(tmp_path):
+    first = train(_config(tmp_path, epochs=1, deterministic=True), verbose=0)
+    del first
+    further = train(_config(tmp_path, epochs=2, deterministic=True), verbose=0, resume=True)
+    whole = train(
+        _config(tmp_path, epochs=2, deterministic=True, output_dir=str(tmp_path / "whole")),
+        verbose=0,
+    )
+    assert len(further.history["total_loss"]) == 2
+    for got, expected in zip(further.model.weights, whole.model.weights):
+        np.testing.assert_array_equal(got.numpy(), expected.numpy())
+    with pytest.raises(ValueError, match="already has 2 epochs"):
+        train(_config(tmp_path, epochs=2, deterministic=True), verbose=0, resume=True)
+    assert not (tmp_path / "run.partial").exists()
+
+
+def test_output_dir_is_never_clobbered(tmp_path):
+    train(_config(tmp_path), verbose=0)
+    with pytest.raises(FileExistsError, match="--resume .* --overwrite"):
+        train(_config(tmp_path), verbose=0)
+    (tmp_path / "file").write_text("mine")
+    with pytest.raises(FileExistsError, match="is a file"):
+        train(_config(tmp_path, output_dir=str(tmp_path / "file")), verbose=0)
+    assert (tmp_path / "file").read_text() == "mine"
+    with pytest.raises(FileNotFoundError, match="Nothing to resume"):
+        train(_config(tmp_path, output_dir=str(tmp_path / "new")), verbose=0, resume=True)
+    replaced = train(_config(tmp_path, latent_dim=3), verbose=0, overwrite=True)
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["latent_dim"] == 3
+    assert replaced.model.latent_dim == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["digits.npz", "file", "run"]
+
+
+def test_interrupted_run_with_other_settings_is_refused_not_resumed(tmp_path, monkeypatch):
+    _interrupt(_config(tmp_path, epochs=2), at_step=4, monkeypatch=monkeypatch)
+    with pytest.raises(FileExistsError, match=r"other settings \(latent_dim: 2 -> 3\)"):
+        train(_config(tmp_path, latent_dim=3, epochs=2), verbose=0)
+    assert TrainingCheckpoint.latest(str(tmp_path / "run.partial" / "checkpoint"))["epoch"] == 1
+    fresh = train(_config(tmp_path, latent_dim=3, epochs=2), verbose=0, overwrite=True)
+    assert len(fresh.history["total_loss"]) == 2 and fresh.model.latent_dim == 3
+
+
+def test_default_output_dir_finds_the_interrupted_run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = _config(tmp_path, output_dir=None)
+    staging = tmp_path / "runs" / "conv_latent2_20260101-000000.partial"
+    os.makedirs(staging / "checkpoint")
+    settings = {**vae_tf.training._settings(config), "output_dir": "elsewhere"}
+    (staging / "config.json").write_text(json.dumps(settings))
+    assert default_output_dir(config).startswith(os.path.join("runs", "conv_latent2_2"))
+    assert "20260101" not in default_output_dir(config)  # no checkpoint: nothing to resume
+    for name in ("step-000000000002.weights.h5", "step-000000000002.json"):
+        (staging / "checkpoint" / name).write_text('{"epoch": 1, "batch": 0, "step": 2}')
+    assert default_output_dir(config) == os.path.join("runs", "conv_latent2_20260101-000000")
+    assert "20260101" not in default_output_dir(config, resume=False)
+    other = TrainConfig(**{**vae_tf.training._settings(config), "beta": 2.0})
+    assert "20260101" not in default_output_dir(other)
+
+
+def test_a_run_being_written_is_locked(tmp_path):
+    from vae_tf.run_directory import RunDirectory
+
+    first = RunDirectory(str(tmp_path / "run"), {"a": 1})
+    assert first.open() is None
+    with pytest.raises(FileExistsError, match="another training process"):
+        RunDirectory(str(tmp_path / "run"), {"a": 1}).open()
+    first.close()
+    assert RunDirectory(str(tmp_path / "run"), {"a": 1}).open() is None
+
+
+def test_checkpoint_files_appear_whole(tmp_path, conv_vae):
+    conv_vae.compile(optimizer="adam")
+    images = data.load_mnist()[1][0][:64]
+    checkpoint = TrainingCheckpoint(str(tmp_path), save_freq=1)
+    conv_vae.fit(images, batch_size=16, epochs=2, callbacks=[checkpoint], verbose=0)
+    assert sorted(os.listdir(tmp_path)) == ["step-000000000008.json",
+                                            "step-000000000008.weights.h5"]
+    assert TrainingCheckpoint.latest(str(tmp_path))["epoch"] == 2
+    # A checkpoint whose JSON was never written does not count.
+    os.remove(tmp_path / "step-000000000008.json")
+    assert TrainingCheckpoint.latest(str(tmp_path)) is None
+    assert not glob.glob(str(tmp_path / "*partial*"))
+
+
+def test_sampler_noise_state_is_saved_with_the_weights(tmp_path, conv_vae):
+    conv_vae.compile(optimizer="adam")
+    images = data.load_mnist()[1][0][:32]
+    conv_vae.fit(images, batch_size=16, epochs=1, verbose=0)
+    state = conv_vae.sampler.seed_generator.state.numpy()
+    conv_vae.save_weights(str(tmp_path / "w.weights.h5"))
+    encoder, decoder = vae_tf.build_encoder_decoder("conv", latent_dim=2)
+    fresh = vae_tf.VAE(encoder, decoder, seed=3)
+    fresh.compile(optimizer="adam")
+    fresh.optimizer.build(fresh.trainable_variables)
+    assert not np.array_equal(fresh.sampler.seed_generator.state.numpy(), state)
+    fresh.load_weights(str(tmp_path / "w.weights.h5"))
+    np.testing.assert_array_equal(fresh.sampler.seed_generator.state.numpy(), state)
