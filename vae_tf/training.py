@@ -700,7 +700,8 @@ def _fit(config, strategy, num_classes, train_from, batches_per_pass, validation
         epoch, batch = position["epoch"], position["batch"]
         if verbose and epoch < config.epochs:
             done = f" and {batch} steps of epoch {epoch + 1}" if batch else ""
-            print(f"Resuming {config.output_dir}: {epoch} epochs done{done}.")
+            epochs = f"{epoch} epoch{'' if epoch == 1 else 's'}"
+            print(f"Resuming {config.output_dir}: {epochs} done{done}.")
     if verbose:
         model.encoder.summary()
         model.decoder.summary()
