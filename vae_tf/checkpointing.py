@@ -24,6 +24,16 @@ def _step(model):
     return int(model.optimizer.iterations.value.numpy())
 
 
+def load_training_state(model, path):
+    """Loads weights, optimizer state and noise state from a .weights.h5 or .keras file.
+
+    The optimizer is built first: an unbuilt one would skip its saved state.
+    """
+    if model.optimizer is not None and not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
+    model.load_weights(path)
+
+
 class TrainingCheckpoint(keras.callbacks.BackupAndRestore):
     """Keras' `BackupAndRestore`, made crash-proof and exact to the step.
 
@@ -87,9 +97,7 @@ class TrainingCheckpoint(keras.callbacks.BackupAndRestore):
         latest = self.latest(self.backup_dir)
         if latest is None:
             return None
-        if model.optimizer is not None and not model.optimizer.built:
-            model.optimizer.build(model.trainable_variables)
-        model.load_weights(latest.pop("weights"))
+        load_training_state(model, latest.pop("weights"))
         self.position = latest
         self._current_epoch = latest["epoch"]
         self.first_batch = latest["batch"]

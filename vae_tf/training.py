@@ -42,6 +42,7 @@ from vae_tf.image_folder import ImageFolder
 from vae_tf.callbacks import CyclicalKLAnnealing
 from vae_tf.checkpointing import StopOnNonFiniteLoss
 from vae_tf.checkpointing import TrainingCheckpoint
+from vae_tf.checkpointing import load_training_state
 from vae_tf.callbacks import KLWarmup
 from vae_tf.model import LIKELIHOODS
 from vae_tf.model import VAE
@@ -603,10 +604,8 @@ def _training_data(config):
 
 def _restore(model, position, learning_rate):
     """Loads a checkpoint or a finished run's vae.keras; a resumed run may change its rate."""
-    if not model.optimizer.built:
-        model.optimizer.build(model.trainable_variables)
     if position["from"].endswith(".keras"):
-        model.load_weights(position["from"])
+        load_training_state(model, position["from"])
     else:
         TrainingCheckpoint(position["from"], restore=False).restore(model)
     model.optimizer.learning_rate = learning_rate
