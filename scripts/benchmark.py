@@ -20,8 +20,8 @@ from absl import flags
 
 from vae_tf import benchmark
 from vae_tf import cli
-from vae_tf.training import TrainConfig
-from vae_tf.training import build_model
+from vae_tf.runs import TrainConfig
+from vae_tf.runs import build_model
 
 # The presets that train on MNIST's 28x28 images (conv64 wants 64x64).
 flags.DEFINE_enum("architecture", "conv", ["conv", "mlp"], "Encoder/decoder preset.")

@@ -17,8 +17,8 @@ from absl import flags
 
 from vae_tf import cli
 from vae_tf import evaluation
-from vae_tf.training import load_run
-from vae_tf.training import read_config
+from vae_tf.runs import load_run
+from vae_tf.runs import read_config
 
 flags.DEFINE_string("run_dir", None, "Run directory of a --conditional training run.",
                     required=True)

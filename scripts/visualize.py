@@ -20,9 +20,9 @@ from absl import flags
 
 from vae_tf import cli
 from vae_tf import plotting
-from vae_tf.training import load_run
-from vae_tf.training import read_config
-from vae_tf.training import split_images
+from vae_tf.runs import load_run
+from vae_tf.runs import read_config
+from vae_tf.runs import split_images
 
 flags.DEFINE_string("run_dir", None, "Run directory written by scripts/train.py.", required=True)
 flags.DEFINE_list(

@@ -7,8 +7,8 @@ import pytest
 
 from conftest import run_python
 from vae_tf import data
-from vae_tf.training import TrainConfig
-from vae_tf.training import train
+from vae_tf.runs import TrainConfig
+from vae_tf.runs import train
 
 
 def _npz(path, x_train=None, x_test=None, **arrays):
@@ -110,6 +110,7 @@ def test_output_dir_that_cannot_be_written(tmp_path):
         train(TrainConfig(output_dir=str(tmp_path / "file" / "run")), verbose=0)
 
 
+@pytest.mark.slow
 def test_scripts_print_one_line_and_exit_2_without_traceback(tmp_path):
     (tmp_path / "garbage.npz").write_bytes(b"not a zip file")
     result = run_python(["scripts/train.py", f"--dataset={tmp_path / 'garbage.npz'}",

@@ -8,8 +8,8 @@ import pytest
 
 import vae_tf
 from vae_tf import benchmark
-from vae_tf.training import TrainConfig
-from vae_tf.training import build_model
+from vae_tf.runs import TrainConfig
+from vae_tf.runs import build_model
 from conftest import run_python
 
 
@@ -131,6 +131,7 @@ def test_networks_pipeline_and_latent_grid_timings():
     ) > 0
 
 
+@pytest.mark.slow
 def test_benchmark_script_prints_the_table():
     result = run_python(
         ["scripts/benchmark.py", "--architecture=mlp", "--steps=2", "--repeats=1",

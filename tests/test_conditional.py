@@ -167,6 +167,7 @@ def test_conditional_figures(tmp_path, trained):
         plotting.write_figures(trained, tmp_path, x[:10])
 
 
+@pytest.mark.slow
 def test_train_conditional_run_and_generate_by_label(tmp_path):
     config = vae_tf.TrainConfig(
         architecture="mlp", latent_dim=2, conditional=True, epochs=1, steps_per_epoch=4,

@@ -83,6 +83,7 @@ def _check_mirrored_matches_one_device():
     print("OK")
 
 
+@pytest.mark.slow
 def test_two_replicas_train_like_one_device_on_the_same_global_batch():
     result = run_python([os.path.abspath(__file__), "mirrored"], timeout=600)
     assert result.returncode == 0 and result.stdout.strip().endswith("OK"), (
@@ -96,6 +97,7 @@ def _free_port():
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_two_workers_on_localhost_train_and_only_the_chief_writes(tmp_path):
     cluster = {"worker": [f"localhost:{_free_port()}" for _ in range(2)]}
     run_dir = tmp_path / "run"
@@ -122,7 +124,7 @@ def test_two_workers_on_localhost_train_and_only_the_chief_writes(tmp_path):
     assert not [name for name in os.listdir(scratch) if name.startswith("vae_tf_worker_")]
     for name in ("vae.keras", "config.json", "history.csv", "loss.png", "saved_model"):
         assert (run_dir / name).exists(), name
-    history = vae_tf.training.read_history(run_dir / "history.csv")
+    history = vae_tf.runs.read_history(run_dir / "history.csv")
     assert len(history["total_loss"]) == 2 and np.isfinite(history["val_total_loss"]).all()
     assert json.loads((run_dir / "config.json").read_text())["strategy"] == "multi_worker"
 
@@ -164,6 +166,7 @@ def test_the_chief_is_the_chief_task_or_else_worker_0(cluster, task, chief):
     assert distribute.is_chief(tf.distribute.get_strategy())
 
 
+@pytest.mark.slow
 def test_train_script_reports_a_missing_tpu_in_one_line(tmp_path):
     result = run_python([TRAIN, "--strategy=tpu", f"--output_dir={tmp_path / 'run'}"])
     assert result.returncode == 2

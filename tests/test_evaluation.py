@@ -176,6 +176,7 @@ def binarized_run(tmp_path_factory):
     return run_dir, vae_tf.train(config, verbose=0).model
 
 
+@pytest.mark.slow
 def test_evaluate_script_prints_and_writes_json(binarized_run, tmp_path):
     run_dir, _ = binarized_run
     output = tmp_path / "out" / "evaluation.json"

@@ -33,6 +33,7 @@ np.savez(
 """
 
 
+@pytest.mark.slow
 def test_saved_model_serves_without_vae_tf(tmp_path, conv_vae, mnist_small):
     (x, _), _ = mnist_small
     conv_vae.compile(optimizer="adam")

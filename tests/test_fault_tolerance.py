@@ -3,6 +3,7 @@
 import glob
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -14,11 +15,12 @@ import pytest
 
 import vae_tf
 from conftest import REPO
+from vae_tf import cli
 from vae_tf import data
-from vae_tf.checkpointing import TrainingCheckpoint
-from vae_tf.training import TrainConfig
-from vae_tf.training import default_output_dir
-from vae_tf.training import train
+from vae_tf.callbacks import TrainingCheckpoint
+from vae_tf.runs import TrainConfig
+from vae_tf.runs import default_output_dir
+from vae_tf.runs import train
 
 # 3 epochs of 20 steps, a checkpoint every 7 steps and at every epoch's end.
 RUN_FLAGS = [
@@ -47,6 +49,7 @@ def _weights(run_dir):
     return [w.numpy() for w in model.weights]
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_to_the_uninterrupted_weights(tmp_path):
     whole = subprocess.run(
         _train_script(tmp_path, tmp_path / "whole"), cwd=REPO, capture_output=True, text=True,
@@ -80,7 +83,7 @@ def test_killed_run_resumes_to_the_uninterrupted_weights(tmp_path):
     assert f"Resuming {killed_dir}:" in resumed.stdout
     for got, expected in zip(_weights(killed_dir), _weights(tmp_path / "whole")):
         np.testing.assert_array_equal(got, expected)
-    history = vae_tf.training.read_history(killed_dir / "history.csv")
+    history = vae_tf.runs.read_history(killed_dir / "history.csv")
     assert len(history["total_loss"]) == 3
     assert not os.path.exists(f"{killed_dir}.partial")
     assert "checkpoint" not in os.listdir(killed_dir)
@@ -94,7 +97,7 @@ def _config(tmp_path, **changes):
     return TrainConfig(**{**settings, **changes})
 
 
-def _interrupt(config, at_step, monkeypatch):
+def _interrupt(config, at_step):
     """Runs `train(config)` until training step `at_step` begins, as a crash would stop it."""
 
     class Crash(keras.callbacks.Callback):
@@ -102,18 +105,16 @@ def _interrupt(config, at_step, monkeypatch):
             if int(self.model.optimizer.iterations) == at_step - 1:
                 raise KeyboardInterrupt
 
-    with monkeypatch.context() as patch:
-        patch.setattr(vae_tf.training, "EpochTimer", Crash)
-        with pytest.raises(KeyboardInterrupt):
-            train(config, verbose=0)
+    with pytest.raises(KeyboardInterrupt):
+        train(config, verbose=0, callbacks=[Crash()])
 
 
-def test_mid_epoch_checkpoint_resumes_exactly(tmp_path, monkeypatch):
+def test_mid_epoch_checkpoint_resumes_exactly(tmp_path):
     whole = train(_config(tmp_path, epochs=2, steps_per_epoch=4, output_dir=str(tmp_path / "a"),
                           deterministic=True), verbose=0)
     config = _config(tmp_path, epochs=2, steps_per_epoch=4, checkpoint_steps=2,
                      output_dir=str(tmp_path / "b"), deterministic=True)
-    _interrupt(config, at_step=8, monkeypatch=monkeypatch)
+    _interrupt(config, at_step=8)
     position = TrainingCheckpoint.latest(str(tmp_path / "b.partial" / "checkpoint"))
     assert (position["epoch"], position["batch"], position["step"]) == (1, 2, 6)
     resumed = train(config, verbose=0)
@@ -121,24 +122,25 @@ def test_mid_epoch_checkpoint_resumes_exactly(tmp_path, monkeypatch):
         np.testing.assert_array_equal(got.numpy(), expected.numpy())
 
 
-def test_nan_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
-    class PoisonedLoss(vae_tf.checkpointing.StopOnNonFiniteLoss):
-        def on_batch_end(self, batch, logs=None):
+def test_nan_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(tmp_path):
+    class PoisonedLoss(keras.callbacks.Callback):
+        """Reports a NaN loss at step 5 (the run's callbacks see it after this one)."""
+
+        def on_train_batch_end(self, batch, logs=None):
             if int(self.model.optimizer.iterations) == 5:
                 logs["loss"] = float("nan")
-            super().on_batch_end(batch, logs)
 
-    monkeypatch.setattr(vae_tf.training, "StopOnNonFiniteLoss", PoisonedLoss)
     with pytest.raises(FloatingPointError) as error:
-        train(_config(tmp_path, epochs=3), verbose=0)
+        train(_config(tmp_path, epochs=3), verbose=0, callbacks=[PoisonedLoss()])
     message = str(error.value)
     checkpoints = str(tmp_path / "run.partial" / "checkpoint")
     assert message.startswith("The training loss became nan in epoch 3 (by training step 5).")
     assert f"(2 epochs and 0 steps done) is kept in {checkpoints}" in message
-    assert "--learning_rate" in message and "--overwrite" in message
+    # The library's words; scripts print them as --learning_rate and --overwrite.
+    assert "learning_rate=" in message and "overwrite=True" in message
+    assert "--learning_rate" in cli.flag_words(message) and "--overwrite" in cli.flag_words(message)
     assert TrainingCheckpoint.latest(checkpoints)["step"] == 4
     assert not (tmp_path / "run").exists()
-    monkeypatch.undo()
     resumed = train(_config(tmp_path, epochs=3), verbose=0)
     assert len(resumed.history["total_loss"]) == 3
 
@@ -171,8 +173,9 @@ def test_finished_run_trains_further_with_resume(tmp_path):
 
 def test_output_dir_is_never_clobbered(tmp_path):
     train(_config(tmp_path), verbose=0)
-    with pytest.raises(FileExistsError, match="--resume .* --overwrite"):
+    with pytest.raises(FileExistsError, match="resume=True .* overwrite=True") as error:
         train(_config(tmp_path), verbose=0)
+    assert re.search("--resume .* --overwrite", cli.flag_words(str(error.value)))
     (tmp_path / "file").write_text("mine")
     with pytest.raises(FileExistsError, match="is a file"):
         train(_config(tmp_path, output_dir=str(tmp_path / "file")), verbose=0)
@@ -185,8 +188,8 @@ def test_output_dir_is_never_clobbered(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["digits.npz", "file", "run"]
 
 
-def test_interrupted_run_with_other_settings_is_refused_not_resumed(tmp_path, monkeypatch):
-    _interrupt(_config(tmp_path, epochs=2), at_step=4, monkeypatch=monkeypatch)
+def test_interrupted_run_with_other_settings_is_refused_not_resumed(tmp_path):
+    _interrupt(_config(tmp_path, epochs=2), at_step=4)
     with pytest.raises(FileExistsError, match=r"other settings \(latent_dim: 2 -> 3\)"):
         train(_config(tmp_path, latent_dim=3, epochs=2), verbose=0)
     assert TrainingCheckpoint.latest(str(tmp_path / "run.partial" / "checkpoint"))["epoch"] == 1
@@ -199,7 +202,7 @@ def test_default_output_dir_finds_the_interrupted_run(tmp_path, monkeypatch):
     config = _config(tmp_path, output_dir=None)
     staging = tmp_path / "runs" / "conv_latent2_20260101-000000.partial"
     os.makedirs(staging / "checkpoint")
-    settings = {**vae_tf.training._settings(config), "output_dir": "elsewhere"}
+    settings = {**config.settings(), "output_dir": "elsewhere"}
     (staging / "config.json").write_text(json.dumps(settings))
     assert default_output_dir(config).startswith(os.path.join("runs", "conv_latent2_2"))
     assert "20260101" not in default_output_dir(config)  # no checkpoint: nothing to resume
@@ -207,12 +210,12 @@ def test_default_output_dir_finds_the_interrupted_run(tmp_path, monkeypatch):
         (staging / "checkpoint" / name).write_text('{"epoch": 1, "batch": 0, "step": 2}')
     assert default_output_dir(config) == os.path.join("runs", "conv_latent2_20260101-000000")
     assert "20260101" not in default_output_dir(config, resume=False)
-    other = TrainConfig(**{**vae_tf.training._settings(config), "beta": 2.0})
+    other = TrainConfig(**{**config.settings(), "beta": 2.0})
     assert "20260101" not in default_output_dir(other)
 
 
 def test_a_run_being_written_is_locked(tmp_path):
-    from vae_tf.run_directory import RunDirectory
+    from vae_tf.runs import RunDirectory
 
     first = RunDirectory(str(tmp_path / "run"), {"a": 1})
     assert first.open() is None

@@ -10,7 +10,7 @@ from PIL import Image
 import vae_tf
 from conftest import REPO
 from conftest import run_python
-from vae_tf.image_folder import ImageFolder
+from vae_tf.data import ImageFolder
 
 
 def _save(path, array, mode=None):
@@ -126,6 +126,7 @@ def test_a_folder_trains_the_conv64_vae_at_64x64_rgb(folder):
 TRAIN = os.path.join(REPO, "scripts", "train.py")
 
 
+@pytest.mark.slow
 def test_train_script_on_a_folder_writes_the_run_figures_and_export(folder, tmp_path):
     run_dir = tmp_path / "run"
     result = run_python(
@@ -139,9 +140,9 @@ def test_train_script_on_a_folder_writes_the_run_figures_and_export(folder, tmp_
     for name in ("vae.keras", "loss.png", "latent_scatter.png", "reconstructions.png",
                  "samples.png", "style_grid.png", "analogies.png", "latent_traversal.png"):
         assert (run_dir / name).is_file(), name
-    config = vae_tf.training.read_config(run_dir)
+    config = vae_tf.runs.read_config(run_dir)
     assert config.data_dir == str(folder) and config.image_size == 64
-    run = vae_tf.training.load_run(run_dir)
+    run = vae_tf.runs.load_run(run_dir)
     assert run.model.image_shape == (64, 64, 3) and run.model.num_classes == 2
     assert run.model.likelihood == "gaussian_learned"  # "auto" for natural images
     exported = tf.saved_model.load(str(run_dir / "saved_model"))
@@ -159,6 +160,7 @@ def test_train_script_on_a_folder_writes_the_run_figures_and_export(folder, tmp_
     assert (tmp_path / "figures" / "reconstructions.png").is_file()
 
 
+@pytest.mark.slow
 def test_train_script_reports_an_unreachable_dataset_in_one_line(tmp_path):
     # No network here (or a blocked one): KERAS_HOME points at an empty cache.
     result = run_python(

@@ -4,8 +4,8 @@ import keras
 import numpy as np
 import pytest
 
-from vae_tf.training import TrainConfig
-from vae_tf.training import build_model
+from vae_tf.runs import TrainConfig
+from vae_tf.runs import build_model
 
 
 def _history(x, precision):
@@ -15,7 +15,10 @@ def _history(x, precision):
     return model, history
 
 
-@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+# float16 is emulated on CPUs: about 3 minutes here, so it is a slow test.
+@pytest.mark.parametrize(
+    "policy", [pytest.param("mixed_float16", marks=pytest.mark.slow), "mixed_bfloat16"]
+)
 def test_mixed_precision_follows_the_float32_loss_trajectory(policy, mnist_small):
     (x, _), _ = mnist_small
     _, reference = _history(x, "float32")

@@ -6,6 +6,9 @@ from nbclient import NotebookClient
 
 from conftest import REPO
 
+# End-to-end: notebooks run top to bottom in a kernel.
+pytestmark = pytest.mark.slow
+
 NOTEBOOKS = sorted(
     name for name in os.listdir(os.path.join(REPO, "notebooks")) if name.endswith(".ipynb")
 )

@@ -1,6 +1,9 @@
+import pytest
+
 from conftest import run_python
 
 
+@pytest.mark.slow
 def test_import_accepts_an_explicit_tensorflow_backend():
     result = run_python(
         ["-c", "import vae_tf, keras; print(keras.backend.backend())"],
@@ -9,6 +12,7 @@ def test_import_accepts_an_explicit_tensorflow_backend():
     assert result.returncode == 0 and result.stdout.strip() == "tensorflow"
 
 
+@pytest.mark.slow
 def test_import_without_keras_backend_uses_tensorflow():
     import os
     import subprocess
@@ -22,6 +26,7 @@ def test_import_without_keras_backend_uses_tensorflow():
     assert result.returncode == 0 and result.stdout.strip() == "tensorflow"
 
 
+@pytest.mark.slow
 def test_import_refuses_another_backend_clearly():
     result = run_python(["-c", "import vae_tf"], env={"KERAS_BACKEND": "jax"})
     assert result.returncode != 0

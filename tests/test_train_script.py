@@ -20,6 +20,7 @@ ARTIFACTS = {
 }
 
 
+@pytest.mark.slow
 def test_train_script_writes_every_artifact(tmp_path):
     run_dir = tmp_path / "run"
     result = run_python(
@@ -85,12 +86,14 @@ def test_bad_flags_are_refused_by_name(train_flags, flag, message):
         train_flags(["train.py", flag])
 
 
+@pytest.mark.slow
 def test_bad_flag_stops_the_script_with_its_message():
     result = run_python(["scripts/train.py", "--latent_dim=0"])
     assert result.returncode != 0
     assert "flag --latent_dim=0: 0 is not a positive integer" in result.stderr
 
 
+@pytest.mark.slow
 def test_existing_run_directory_is_never_overwritten(tmp_path):
     run_dir = tmp_path / "run"
     run_dir.mkdir()

@@ -8,6 +8,9 @@ import vae_tf
 from vae_tf import plotting
 from conftest import run_python
 
+# End-to-end: every test runs the scripts in subprocesses.
+pytestmark = pytest.mark.slow
+
 PLAIN_FIGURES = [name for name in plotting.FIGURES if name not in ("style_grid", "analogies")]
 BLOCK_VAE_TF = (
     "import runpy, sys; sys.modules['vae_tf'] = None; "
@@ -134,6 +137,6 @@ def test_generate_names_a_missing_endpoint(tmp_path):
 
 def test_generated_samples_match_the_saved_model(runs):
     loaded = tf.saved_model.load(os.path.join(runs[2], "saved_model"))
-    model = vae_tf.training.load_run(runs[2]).model
+    model = vae_tf.runs.load_run(runs[2]).model
     z = np.array([[0.0, 0.0]], "float32")
     np.testing.assert_allclose(loaded.decode(z), model.decode(z), atol=1e-6)

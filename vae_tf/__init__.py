@@ -39,28 +39,35 @@ if keras.backend.backend() != "tensorflow":
     )
 
 from vae_tf import callbacks  # noqa: E402
-from vae_tf import checkpointing  # noqa: E402
+from vae_tf import checkpointing  # noqa: E402  (old path of vae_tf.callbacks' checkpoints)
 from vae_tf import data  # noqa: E402
 from vae_tf import distribute  # noqa: E402
 from vae_tf import evaluation  # noqa: E402
+from vae_tf import latent  # noqa: E402
 from vae_tf import losses  # noqa: E402
+from vae_tf import models  # noqa: E402
 from vae_tf import plotting  # noqa: E402
+from vae_tf import runs  # noqa: E402
+from vae_tf import sweeps  # noqa: E402
+from vae_tf import training  # noqa: E402  (old path of vae_tf.runs)
 from vae_tf.architectures import PRESETS  # noqa: E402
 from vae_tf.architectures import build_decoder  # noqa: E402
 from vae_tf.architectures import build_encoder  # noqa: E402
 from vae_tf.architectures import build_encoder_decoder  # noqa: E402
 from vae_tf.export import export_saved_model  # noqa: E402
 from vae_tf.layers import Sampler  # noqa: E402
-from vae_tf.model import VAE  # noqa: E402
-from vae_tf.model import Autoencoder  # noqa: E402
-from vae_tf.training import TrainConfig  # noqa: E402
-from vae_tf.training import train  # noqa: E402
-from vae_tf import sweeps  # noqa: E402  (needs training)
+from vae_tf.models import VAE  # noqa: E402
+from vae_tf.models import Autoencoder  # noqa: E402
+from vae_tf.models import StandardNormal  # noqa: E402
+from vae_tf.runs import TrainConfig  # noqa: E402
+from vae_tf.runs import load_run  # noqa: E402
+from vae_tf.runs import train  # noqa: E402
 
 __all__ = [
     "Autoencoder",
     "PRESETS",
     "Sampler",
+    "StandardNormal",
     "TrainConfig",
     "VAE",
     "build_decoder",
@@ -72,8 +79,13 @@ __all__ = [
     "distribute",
     "evaluation",
     "export_saved_model",
+    "latent",
+    "load_run",
     "losses",
+    "models",
     "plotting",
+    "runs",
     "sweeps",
     "train",
+    "training",
 ]

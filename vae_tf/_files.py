@@ -1,6 +1,7 @@
-"""Files that appear whole or not at all."""
+"""Files that appear whole or not at all, and the JSON files of runs and results."""
 
 import contextlib
+import json
 import os
 
 
@@ -27,3 +28,18 @@ def atomic_path(path):
     finally:
         if os.path.exists(partial):
             os.remove(partial)
+
+
+def write_json(values, path):
+    """Writes `values` as JSON at `path`, complete or not at all (temp file + rename)."""
+    with atomic_path(path) as partial:
+        with open(partial, "w") as f:
+            json.dump(values, f, indent=2)
+            f.write("\n")
+    return path
+
+
+def read_json(path):
+    """The JSON value in the file at `path`."""
+    with open(path) as f:
+        return json.load(f)

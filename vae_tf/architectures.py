@@ -129,7 +129,7 @@ PRESETS = {
     "mlp": (_mlp_encoder, _mlp_decoder, None, MNIST_SHAPE),
     "conv64": (
         _conv64_encoder, _conv64_decoder,
-        _halving_check("conv64", 4, "Resize the images (--image_size=64 is its size)."),
+        _halving_check("conv64", 4, "Resize the images (image_size=64 is its size)."),
         (64, 64, 3),
     ),
 }

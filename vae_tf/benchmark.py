@@ -31,8 +31,8 @@ import tensorflow as tf
 from vae_tf import data
 from vae_tf import plotting
 from vae_tf.architectures import build_encoder_decoder
-from vae_tf.training import TrainConfig
-from vae_tf.training import build_model
+from vae_tf.runs import TrainConfig
+from vae_tf.runs import build_model
 
 MODES = ("eager", "graph", "jit", "steps_per_execution", "mixed_precision", "pytorch")
 BASELINE = "eager"

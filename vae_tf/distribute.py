@@ -10,7 +10,7 @@ Example:
 ```python
 strategy = make_strategy("mirrored")      # every local GPU (or the CPU)
 with strategy.scope():
-    model = vae_tf.training.build_model(config)
+    model = vae_tf.runs.build_model(config)
 model.fit(dataset)                        # batches split across replicas
 if is_chief(strategy):
     model.save("vae.keras")

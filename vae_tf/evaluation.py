@@ -20,7 +20,6 @@ accuracy, per_label = conditional_accuracy(cvae, classifier, per_label=1000)
 ```
 """
 
-import json
 import math
 import os
 import time
@@ -33,9 +32,14 @@ from keras import layers
 from keras import ops
 
 from vae_tf import data
-from vae_tf import losses
-from vae_tf._files import atomic_path
 from vae_tf._checks import check_positive_int
+from vae_tf._files import write_json  # noqa: F401  (public: results as JSON)
+from vae_tf.latent import encode_means
+from vae_tf.latent import prior_codes
+from vae_tf.runs.artifacts import CONFIG_FILE
+from vae_tf.runs.artifacts import load_run
+from vae_tf.runs.artifacts import read_config
+from vae_tf.runs.run_data import split_images
 
 
 def _check_has_likelihood(model):
@@ -67,18 +71,7 @@ def _log_weights_function(model):
         epsilon = tf.random.stateless_normal(
             tf.stack([batch, num_samples, latent_dim]), seed=seed
         )
-        z = z_mean[:, None, :] + ops.exp(0.5 * z_log_var)[:, None, :] * epsilon
-        flat_z = tf.reshape(z, [batch * num_samples, latent_dim])
-        repeated = tf.repeat(images, num_samples, axis=0)
-        if condition is not None:
-            condition = tf.repeat(condition, num_samples, axis=0)
-        decoder_output = model._decode_output(flat_z, condition)
-        reconstruction = tf.reshape(
-            model.reconstruction_nll(repeated, decoder_output), [batch, num_samples]
-        )
-        log_prior = losses.standard_normal_log_density(z)
-        log_posterior = losses.diagonal_normal_log_density(epsilon, z_log_var[:, None, :])
-        return -reconstruction + log_prior - log_posterior, reconstruction
+        return model.log_importance_weights(images, z_mean, z_log_var, epsilon, condition)
 
     # The number of examples is left free, so a set's last, smaller block
     # reuses the graph.
@@ -121,8 +114,8 @@ def _chunks(model, images, labels, num_samples, chunk_size, seed):
     for start in range(0, len(images), examples_per_block):
         block = tf.convert_to_tensor(images[start : start + examples_per_block])
         block_labels = None if labels is None else labels[start : start + examples_per_block]
-        condition = model._condition(block_labels, len(block))
-        z_mean, z_log_var = model._posterior(block, condition)
+        condition = model.condition(block_labels, len(block))
+        z_mean, z_log_var = model.posterior(block, condition)
         parts = []
         for done in range(0, num_samples, samples_per_call):
             parts.append(log_weights(
@@ -135,7 +128,7 @@ def _chunks(model, images, labels, num_samples, chunk_size, seed):
             start,
             np.concatenate([ops.convert_to_numpy(part[0]) for part in parts], axis=1),
             np.concatenate([ops.convert_to_numpy(part[1]) for part in parts], axis=1),
-            ops.convert_to_numpy(losses.gaussian_kl(z_mean, z_log_var)),
+            ops.convert_to_numpy(ops.sum(model.prior.kl_per_dimension(z_mean, z_log_var), axis=-1)),
         )
 
 
@@ -169,7 +162,7 @@ def _checked_inputs(model, images, labels, num_samples, chunk_size):
     check_positive_int("chunk_size", chunk_size)
     # The model's own checks: image shape and range, labels when conditional
     # (labels given to a plain VAE are refused by its first encoding).
-    return model._checked_data(np.asarray(images, "float32"), labels, "images")
+    return model.check_inputs(np.asarray(images, "float32"), labels, "images")
 
 
 def evaluate_likelihood(
@@ -180,8 +173,8 @@ def evaluate_likelihood(
     For each image, K = `num_samples` codes are drawn from `q(z|x)`:
 
     - `reconstruction`: `-log p(x|z)` averaged over the K draws; `kl`: the
-      closed-form `KL(q(z|x) || N(0, I))`; `elbo` = reconstruction + kl, the
-      negative ELBO.
+      closed-form `KL(q(z|x) || p(z))` against the model's prior (N(0, I));
+      `elbo` = reconstruction + kl, the negative ELBO.
     - `nll`: `-(logsumexp_k log w_k - log K)` with
       `w_k = p(x|z_k) p(z_k) / q(z_k|x)`, the importance-weighted bound of
       Burda et al. (2015): an upper bound on `-log p(x)` that tightens as K
@@ -265,19 +258,15 @@ def active_units(model, images, labels=None, threshold=0.01):
     Returns:
         `(count, per-dimension variances)`.
     """
-    from vae_tf.plotting import encode_means  # plotting imports matplotlib
-
     variances = encode_means(model, images, labels).var(axis=0)
     return int(np.sum(variances > threshold)), variances
 
 
 def run_binarization(run_dir):
     """`"dynamic"` if the run in `run_dir` trained on binarized images, else `"none"`."""
-    path = os.path.join(run_dir, "config.json")
-    if not os.path.isfile(path):
+    if not os.path.isfile(os.path.join(run_dir, CONFIG_FILE)):
         return "none"
-    with open(path) as f:
-        return "dynamic" if json.load(f).get("binarize") else "none"
+    return "dynamic" if read_config(run_dir).binarize else "none"
 
 
 def evaluate_run(
@@ -304,10 +293,6 @@ def evaluate_run(
         `conditional` (then the figures bound `-log p(x | label)`), `split`,
         `binarize`, `run_dir` and `seconds`.
     """
-    from vae_tf.training import load_run  # training imports most modules
-    from vae_tf.training import read_config
-    from vae_tf.training import split_images
-
     if split not in ("test", "train"):
         raise ValueError(f"split must be 'test' or 'train'; got {split!r}.")
     if binarize == "auto":
@@ -335,15 +320,6 @@ def evaluate_run(
         "run_dir": os.path.abspath(run_dir),
         "seconds": time.perf_counter() - start,
     }
-
-
-def write_json(values, path):
-    """Writes `values` as JSON at `path`, complete or not at all (temp file + rename)."""
-    with atomic_path(path) as partial:
-        with open(partial, "w") as f:
-            json.dump(values, f, indent=2)
-            f.write("\n")
-    return path
 
 
 def train_digit_classifier(epochs=3, batch_size=128, seed=0, mnist=None, verbose=0):
@@ -374,9 +350,8 @@ def conditional_accuracy(model, classifier, per_label=1000, seed=0, batch_size=1
     """
     if not model.conditional:
         raise ValueError("conditional_accuracy needs a conditional VAE.")
-    rng = np.random.default_rng(seed)
     labels = np.repeat(np.arange(model.num_classes), per_label)
-    z = rng.standard_normal((len(labels), model.latent_dim)).astype("float32")
+    z = prior_codes(model, len(labels), seed)
     predictions = []
     for start in range(0, len(labels), batch_size):
         images = model.decode(z[start : start + batch_size], labels[start : start + batch_size])

@@ -6,8 +6,8 @@ Endpoints (all float32 images in [0, 1], shape `(N, H, W, C)`):
   the `serving_default` signature.
 - `encode(images)` -> `{"z_mean": (N, latent_dim), "z_log_var": (N, latent_dim)}`
   (`{"z": (N, latent_dim)}` for a deterministic `Autoencoder`).
-- `sample(num_samples, seed)`: int32 scalars -> images decoded from
-  `z ~ N(0, I)`; the same seed gives the same images.
+- `sample(num_samples, seed)`: int32 scalars -> images decoded from codes
+  drawn from the model's prior (N(0, I)); the same seed gives the same images.
 - `reconstruct(images)` -> images decoded from the posterior mean.
 
 A conditional VAE's endpoints also take `label`, int32 class indices of shape
@@ -56,10 +56,9 @@ def export_saved_model(model, path):
     label_spec = tf.TensorSpec((None,), tf.int32, name="label")
     seed_spec = tf.TensorSpec((), tf.int32, name="seed")
 
-    def prior(num_samples, seed):
-        return tf.random.stateless_normal(
-            tf.stack([num_samples, model.latent_dim]), seed=tf.stack([seed, 0])
-        )
+    # The model's prior draws the codes, statelessly: the same seed gives the
+    # same images.
+    prior = model.prior.sample
 
     def as_dict(z_mean, z_log_var):
         if z_log_var is None:  # an Autoencoder's code

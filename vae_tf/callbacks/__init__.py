@@ -1,0 +1,28 @@
+"""Callbacks of training runs, one subject each.
+
+- `kl_schedules`: KL warm-up and cyclical annealing (`KLWarmup`,
+  `CyclicalKLAnnealing`, the `KLSchedule` base).
+- `checkpoint`: `TrainingCheckpoint`, exact to the step, crash-proof.
+- `nan_stop`: `StopOnNonFiniteLoss`, naming the epoch and the step.
+- `timing`: `EpochTimer`, seconds per epoch in the history.
+
+Example:
+
+```python
+vae.fit(x_train, epochs=30, callbacks=[KLWarmup(10), EpochTimer()])
+```
+"""
+
+from vae_tf.callbacks.checkpoint import TrainingCheckpoint
+from vae_tf.callbacks.checkpoint import load_training_state
+from vae_tf.callbacks.kl_schedules import UNITS
+from vae_tf.callbacks.kl_schedules import CyclicalKLAnnealing
+from vae_tf.callbacks.kl_schedules import KLSchedule
+from vae_tf.callbacks.kl_schedules import KLWarmup
+from vae_tf.callbacks.nan_stop import StopOnNonFiniteLoss
+from vae_tf.callbacks.timing import EpochTimer
+
+__all__ = [
+    "CyclicalKLAnnealing", "EpochTimer", "KLSchedule", "KLWarmup", "StopOnNonFiniteLoss",
+    "TrainingCheckpoint", "UNITS", "load_training_state",
+]

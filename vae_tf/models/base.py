@@ -1,0 +1,449 @@
+"""What every model of the family shares: input checks, the likelihood, the ONE training step.
+
+`LatentVariableModel` holds an encoder, a decoder, a likelihood `p(x|z)`, a
+prior over the codes (`vae_tf.models.priors`), the seeded noise source and
+the metrics. Its `train_step` and `test_step` serve every variant: a
+variant (the `VAE`, the `Autoencoder`, ...) supplies `posterior` (the
+encoder's reading of an image) and `loss_terms` (the per-example terms of
+its objective), never a copy of the step.
+
+Example (a variant):
+
+```python
+class MyModel(LatentVariableModel):
+    def posterior(self, images, condition=None, training=False): ...
+    def loss_terms(self, images, condition=None, training=False): ...   # LossTerms
+```
+"""
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from vae_tf import losses
+from vae_tf._checks import Number
+from vae_tf._checks import OneOf
+from vae_tf._checks import check_positive_int
+from vae_tf.data import check_images
+from vae_tf.data import check_labels
+from vae_tf.layers import Sampler
+from vae_tf.models.objective import batch_objective
+from vae_tf.models.objective import step_logs
+from vae_tf.models.priors import StandardNormal
+
+DECODER_OUTPUTS = ("auto", "logits", "probabilities")
+LIKELIHOODS = ("bernoulli", "gaussian", "gaussian_learned", "mse")
+# A learned sigma is kept above exp(-6) ~ 0.0025, as in the sigma-VAE (Rybkin et
+# al., 2021): below that the density of a pixel the decoder gets exactly right
+# grows without bound.
+MIN_LOG_SIGMA = -6.0
+# The checks of the settings, shared with `vae_tf.TrainConfig`.
+SIGMA = Number(low=0.0, low_open=True)
+LIKELIHOOD = OneOf(LIKELIHOODS)
+
+
+def _ends_in_sigmoid(decoder):
+    activation = getattr(decoder.layers[-1], "activation", None)
+    return getattr(activation, "__name__", None) == "sigmoid"
+
+
+def _is_concrete(value):
+    return isinstance(value, (np.ndarray, list, tuple, int, np.integer))
+
+
+def _checked_if_array(images, image_shape, name):
+    """Validates concrete (numpy or list) images; tensors and datasets pass."""
+    if isinstance(images, (np.ndarray, list)):
+        return check_images(images, image_shape, name=name)
+    return images
+
+
+class LatentVariableModel(keras.Model):
+    """Base class of the family: networks, likelihood, prior, metrics and the one step.
+
+    Subclasses implement `posterior(images, condition, training)` and
+    `loss_terms(images, condition, training)`, and set `variational` (whether
+    the encoder gives a distribution over z) and `free_bits` (the KL floor
+    of the objective in nats per latent dimension; 0 for none).
+
+    Args:
+        encoder, decoder: Built functional models (see
+            `vae_tf.build_encoder_decoder`); the decoder gives Bernoulli logits
+            or, when its last layer ends in a sigmoid, probabilities.
+        likelihood: `p(x|z)`, one of `LIKELIHOODS` (see `VAE`).
+        sigma: Standard deviation of the Gaussian likelihoods (> 0).
+        decoder_output: `"logits"`, `"probabilities"` or `"auto"`.
+        seed: Optional integer seed of the noise.
+        num_classes: Makes the model conditional on integer labels.
+    """
+
+    variational = True
+    free_bits = 0.0
+
+    def __init__(
+        self, encoder, decoder, likelihood="bernoulli", sigma=0.1, decoder_output="auto",
+        seed=None, num_classes=None, **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self._check_networks(encoder, decoder, num_classes)
+        OneOf(DECODER_OUTPUTS)("decoder_output", decoder_output)
+        LIKELIHOOD("likelihood", likelihood)
+        sigma = SIGMA("sigma", sigma)
+        if decoder_output == "auto":
+            decoder_output = "probabilities" if _ends_in_sigmoid(decoder) else "logits"
+        self.encoder = encoder
+        self.decoder = decoder
+        self.likelihood = likelihood
+        self.sigma = sigma
+        self.decoder_output = decoder_output
+        self.seed = seed
+        self.num_classes = num_classes
+        self.sampler = Sampler(seed=seed, name="sampler")
+        self.prior = StandardNormal(self.latent_dim, name="prior")
+        # A variable, so that schedules change it without retracing the step.
+        self.kl_weight = self.add_weight(
+            shape=(), initializer="ones", trainable=False, dtype="float32", name="kl_weight"
+        )
+        self.log_sigma = None
+        if likelihood == "gaussian_learned":
+            self.log_sigma = self.add_weight(
+                shape=(), initializer=keras.initializers.Constant(np.log(sigma)),
+                dtype="float32", name="log_sigma",
+            )
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.total_loss_tracker = keras.metrics.Mean(name="total_loss")
+        self.reconstruction_loss_tracker = keras.metrics.Mean(name="reconstruction_loss")
+        self.kl_loss_tracker = keras.metrics.Mean(name="kl_loss")
+        self.kl_weight_tracker = keras.metrics.Mean(name="kl_weight")
+
+    def _finish_init(self):
+        # Built from the start: BackupAndRestore, ExportArchive and
+        # model.export refuse an unbuilt subclassed model.
+        self.build((None, *self.image_shape))
+
+    @classmethod
+    def _check_networks(cls, encoder, decoder, num_classes):
+        for name, network in (("encoder", encoder), ("decoder", decoder)):
+            if not isinstance(network, keras.Model) or not network.built:
+                raise ValueError(
+                    f"{name} must be a built keras.Model (e.g. a functional "
+                    f"model); got {type(network).__name__}."
+                )
+            expected = 1 if num_classes is None else 2
+            if len(network.inputs) != expected:
+                raise ValueError(
+                    f"With num_classes={num_classes}, the {name} must take "
+                    f"{expected} input(s) ({'[x, one_hot_label]' if num_classes else 'x'});"
+                    f" it takes {len(network.inputs)}. Build both networks with the "
+                    "same num_classes."
+                )
+            if num_classes is not None and network.inputs[1].shape[1:] != (num_classes,):
+                raise ValueError(
+                    f"The {name}'s label input has shape {network.inputs[1].shape[1:]}; "
+                    f"expected ({num_classes},), a one-hot label."
+                )
+        cls._check_encoder_outputs(encoder)
+        latent_dim = encoder.outputs[0].shape[-1]
+        if tuple(decoder.inputs[0].shape[1:]) != (latent_dim,):
+            raise ValueError(
+                f"The decoder takes codes of shape {decoder.inputs[0].shape[1:]}, "
+                f"but the encoder gives latent codes of size {latent_dim}."
+            )
+        if tuple(decoder.outputs[0].shape[1:]) != tuple(encoder.inputs[0].shape[1:]):
+            raise ValueError(
+                f"The decoder outputs images of shape {decoder.outputs[0].shape[1:]}"
+                f" but the encoder takes {encoder.inputs[0].shape[1:]}."
+            )
+
+    @classmethod
+    def _check_encoder_outputs(cls, encoder):
+        raise NotImplementedError
+
+    @property
+    def latent_dim(self):
+        """Size of the latent code z."""
+        return self.encoder.outputs[0].shape[-1]
+
+    @property
+    def image_shape(self):
+        """`(height, width, channels)` of the images."""
+        return tuple(self.encoder.inputs[0].shape[1:])
+
+    @property
+    def conditional(self):
+        """Whether the model takes labels (`num_classes` was given)."""
+        return self.num_classes is not None
+
+    def build(self, input_shape):
+        # The encoder and decoder are built networks; nothing to create here.
+        pass
+
+    @property
+    def metrics(self):
+        # Listed here so that Keras resets them at every epoch.
+        return [
+            self.loss_tracker,
+            self.total_loss_tracker,
+            self.reconstruction_loss_tracker,
+            self.kl_loss_tracker,
+            self.kl_weight_tracker,
+        ]
+
+    # -- what variants supply ------------------------------------------------
+
+    def posterior(self, images, condition=None, training=False):
+        """`(z_mean, z_log_var)` of `q(z|x)`; `(z, None)` for a deterministic encoder.
+
+        `condition` is the one-hot label of `condition(labels)`, or None.
+        """
+        raise NotImplementedError
+
+    def loss_terms(self, images, condition=None, training=False):
+        """The per-example terms of the objective, a `vae_tf.models.objective.LossTerms`."""
+        raise NotImplementedError
+
+    # -- forward passes -----------------------------------------------------
+
+    def _missing_labels(self):
+        raise ValueError(
+            f"This conditional VAE needs labels: integer classes in [0, "
+            f"{self.num_classes - 1}], one per image (e.g. fit(images, labels))."
+        )
+
+    def condition(self, labels, num_images=None):
+        """The networks' one-hot float32 labels; None for a model without labels.
+
+        Concrete labels (numpy, lists, one integer for all `num_images`) are
+        checked first.
+        """
+        if not self.conditional:
+            if labels is not None:
+                raise ValueError(
+                    "This VAE is not conditional (num_classes=None): call it without labels."
+                )
+            return None
+        if labels is None:
+            self._missing_labels()
+        if _is_concrete(labels):
+            if np.ndim(labels) == 0 and num_images is not None:
+                labels = np.full((num_images,), labels)
+            labels = check_labels(labels, self.num_classes, num_images)
+        return ops.one_hot(ops.cast(labels, "int32"), self.num_classes)
+
+    def network_inputs(self, x, condition):
+        """The inputs of either network: `x`, or `[x, condition]` when conditional."""
+        return x if condition is None else [x, condition]
+
+    def code(self, z_mean, z_log_var, sample):
+        """A reparameterized sample of z (when `sample` and there is a variance), else z_mean."""
+        if sample and z_log_var is not None:
+            return self.sampler([z_mean, z_log_var])
+        return z_mean
+
+    def raw_decode(self, z, condition=None, training=False):
+        """The decoder's own output for codes `z`: logits or probabilities (`decoder_output`).
+
+        The input of `reconstruction_nll`.
+        """
+        return self.decoder(self.network_inputs(z, condition), training=training)
+
+    def probabilities(self, raw):
+        """Pixel probabilities (Bernoulli) or means (Gaussian) in [0, 1] from `raw_decode`."""
+        raw = ops.cast(raw, "float32")
+        if self.decoder_output == "logits":
+            return ops.sigmoid(raw)
+        return raw
+
+    def reconstruction_nll(self, images, decoder_output):
+        """`-log p(x|z)` per example, shape `(batch,)`, from the decoder's raw output.
+
+        In nats for the Bernoulli and Gaussian likelihoods; the sum of squared
+        errors for `"mse"`.
+        """
+        if self.likelihood == "bernoulli":
+            if self.decoder_output == "logits":
+                return losses.bernoulli_nll(images, decoder_output)
+            return losses.bernoulli_nll_from_probabilities(images, decoder_output)
+        mean = self.probabilities(decoder_output)
+        if self.likelihood == "mse":
+            return losses.squared_error(images, mean)
+        if self.log_sigma is None:
+            return losses.gaussian_nll(images, mean, np.log(self.sigma))
+        return losses.gaussian_nll(images, mean, ops.maximum(self.log_sigma, MIN_LOG_SIGMA))
+
+    def call(self, inputs, training=False):
+        """Reconstruction probabilities; z is sampled only when training.
+
+        `inputs` is images, or `(images, labels)` for a conditional model.
+        """
+        images, labels = inputs if self.conditional else (inputs, None)
+        condition = self.condition(labels)
+        z_mean, z_log_var = self.posterior(images, condition, training=training)
+        z = self.code(z_mean, z_log_var, sample=training)
+        return self.probabilities(self.raw_decode(z, condition, training=training))
+
+    def per_example_losses(self, images, labels=None, training=False):
+        """`(reconstruction, kl)`, each of shape `(batch,)`, in nats.
+
+        One Monte Carlo sample of z per image: their sum is an unbiased
+        estimate of the per-example negative ELBO. `labels` only for a
+        conditional model.
+        """
+        terms = self.loss_terms(images, self.condition(labels), training)
+        return terms.reconstruction, ops.sum(terms.kl_per_dimension, axis=-1)
+
+    # -- the one training and evaluation step -------------------------------
+
+    def _images_and_labels(self, data):
+        """`(images, labels or None)` of a batch; labels only when conditional."""
+        images, labels, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        if sample_weight is not None:
+            raise ValueError(
+                "VAE does not support sample weights; pass images (and "
+                "optionally labels) only."
+            )
+        return images, labels if self.conditional else None
+
+    def _update_metrics(self, terms, objective):
+        reconstruction, kl_per_dimension = terms
+        kl = ops.sum(kl_per_dimension, axis=-1)
+        self.loss_tracker.update_state(objective, sample_weight=ops.shape(reconstruction)[0])
+        self.total_loss_tracker.update_state(reconstruction + kl)
+        self.reconstruction_loss_tracker.update_state(reconstruction)
+        self.kl_loss_tracker.update_state(kl)
+        trackers = (
+            self.loss_tracker, self.total_loss_tracker, self.reconstruction_loss_tracker,
+            self.kl_loss_tracker,
+        )
+        return {tracker.name: tracker.result() for tracker in trackers}
+
+    def train_step(self, data):
+        images, labels = self._images_and_labels(data)
+        with tf.GradientTape() as tape:
+            terms = self.loss_terms(images, self.condition(labels), training=True)
+            objective, loss = batch_objective(terms, self.kl_weight, self.free_bits)
+            if self.losses:
+                replicas = tf.distribute.get_strategy().num_replicas_in_sync
+                loss = loss + ops.sum(self.losses) / replicas
+            # Loss scaling for mixed_float16 (a no-op otherwise).
+            scaled_loss = self.optimizer.scale_loss(loss)
+        gradients = tape.gradient(scaled_loss, self.trainable_weights)
+        self.optimizer.apply(gradients, self.trainable_weights)
+        # The weight is a training setting: reported by training steps only.
+        self.kl_weight_tracker.update_state(self.kl_weight)
+        return step_logs({
+            **self._update_metrics(terms, objective),
+            "kl_weight": self.kl_weight_tracker.result(),
+        })
+
+    def test_step(self, data):
+        images, labels = self._images_and_labels(data)
+        terms = self.loss_terms(images, self.condition(labels), training=False)
+        objective, _ = batch_objective(terms, self.kl_weight, self.free_bits)
+        return step_logs(self._update_metrics(terms, objective))
+
+    def check_inputs(self, x, y=None, name="x"):
+        """Validates concrete images (and, when conditional, labels); returns `(x, y)`.
+
+        Tensors and datasets pass unchecked; numpy images are checked for
+        shape and range, labels for range and count.
+        """
+        x = _checked_if_array(x, self.image_shape, name)
+        if self.conditional and _is_concrete(y) and isinstance(x, np.ndarray):
+            y = check_labels(y, self.num_classes, len(x), name=f"labels of {name}")
+        elif self.conditional and y is None and isinstance(x, np.ndarray):
+            self._missing_labels()
+        return x, y
+
+    def fit(self, x=None, y=None, *args, validation_data=None, **kwargs):
+        x, y = self.check_inputs(x, y, "x")
+        if isinstance(validation_data, (tuple, list)) and validation_data:
+            x_val, *rest = validation_data
+            y_val, rest = (rest[0], rest[1:]) if rest else (None, [])
+            x_val, y_val = self.check_inputs(x_val, y_val, "validation_data")
+            validation_data = (x_val,) if y_val is None else (x_val, y_val, *rest)
+        else:
+            validation_data = _checked_if_array(
+                validation_data, self.image_shape, "validation_data"
+            )
+        return super().fit(x, y, *args, validation_data=validation_data, **kwargs)
+
+    def evaluate(self, x=None, y=None, *args, **kwargs):
+        x, y = self.check_inputs(x, y, "x")
+        return super().evaluate(x, y, *args, **kwargs)
+
+    # -- inference ----------------------------------------------------------
+
+    def encode(self, images, labels=None):
+        """`(z_mean, z_log_var)` of `q(z|x)`, each of shape `(N, latent_dim)`.
+
+        `labels`: the images' classes, for a conditional model only. An
+        `Autoencoder` returns `(z, None)`.
+        """
+        images = _checked_if_array(images, self.image_shape, "images")
+        images = ops.convert_to_tensor(images, "float32")
+        return self.posterior(images, self.condition(labels, images.shape[0]))
+
+    def decode(self, z, labels=None):
+        """Images (pixel probabilities in [0, 1]) for latent codes `z`.
+
+        `labels`: the class to draw for each code (or one class for all), for
+        a conditional model only.
+        """
+        z = ops.convert_to_tensor(z, "float32")
+        if len(z.shape) != 2 or z.shape[-1] != self.latent_dim:
+            raise ValueError(
+                f"z must have shape (N, {self.latent_dim}); got {tuple(z.shape)}."
+            )
+        if tf.executing_eagerly() and not bool(ops.all(ops.isfinite(z))):
+            raise ValueError("z holds NaN or infinite values; decode finite latent codes.")
+        condition = self.condition(labels, z.shape[0])
+        return self.probabilities(self.raw_decode(z, condition))
+
+    def sample(self, num_samples, seed=None, labels=None):
+        """Decodes `num_samples` codes drawn from the prior (`model.prior`, N(0, I) by default).
+
+        Args:
+            num_samples: How many images to generate.
+            seed: Optional integer seed; by default the Sampler's generator.
+            labels: For a conditional model, the class of each image, or one
+                class for all.
+        """
+        check_positive_int("num_samples", num_samples)
+        z = self.prior.sample(num_samples, self.sampler.seed_generator if seed is None else seed)
+        return self.decode(z, labels)
+
+    def reconstruct(self, images, labels=None, sample=False):
+        """Decodes the posterior mean of each image (or a sample of z)."""
+        z_mean, z_log_var = self.encode(images, labels)
+        return self.decode(self.code(z_mean, z_log_var, sample), labels)
+
+    # -- serialization ------------------------------------------------------
+
+    def load_own_variables(self, store):
+        # Models saved by vae_tf 0.1.0 hold no variables of their own (kl_weight
+        # came later): they load with kl_weight = beta.
+        if len(store.keys()) == 0:
+            return
+        super().load_own_variables(store)
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "encoder": keras.saving.serialize_keras_object(self.encoder),
+            "decoder": keras.saving.serialize_keras_object(self.decoder),
+            "likelihood": self.likelihood,
+            "sigma": self.sigma,
+            "decoder_output": self.decoder_output,
+            "seed": self.seed,
+            "num_classes": self.num_classes,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("encoder", "decoder"):
+            config[key] = keras.saving.deserialize_keras_object(config[key])
+        return cls(**config)

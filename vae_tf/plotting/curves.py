@@ -1,0 +1,108 @@
+"""Figures of numbers over training and sweeps: loss curves and the sweep's trade-offs.
+
+Example:
+
+```python
+loss_curves_figure(history).savefig("loss.png")
+sweep_figure(vae_tf.runs.sweeps.read_sweep("runs/sweep")).savefig("sweep.png")
+```
+"""
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+LOSS_METRICS = (
+    ("total_loss", "Total (negative ELBO)"),
+    ("reconstruction_loss", "Reconstruction"),
+    ("kl_loss", "KL divergence"),
+)
+
+
+
+def loss_curves_figure(history, units="nats per example"):
+    """Training (and validation) curves of total, reconstruction and KL losses.
+
+    When the history holds a varying `kl_weight` (KL warm-up, cyclical
+    annealing), the KL panel also shows it, on its own axis.
+
+    Args:
+        history: A `keras.callbacks.History` or its `.history` dict
+            (`{"total_loss": [...], "val_total_loss": [...], ...}`).
+        units: Label of the loss axes (not nats for the "mse" objective).
+
+    Returns:
+        A Figure with one panel per loss.
+    """
+    history = getattr(history, "history", history)
+    fig = Figure(figsize=(15, 4.2))
+    axes = fig.subplots(1, len(LOSS_METRICS))
+    for ax, (key, title) in zip(axes, LOSS_METRICS):
+        for prefix, label, style in (("", "train", "-"), ("val_", "validation", "--")):
+            values = history.get(prefix + key)
+            if values:
+                epochs = np.arange(1, len(values) + 1)
+                ax.plot(epochs, values, style, marker="o", markersize=3, label=label)
+        ax.set_title(title)
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_ylabel(units)
+        ax.grid(alpha=0.3)
+        ax.legend(loc="upper left" if key == "kl_loss" else "best")
+    weights = history.get("kl_weight")
+    if weights and min(weights) != max(weights):
+        weight_ax = axes[-1].twinx()
+        epochs = np.arange(1, len(weights) + 1)
+        weight_ax.plot(epochs, weights, ":", color="gray", label="KL weight (mean of epoch)")
+        weight_ax.set_ylabel("KL weight")
+        weight_ax.set_ylim(bottom=0)
+        weight_ax.legend(loc="upper right")
+    fig.tight_layout()
+    return fig
+
+
+def sweep_figure(rows):
+    """Trade-offs of a sweep over latent size and beta (`vae_tf.runs.sweeps.run_sweep` rows).
+
+    Left: reconstruction against KL (rate against distortion), one line per
+    latent size through its betas. Middle: the importance-weighted NLL
+    against beta. Right: active latent units against beta.
+
+    Args:
+        rows: Dicts with `latent_dim`, `beta`, `reconstruction`, `kl`, `nll`
+            and `active_units` (nats per example; `nll` may be NaN).
+    """
+    fig = Figure(figsize=(17, 5))
+    rate_ax, nll_ax, units_ax = fig.subplots(1, 3)
+    for latent_dim in sorted({row["latent_dim"] for row in rows}):
+        runs = sorted((r for r in rows if r["latent_dim"] == latent_dim), key=lambda r: r["beta"])
+        betas = [r["beta"] for r in runs]
+        (line,) = rate_ax.plot(
+            [r["kl"] for r in runs], [r["reconstruction"] for r in runs], "o-",
+            label=f"latent {latent_dim}",
+        )
+        for r in runs:
+            rate_ax.annotate(f"β={r['beta']:g}", (r["kl"], r["reconstruction"]),
+                             textcoords="offset points", xytext=(4, 4), fontsize=8)
+        nll_ax.plot(betas, [r["nll"] for r in runs], "o-", color=line.get_color(),
+                    label=f"latent {latent_dim}")
+        units_ax.plot(betas, [r["active_units"] for r in runs], "o-", color=line.get_color(),
+                      label=f"latent {latent_dim}")
+    rate_ax.set_xlabel("KL (rate), nats")
+    rate_ax.set_ylabel("reconstruction (distortion), nats")
+    rate_ax.set_title("Rate against distortion")
+    nll_ax.set_ylabel("NLL (importance-weighted), nats")
+    nll_ax.set_title("Negative log-likelihood")
+    units_ax.set_ylabel("active latent units")
+    units_ax.set_title("Active units (Cov_x E[z|x] > 0.01)")
+    all_betas = sorted({row["beta"] for row in rows})
+    for ax in (nll_ax, units_ax):
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(all_betas, [f"{beta:g}" for beta in all_betas])
+        ax.set_xlabel("beta")
+    units_ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    for ax in (rate_ax, nll_ax, units_ax):
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,39 @@
+"""Training runs: their settings, their directory, their files, the loop, and sweeps of them.
+
+- `config`: `TrainConfig`, every setting with its help text and check.
+- `directory`: `RunDirectory` (staged, locked, resumable, published whole).
+- `artifacts`: the one writer and reader of each file of a run
+  (`write_settings`, `read_config`, `read_history`, `load_run`, ...).
+- `run_data`: the run's data source, its training stream from any position.
+- `loop`: `train(config, callbacks=...)` and `build_model`.
+- `sweeps`: latent size x beta sweeps of runs, evaluated in nats.
+
+Example:
+
+```python
+result = vae_tf.runs.train(vae_tf.runs.TrainConfig(latent_dim=2, epochs=30))
+again = vae_tf.runs.load_run(result.run_dir)
+```
+"""
+
+from vae_tf.runs.artifacts import TrainResult
+from vae_tf.runs.artifacts import load_run
+from vae_tf.runs.artifacts import read_config
+from vae_tf.runs.artifacts import read_history
+from vae_tf.runs.config import PRECISIONS
+from vae_tf.runs.config import TrainConfig
+from vae_tf.runs.directory import RunDirectory
+from vae_tf.runs.loop import build_model
+from vae_tf.runs.loop import default_output_dir
+from vae_tf.runs.loop import kl_schedule
+from vae_tf.runs.loop import train
+from vae_tf.runs.run_data import data_source
+from vae_tf.runs.run_data import image_shape
+from vae_tf.runs.run_data import likelihood
+from vae_tf.runs.run_data import split_images
+
+__all__ = [
+    "PRECISIONS", "RunDirectory", "TrainConfig", "TrainResult", "build_model", "data_source",
+    "default_output_dir", "image_shape", "kl_schedule", "likelihood", "load_run", "read_config",
+    "read_history", "split_images", "train",
+]

@@ -1,0 +1,128 @@
+"""A run directory's files: the one writer and reader of each, and loading a finished run.
+
+- `config.json`: `write_settings` (atomic, with the library versions) and
+  `read_settings` / `read_config`.
+- `history.csv`: `read_history`, `history_length`, `keep_history`.
+- `vae.keras`, `saved_model/`, the diagrams and figures: `write_artifacts`;
+  `load_run` reads a finished run back.
+
+Example:
+
+```python
+run = load_run("runs/conv_latent2_20261122-231700")
+run.model.decode([[0.0, 0.0]]); run.history["total_loss"][-1]
+config = read_config(run.run_dir)          # its TrainConfig
+```
+"""
+
+import csv
+import dataclasses
+import os
+
+import keras
+import tensorflow as tf
+
+import vae_tf
+from vae_tf import plotting
+from vae_tf._files import atomic_path
+from vae_tf._files import read_json
+from vae_tf._files import write_json
+from vae_tf.export import export_saved_model
+from vae_tf.models import LatentVariableModel
+from vae_tf.runs.config import TrainConfig
+
+CONFIG_FILE = "config.json"
+HISTORY_FILE = "history.csv"
+MODEL_FILE = "vae.keras"
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """A trained model, its history and its run directory (`train`, `load_run`)."""
+
+    model: LatentVariableModel
+    history: dict
+    run_dir: str
+
+
+def write_settings(run_dir, settings):
+    """Writes `settings` (a dict) and the library versions as `run_dir/config.json`, atomically."""
+    versions = {
+        "vae_tf": vae_tf.__version__, "tensorflow": tf.__version__, "keras": keras.__version__,
+    }
+    return write_json({**settings, "versions": versions}, os.path.join(run_dir, CONFIG_FILE))
+
+
+def read_settings(run_dir):
+    """The settings dict of `run_dir/config.json` (versions included)."""
+    return read_json(os.path.join(run_dir, CONFIG_FILE))
+
+
+def read_config(run_dir):
+    """The `TrainConfig` of a run directory, from its config.json.
+
+    Settings added after the run was written take their defaults.
+    """
+    values = read_settings(run_dir)
+    fields = {field.name for field in dataclasses.fields(TrainConfig)}
+    return TrainConfig(**{key: value for key, value in values.items() if key in fields})
+
+
+def read_history(path):
+    """The per-epoch history in a `history.csv` as `{column: [floats]}`."""
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    # Keras' CSVLogger writes "NA" val_ columns for runs without validation.
+    return {
+        key: [float("nan") if row[key] == "NA" else float(row[key]) for row in rows]
+        for key in (rows[0] if rows else ())
+        if key != "epoch" and any(row[key] != "NA" for row in rows)
+    }
+
+
+def history_length(path):
+    """The number of epochs recorded in a `history.csv`."""
+    with open(path, newline="") as f:
+        return sum(1 for _ in f) - 1
+
+
+def keep_history(path, epochs):
+    """Cuts `history.csv` to its first `epochs` rows (a crash may have left one more)."""
+    if not os.path.isfile(path):
+        return
+    with open(path, newline="") as f:
+        rows = f.readlines()
+    with atomic_path(path) as partial, open(partial, "w", newline="") as f:
+        f.writelines(rows[: epochs + 1])
+
+
+def write_artifacts(model, history, run_dir, test_set, seed=0):
+    """Writes the run's model files, diagrams and figures into `run_dir`.
+
+    `test_set` is `(images, labels)`, encoded and shown in the figures;
+    `seed` chooses the images shown. (config.json is the run directory's.)
+    """
+    model.save(os.path.join(run_dir, MODEL_FILE))
+    export_saved_model(model, os.path.join(run_dir, "saved_model"))
+    plotting.save_model_diagram(model.encoder, os.path.join(run_dir, "encoder.png"))
+    plotting.save_model_diagram(model.decoder, os.path.join(run_dir, "decoder.png"))
+    images, labels = test_set
+    plotting.write_figures(model, run_dir, images, labels, history, seed=seed)
+
+
+def load_run(run_dir):
+    """Loads a run directory written by `train`: its model and history.
+
+    Raises:
+        FileNotFoundError: if `run_dir` holds no `vae.keras`.
+    """
+    model_path = os.path.join(run_dir, MODEL_FILE)
+    if not os.path.isfile(model_path):
+        raise FileNotFoundError(
+            f"No vae.keras in {run_dir}: is it a run directory written by "
+            "vae_tf.train or scripts/train.py (a finished run, not a .partial one)?"
+        )
+    model = keras.saving.load_model(model_path, safe_mode=True)
+    history_path = os.path.join(run_dir, HISTORY_FILE)
+    history = read_history(history_path) if os.path.isfile(history_path) else {}
+    return TrainResult(model=model, history=history, run_dir=run_dir)

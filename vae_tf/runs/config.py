@@ -1,0 +1,304 @@
+"""`TrainConfig`: every setting of a training run, each described and bounded once.
+
+Each field carries its help text and its check in its metadata
+(`setting(...)`): `TrainConfig.validate` runs the checks, the docstring lists
+the help texts, and `vae_tf.cli` makes the absl flags (types, enums, bounds,
+help) from the same fields, so flags, config and documentation never
+disagree.
+
+Example:
+
+```python
+config = TrainConfig(latent_dim=2, epochs=30, beta=4.0)
+config.validate()                     # ValueError naming the first bad field
+TrainConfig.describe("beta")          # its help text
+```
+"""
+
+import dataclasses
+import textwrap
+from typing import Optional
+from typing import Union
+
+from vae_tf._checks import Integer
+from vae_tf._checks import Number
+from vae_tf._checks import OneOf
+from vae_tf.architectures import PRESETS
+from vae_tf.data import image_folder
+from vae_tf.data import is_dataset
+from vae_tf.distribute import STRATEGIES
+from vae_tf.models import LIKELIHOODS
+from vae_tf.models import base as model_base
+from vae_tf.models import vae as vae_model
+
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+JIT_COMPILE = (True, False, "auto")
+# Settings a resumed run may change: they do not alter what was trained so far
+# (a lower learning rate is the way on after a NaN stop).
+RESUMABLE_CHANGES = ("output_dir", "epochs", "learning_rate", "checkpoint_steps")
+
+
+class _Dataset:
+    """The check of `dataset`: a registered name or the path of an .npz file."""
+
+    def __call__(self, name, value):
+        from vae_tf.data import registry  # the names registered by now
+
+        if not (isinstance(value, str) and is_dataset(value)):
+            raise ValueError(
+                f"{name} must be one of {registry.names()} or the path of an .npz file of "
+                f"your own arrays; got {value!r}."
+            )
+        return value
+
+    def flag_bounds(self):
+        return {}
+
+
+def setting(default, help, check=None):
+    """A `TrainConfig` field with its help text and check (see the module docstring)."""
+    return dataclasses.field(default=default, metadata={"help": help, "check": check})
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """Everything that defines a training run."""
+
+    latent_dim: int = setting(2, "Size of the latent code.", Integer(1))
+    architecture: str = setting(
+        "conv",
+        "Encoder/decoder preset: conv (the keras.io example), mlp (784-400-latent) or conv64 "
+        "(the 64x64 RGB face VAE; use learning_rate=0.0005).",
+        OneOf(tuple(sorted(PRESETS))),
+    )
+    dataset: str = setting(
+        "mnist",
+        "mnist (bundled), fashion_mnist or cifar10 (downloaded once by keras.datasets), or the "
+        "path of an .npz of your own arrays (x_train, x_test; optional y_train, y_test).",
+        _Dataset(),
+    )
+    data_dir: Optional[str] = setting(
+        None,
+        "Train on this folder of images instead (PNG, JPEG, GIF, BMP, searched recursively; "
+        "one sub-folder per class gives labels).",
+    )
+    image_size: int = setting(
+        64, "Side of the square images made from data_dir (centre crop, resize).", Integer(1)
+    )
+    channels: int = setting(
+        3, "3 (RGB) or 1 (grayscale), for data_dir.", image_folder.CHANNELS
+    )
+    validation_split: float = setting(
+        0.1, "Fraction of data_dir's files held out for validation and figures.",
+        image_folder.VALIDATION_SPLIT,
+    )
+    cache: Optional[str] = setting(
+        None,
+        "For data_dir: keep the decoded images in 'memory', or in files with this path "
+        "prefix; default: decode at every epoch (flat memory).",
+    )
+    bad_images: str = setting(
+        "skip",
+        "For data_dir: skip corrupt or unreadable files (each reported in the log) or raise "
+        "on the first.",
+        image_folder.BAD_IMAGES_CHECK,
+    )
+    epochs: int = setting(30, "Passes over the training set.", Integer(1))
+    batch_size: int = setting(
+        128, "Images per step (the global batch under a strategy).", Integer(1)
+    )
+    learning_rate: float = setting(1e-3, "Adam learning rate.", Number(0.0, low_open=True))
+    beta: float = setting(
+        1.0, "Weight of the KL term (beta-VAE); 1 is the true ELBO.", vae_model.BETA
+    )
+    kl_warmup_epochs: int = setting(
+        0,
+        "KL warm-up: the KL weight grows linearly from 0 to beta over this many epochs "
+        "(0: off).",
+        Integer(0, note="0: off"),
+    )
+    kl_warmup_steps: int = setting(
+        0, "KL warm-up counted in training steps instead of epochs (0: off).",
+        Integer(0, note="0: off"),
+    )
+    kl_cycles: int = setting(
+        0,
+        "Cyclical KL annealing (Fu et al., 2019): this many warm-up cycles over the run "
+        "(0: off).",
+        Integer(0, note="0: off"),
+    )
+    kl_cycle_ratio: float = setting(
+        0.5, "Fraction of each KL cycle over which the weight rises, in (0, 1].",
+        Number(0.0, 1.0, low_open=True),
+    )
+    free_bits: float = setting(
+        0.0, "Free bits: KL floor in nats per latent dimension (0: off).", vae_model.FREE_BITS
+    )
+    likelihood: str = setting(
+        "auto",
+        "p(x|z): auto (the dataset's own: bernoulli for mnist, fashion_mnist and grey .npz "
+        "images, gaussian_learned for natural images: cifar10, folders, colour .npz images), "
+        "bernoulli (from logits), gaussian (fixed sigma), gaussian_learned (one learned "
+        "sigma), or mse (sum of squared errors: not a likelihood, not nats).",
+        OneOf(("auto", *LIKELIHOODS)),
+    )
+    sigma: float = setting(
+        0.1, "Standard deviation of the Gaussian likelihoods (start value when learned).",
+        model_base.SIGMA,
+    )
+    z_log_var_clip: Optional[float] = setting(
+        None, "Clip z_log_var to [-clip, clip] for stability; default: off.",
+        vae_model.Z_LOG_VAR_CLIP,
+    )
+    autoencoder: bool = setting(
+        False,
+        "Train a deterministic autoencoder (no sampling, no KL) with the same networks: "
+        "the baseline to compare with.",
+    )
+    seed: Optional[int] = setting(
+        1337,
+        "Seed of weights, shuffling, binarization and sampling; None draws a fresh one.",
+        Integer(0, optional=True),
+    )
+    steps_per_epoch: Optional[int] = setting(
+        None, "Cut each epoch to this many steps (quick trials); default: a full pass.",
+        Integer(1, optional=True),
+    )
+    train_on_all: bool = setting(
+        False, "Train on all 70,000 images like the keras.io example (no validation set)."
+    )
+    binarize: bool = setting(
+        False,
+        "Dynamic binarization: resample every pixel as 0/1 with its grey level as "
+        "probability at every epoch.",
+    )
+    conditional: bool = setting(
+        False,
+        "Conditional VAE (Sohn et al., 2015): encoder and decoder see the image's label; z "
+        "keeps the style.",
+    )
+    run_eagerly: bool = setting(False, "Run eagerly (slow; for debugging).")
+    jit_compile: Union[bool, str] = setting(
+        "auto", "XLA compilation: true, false, or auto (Keras decides: on for GPUs, off on CPU).",
+        OneOf(JIT_COMPILE, description="True, False or 'auto'"),
+    )
+    steps_per_execution: int = setting(
+        10,
+        "Training steps per call of the compiled function (fewer Python round trips); runs "
+        "with a KL schedule or a distribution strategy take 1; with steps_per_epoch, the "
+        "largest divisor of it up to this value.",
+        Integer(1),
+    )
+    mixed_precision: str = setting(
+        "float32",
+        "Keras dtype policy: mixed_float16 for GPUs, mixed_bfloat16 for TPUs and CPUs with "
+        "bfloat16 instructions.",
+        OneOf(PRECISIONS),
+    )
+    strategy: str = setting(
+        "default",
+        "tf.distribute strategy: default (one device), mirrored (every GPU of this machine), "
+        "multi_worker (machines listed in TF_CONFIG; needs a seed) or tpu. Only the chief "
+        "writes the run directory.",
+        OneOf(STRATEGIES),
+    )
+    checkpoint_steps: int = setting(
+        0,
+        "Checkpoint every this many training steps too (0: at every epoch's end only); a "
+        "crashed run resumes from its latest checkpoint when rerun.",
+        Integer(0, note="0: at the end of every epoch only"),
+    )
+    deterministic: bool = setting(
+        False,
+        "Bit-for-bit reproducible training (TensorFlow op determinism, which stays on in this "
+        "process; no XLA; needs a seed): a resumed run ends with the weights of an "
+        "uninterrupted one.",
+    )
+    output_dir: Optional[str] = setting(
+        None,
+        "Run directory to create (must not exist, or be empty); default "
+        "runs/<architecture>_latent<d>_<time>, or the newest interrupted run there with the "
+        "same settings.",
+    )
+
+    @classmethod
+    def describe(cls, name):
+        """The help text of the setting `name`."""
+        return _FIELDS[name].metadata["help"]
+
+    @classmethod
+    def check(cls, name):
+        """The check of the setting `name` (see `vae_tf._checks`), or None."""
+        return _FIELDS[name].metadata["check"]
+
+    def validate(self):
+        """Raises ValueError naming the first invalid field and its fix."""
+        for field in dataclasses.fields(self):
+            check = field.metadata["check"]
+            if check is not None:
+                check(field.name, getattr(self, field.name))
+            elif field.type is bool and not isinstance(getattr(self, field.name), bool):
+                raise ValueError(
+                    f"{field.name} must be True or False; got {getattr(self, field.name)!r}."
+                )
+        self._validate_combinations()
+
+    def _validate_combinations(self):
+        if self.data_dir is not None:
+            if self.dataset != "mnist":
+                raise ValueError(
+                    f"Choose dataset={self.dataset!r} or data_dir={self.data_dir!r}, not both."
+                )
+            if self.binarize:
+                raise ValueError(
+                    "binarize is for the in-memory datasets (mnist, fashion_mnist, cifar10), "
+                    "not data_dir."
+                )
+        if self.deterministic and self.seed is None:
+            raise ValueError("deterministic training needs a seed; set seed.")
+        schedules = [
+            name for name in ("kl_warmup_epochs", "kl_warmup_steps", "kl_cycles")
+            if getattr(self, name)
+        ]
+        if len(schedules) > 1:
+            raise ValueError(
+                f"Choose one KL schedule; got {' and '.join(schedules)}. Set the others to 0."
+            )
+        if self.autoencoder:
+            kl_options = schedules + [
+                name for name, off in (("beta", 1.0), ("free_bits", 0.0), ("z_log_var_clip", None))
+                if getattr(self, name) != off
+            ]
+            if kl_options:
+                raise ValueError(
+                    f"The autoencoder has no KL term, so {', '.join(kl_options)} cannot "
+                    "apply; drop them or train a VAE."
+                )
+        if self.strategy == "multi_worker" and self.seed is None:
+            raise ValueError(
+                "strategy 'multi_worker' needs a seed (the same on every worker) so that "
+                "all workers shuffle the data alike; set seed."
+            )
+
+    def settings(self):
+        """The run's settings as a JSON-ready dict (what config.json holds)."""
+        return dataclasses.asdict(self)
+
+
+_FIELDS = {field.name: field for field in dataclasses.fields(TrainConfig)}
+TrainConfig.__doc__ += "\n\n    Attributes:\n" + "".join(
+    textwrap.fill(
+        f"{name}: {field.metadata['help']}", 88, initial_indent=" " * 8,
+        subsequent_indent=" " * 12,
+    ) + "\n"
+    for name, field in _FIELDS.items()
+)
+
+
+def differences(stored, settings):
+    """`"field: old -> new"` for each setting of `settings` that a resumed run may not change."""
+    return [
+        f"{key}: {stored.get(key)!r} -> {value!r}"
+        for key, value in settings.items()
+        if key not in RESUMABLE_CHANGES and stored.get(key, value) != value
+    ]

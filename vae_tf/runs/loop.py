@@ -1,0 +1,324 @@
+"""One `train(config)` for scripts and notebooks: build, compile, fit, write the run.
+
+Example:
+
+```python
+result = train(TrainConfig(latent_dim=2, epochs=30))
+result.model.decode([[0.0, 0.0]])
+print(result.run_dir)        # config.json, history.csv, vae.keras, ...
+```
+"""
+
+import dataclasses
+import datetime
+import importlib.util
+import os
+import shutil
+import tempfile
+import warnings
+
+import keras
+import tensorflow as tf
+from absl import logging
+
+from vae_tf import distribute
+from vae_tf.architectures import build_encoder_decoder
+from vae_tf.architectures import check_architecture
+from vae_tf.callbacks import CyclicalKLAnnealing
+from vae_tf.callbacks import EpochTimer
+from vae_tf.callbacks import KLWarmup
+from vae_tf.callbacks import StopOnNonFiniteLoss
+from vae_tf.callbacks import TrainingCheckpoint
+from vae_tf.callbacks import load_training_state
+from vae_tf.models import VAE
+from vae_tf.models import Autoencoder
+from vae_tf.plotting import LOSS_METRICS
+from vae_tf.runs.artifacts import HISTORY_FILE
+from vae_tf.runs.artifacts import TrainResult
+from vae_tf.runs.artifacts import keep_history
+from vae_tf.runs.artifacts import read_history
+from vae_tf.runs.artifacts import write_artifacts
+from vae_tf.runs.directory import RunDirectory
+from vae_tf.runs.directory import find_interrupted
+from vae_tf.runs.run_data import data_source
+from vae_tf.runs.run_data import image_shape
+from vae_tf.runs.run_data import likelihood
+from vae_tf.runs.run_data import run_data
+
+
+def default_output_dir(config, resume=True):
+    """`runs/<architecture>_latent<d>_<timestamp>`, or the newest interrupted run like `config`.
+
+    With `resume`, rerunning a crashed command without output_dir finds its
+    run again.
+    """
+    prefix = os.path.join("runs", f"{config.architecture}_latent{config.latent_dim}_")
+    interrupted = resume and find_interrupted(prefix + "*.partial", config.settings())
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return interrupted or prefix + stamp
+
+
+def _steps_per_execution(config):
+    """`config.steps_per_execution`, or 1 where several steps per call go wrong."""
+    if config.steps_per_execution == 1 or kl_schedule(config) is not None:
+        # KL schedules set the weight before every call of the compiled step.
+        return 1
+    if tf.distribute.has_strategy():
+        # Keras 3 (3.15) fails on several steps per call under tf.distribute
+        # strategies ("You must feed a value for placeholder tensor",
+        # keras-team/keras#19246).
+        logging.warning(
+            "steps_per_execution=%d does not work under tf.distribute strategies in Keras "
+            "%s (keras-team/keras#19246): one step per call.",
+            config.steps_per_execution, keras.__version__,
+        )
+        return 1
+    if config.steps_per_epoch:
+        # Keras runs whole calls: one overlapping the end of a shortened
+        # epoch would train past it (4 epochs of 2 steps ran 40 steps at 10
+        # per call), so the calls must tile the epoch.
+        return max(
+            every for every in range(1, config.steps_per_execution + 1)
+            if config.steps_per_epoch % every == 0
+        )
+    return config.steps_per_execution
+
+
+def build_model(config, num_classes=None, source=None):
+    """The compiled `VAE` (or `Autoencoder`) of `config`, built under its dtype policy.
+
+    Under a distribution strategy, call it inside `strategy.scope()`.
+    `source`: the run's `DataSource`, if already made (see `data_source`);
+    `num_classes` overrides its number of classes.
+    """
+    if config.conditional and num_classes is None:
+        source = source or data_source(config)
+        num_classes = source.num_classes
+        if num_classes is None:
+            fix = (
+                f"add y_train and y_test to {config.dataset}" if source.folder is None
+                else "put each class in its own sub-folder (at least two)"
+            )
+            raise ValueError(f"A conditional VAE needs labels: {fix}.")
+    num_classes = num_classes if config.conditional else None
+    previous_policy = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(config.mixed_precision)
+    try:
+        encoder, decoder = build_encoder_decoder(
+            config.architecture, config.latent_dim, image_shape=image_shape(config),
+            num_classes=num_classes, variational=not config.autoencoder,
+        )
+        common = dict(
+            likelihood=likelihood(config, source), sigma=config.sigma, seed=config.seed,
+            num_classes=num_classes,
+        )
+        if config.autoencoder:
+            model = Autoencoder(encoder, decoder, **common)
+        else:
+            model = VAE(
+                encoder, decoder, beta=config.beta, free_bits=config.free_bits,
+                z_log_var_clip=config.z_log_var_clip, **common,
+            )
+    finally:
+        keras.config.set_dtype_policy(previous_policy)
+    optimizer = keras.optimizers.Adam(config.learning_rate)
+    if config.mixed_precision == "mixed_float16":
+        # Losses summed over pixels have gradients about 1,000 times those of
+        # per-pixel means, for which Keras' initial scale 2**15 is made: from
+        # there, the conv preset skipped its first 6 steps on float16
+        # overflows before the dynamic scale settled at 2**9.
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer, initial_scale=2**8)
+    model.compile(
+        optimizer=optimizer,
+        run_eagerly=config.run_eagerly,
+        jit_compile=config.jit_compile,
+        steps_per_execution=_steps_per_execution(config),
+    )
+    return model
+
+
+def kl_schedule(config):
+    """The KL callback `config` asks for, or None for a constant weight."""
+    if config.kl_warmup_epochs:
+        return KLWarmup(config.kl_warmup_epochs, unit="epochs")
+    if config.kl_warmup_steps:
+        return KLWarmup(config.kl_warmup_steps, unit="steps")
+    if config.kl_cycles:
+        return CyclicalKLAnnealing(config.kl_cycles, config.kl_cycle_ratio)
+    return None
+
+
+def _print_final(history, run_dir):
+    def line(prefix):
+        return ", ".join(
+            f"{key} {history[prefix + key][-1]:.2f}"
+            for key, _ in LOSS_METRICS
+            if history.get(prefix + key)
+        )
+
+    print(f"Final training:   {line('')}")
+    if history.get("val_total_loss"):
+        print(f"Final validation: {line('val_')}")
+    seconds = history.get("epoch_seconds", [])
+    if seconds:
+        print(f"Seconds per epoch: {sum(seconds) / len(seconds):.1f}")
+    print(f"Run written to {run_dir}")
+
+
+def _restore(model, position, learning_rate):
+    """Loads a checkpoint or a finished run's vae.keras; a resumed run may change its rate."""
+    if position["from"].endswith(".keras"):
+        load_training_state(model, position["from"])
+    else:
+        TrainingCheckpoint(position["from"], restore=False).restore(model)
+    model.optimizer.learning_rate = learning_rate
+
+
+def train(config, verbose="auto", resume=False, overwrite=False, callbacks=()):
+    """Trains a VAE on the data `config` names and writes its run directory.
+
+    The run directory is filled under `<output_dir>.partial` and renamed when
+    complete, so a crash never leaves a directory that looks finished. The
+    run checkpoints every epoch (and every `config.checkpoint_steps` steps)
+    into `<output_dir>.partial/checkpoint`; calling `train` again with the
+    same settings resumes from the latest checkpoint, mid-epoch included.
+    Under `config.strategy`, every worker trains; only the chief writes the
+    run (and prints).
+
+    Args:
+        config: A `TrainConfig`.
+        verbose: Keras' fit verbosity (0 silent, 1 progress bar, 2 one line
+            per epoch); anything but 0 also prints the model summaries.
+        resume: Insist on resuming: the interrupted run of
+            `config.output_dir`, or its finished run, trained further up to
+            `config.epochs`. Only `epochs`, `learning_rate` and
+            `checkpoint_steps` may differ from the run's settings.
+        overwrite: Start afresh even if `config.output_dir` holds a run (it
+            is replaced once the new one is complete) or an interrupted one.
+        callbacks: Extra Keras callbacks for `fit`. They come after the
+            epoch timer and before the NaN stop, the history logger and the
+            checkpoint, so they see (and may change) a step's logs first.
+
+    Returns:
+        A `TrainResult`.
+
+    Raises:
+        FileExistsError: `output_dir` holds a run and neither `resume` nor
+            `overwrite` is set, or its interrupted run has other settings.
+        FloatingPointError: the training loss became NaN or infinite; the
+            last good checkpoint is kept.
+    """
+    config.validate()
+    strategy = distribute.make_strategy(config.strategy)
+    # Every worker runs the same steps, saving included (collective ops need
+    # them all); the others write into a scratch directory they delete.
+    chief = distribute.is_chief(strategy)
+    verbose = verbose if chief else 0
+    run_dir = config.output_dir or default_output_dir(config, resume=not overwrite)
+    config = dataclasses.replace(config, output_dir=run_dir)
+    run = RunDirectory(run_dir, config.settings(), resume, overwrite, chief=chief)
+    if config.deterministic:
+        tf.config.experimental.enable_op_determinism()
+    if config.seed is not None:
+        keras.utils.set_random_seed(config.seed)
+    # Data and networks first: what cannot load or build leaves no run folder.
+    data = run_data(config, data_source(config))
+    check_architecture(config.architecture, config.latent_dim, data.source.image_shape)
+    position = run.open()
+    staging = run.staging if chief else tempfile.mkdtemp(prefix="vae_tf_worker_")
+    try:
+        model, history = _fit(
+            config, strategy, data, position, staging, verbose, list(callbacks)
+        )
+        write_artifacts(model, history, staging, data.test_set, seed=config.seed or 0)
+    except BaseException:
+        run.close()
+        raise
+    if chief:
+        run.publish()
+    else:
+        shutil.rmtree(staging)
+    if verbose:
+        _print_final(history, run_dir)
+    return TrainResult(model=model, history=history, run_dir=run_dir)
+
+
+def _fit(config, strategy, data, position, staging, verbose, extra_callbacks):
+    """Builds (or restores) the model and fits it from `position`; returns `(model, history)`."""
+    with strategy.scope():
+        model = build_model(config, data.source.num_classes, data.source)
+    epoch, batch = 0, 0
+    if position is not None:
+        _restore(model, position, config.learning_rate)
+        epoch, batch = position["epoch"], position["batch"]
+        if verbose and epoch < config.epochs:
+            done = f" and {batch} steps of epoch {epoch + 1}" if batch else ""
+            epochs = f"{epoch} epoch{'' if epoch == 1 else 's'}"
+            print(f"Resuming {config.output_dir}: {epochs} done{done}.")
+    if verbose:
+        model.encoder.summary()
+        model.decoder.summary()
+    history_path = os.path.join(staging, HISTORY_FILE)
+    keep_history(history_path, epoch)
+    checkpoint = TrainingCheckpoint(
+        os.path.join(staging, "checkpoint"), save_freq=config.checkpoint_steps or "epoch",
+        restore=False,
+    )
+    checkpoint.first_batch = batch
+    # The NaN stop comes before the checkpoint, so a bad step is never saved,
+    # and the history row before it, so a checkpointed epoch has its row.
+    callbacks = [
+        EpochTimer(),
+        *extra_callbacks,
+        StopOnNonFiniteLoss(),
+        keras.callbacks.CSVLogger(history_path, append=True),
+        checkpoint,
+    ]
+    schedule = kl_schedule(config)
+    if schedule is not None:
+        callbacks.append(schedule)
+    if importlib.util.find_spec("tensorboard"):
+        callbacks.append(keras.callbacks.TensorBoard(os.path.join(staging, "logs")))
+    elif verbose:
+        print("TensorBoard is not installed: no logs/ (pip install tensorboard).")
+    fit = dict(
+        validation_data=data.validation, callbacks=callbacks, shuffle=False, verbose=verbose
+    )
+    with warnings.catch_warnings():
+        # A folder's length is unknown until its first pass (skipped files do
+        # not count), and Keras says "Your input ran out of data" at its end;
+        # steps_per_epoch repeats the data, so nothing can run out.
+        warnings.filterwarnings("ignore", "Your input ran out of data", UserWarning)
+        try:
+            if batch:
+                # Keras starts every epoch at its first batch: the interrupted
+                # epoch is finished by a fit of its remaining batches.
+                steps = config.steps_per_epoch and config.steps_per_epoch - batch
+                if schedule is not None:
+                    schedule.finish_epoch(
+                        batch, config.steps_per_epoch or data.batches_per_pass, config.epochs
+                    )
+                model.fit(data.train_from(epoch, batch), initial_epoch=epoch, epochs=epoch + 1,
+                          steps_per_epoch=steps, **fit)
+                epoch += 1
+            if epoch < config.epochs:
+                model.fit(data.train_from(epoch), initial_epoch=epoch, epochs=config.epochs,
+                          steps_per_epoch=config.steps_per_epoch, **fit)
+        except FloatingPointError as error:
+            raise FloatingPointError(f"{error} {_after_nan(checkpoint.backup_dir)}") from None
+    return model, read_history(history_path)
+
+
+def _after_nan(checkpoint_dir):
+    """What a NaN stop leaves and how to go on, in the library's words."""
+    latest = TrainingCheckpoint.latest(checkpoint_dir)
+    kept = (
+        f"The last good checkpoint ({latest['epoch']} epochs and {latest['batch']} steps "
+        f"done) is kept in {checkpoint_dir}: rerun with a lower learning_rate=... to resume "
+        "from it, or"
+        if latest else "No checkpoint was saved before it:"
+    )
+    return (
+        f"{kept} start afresh with overwrite=True (and a lower learning_rate=..., a "
+        "z_log_var_clip=..., or cleaner data)."
+    )
