@@ -108,7 +108,10 @@ def test_library_words_become_flags_where_scripts_print():
     assert cli.flag_words("learning_rate must be > 0; a lower learning_rate=0.01") == (
         "--learning_rate must be > 0; a lower --learning_rate=0.01"
     )
-    # Already a flag, or not a setting: unchanged.
-    assert cli.flag_words("--epochs=3, x_train=..., my_epochs=2") == (
-        "--epochs=3, x_train=..., my_epochs=2"
+    assert cli.flag_words("choose another output_dir, not data_dir; epochs stay") == (
+        "choose another --output_dir, not --data_dir; epochs stay"
+    )
+    # Already a flag, a path, or not a setting: unchanged.
+    assert cli.flag_words("--epochs=3, x_train=..., my_epochs=2, runs/output_dir/a") == (
+        "--epochs=3, x_train=..., my_epochs=2, runs/output_dir/a"
     )

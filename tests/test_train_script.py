@@ -101,6 +101,8 @@ def test_existing_run_directory_is_never_overwritten(tmp_path):
     result = run_python(["scripts/train.py", f"--output_dir={run_dir}", "--epochs=1"])
     assert result.returncode == 2
     assert "already exists and is not empty" in result.stderr
+    # The library says resume=True and overwrite=True; the script names its flags.
+    assert "--resume" in result.stderr and "--overwrite" in result.stderr
     assert os.listdir(run_dir) == ["precious.txt"]
 
 

@@ -62,19 +62,21 @@ def _flag_kind(field):
 
 
 def flag_words(text, names=tuple(_FIELDS) + ("resume", "overwrite")):
-    """`text` with the library's `name=value` written as flags: `--name=value`, `--name`.
+    """`text` with the library's words for settings written as the scripts' flags.
 
-    `name=True` becomes `--name`, `name=False` `--noname`, `name=...`
-    `--name=...`, and a message's `name must ...` `--name must ...`, for the
-    given setting names.
+    For the setting names given: `name=True` becomes `--name`, `name=False`
+    `--noname`, `name=...` `--name=...`, a message's `name must ...` `--name
+    must ...`, and a bare mention of a name with an underscore (`output_dir`,
+    never an English word such as "epochs") `--output_dir`. Paths and flags
+    already written are left alone.
 
     Example:
 
-    >>> flag_words("Pass overwrite=True, or lower learning_rate=...")
-    'Pass --overwrite, or lower --learning_rate=...'
+    >>> flag_words("Pass overwrite=True, or choose another output_dir.")
+    'Pass --overwrite, or choose another --output_dir.'
     """
     alternatives = "|".join(sorted(map(re.escape, names), key=len, reverse=True))
-    pattern = re.compile(rf"(?<![-\w.])({alternatives})(=True\b|=False\b|=| must\b)")
+    settings = re.compile(rf"(?<![-\w./])({alternatives})(=True\b|=False\b|=| must\b)")
 
     def flag(match):
         name, tail = match.groups()
@@ -84,7 +86,10 @@ def flag_words(text, names=tuple(_FIELDS) + ("resume", "overwrite")):
             return f"--no{name}"
         return f"--{name}{tail}"
 
-    return pattern.sub(flag, text)
+    text = settings.sub(flag, text)
+    compound = "|".join(sorted((re.escape(n) for n in names if "_" in n), key=len, reverse=True))
+    mentions = re.compile(rf"(?<![-\w./'\"])({compound})(?![\w/'\"=])")
+    return mentions.sub(r"--\1", text)
 
 
 def _validator(name, check):
