@@ -4,7 +4,6 @@ import keras
 from keras import ops
 
 from vae_tf.models.base import LatentVariableModel
-from vae_tf.models.objective import LossTerms
 
 
 @keras.saving.register_keras_serializable(package="vae_tf")
@@ -53,10 +52,6 @@ class Autoencoder(LatentVariableModel):
         outputs = self.encoder(self.network_inputs(images, condition), training=training)
         return (outputs[0] if isinstance(outputs, (list, tuple)) else outputs), None
 
-    def loss_terms(self, images, condition=None, training=False):
-        """The reconstruction of the code, and a KL of zeros `(batch, latent_dim)`."""
-        z, _ = self.posterior(images, condition, training=training)
-        reconstruction = self.reconstruction_nll(
-            images, self.raw_decode(z, condition, training=training)
-        )
-        return LossTerms(reconstruction, ops.zeros_like(ops.cast(z, "float32")))
+    def kl_per_dimension(self, z_mean, z_log_var):
+        """No KL term: zeros `(batch, latent_dim)`."""
+        return ops.zeros_like(ops.cast(z_mean, "float32"))

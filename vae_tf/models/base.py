@@ -4,15 +4,16 @@
 prior over the codes (`vae_tf.models.priors`), the seeded noise source and
 the metrics. Its `train_step` and `test_step` serve every variant: a
 variant (the `VAE`, the `Autoencoder`, ...) supplies `posterior` (the
-encoder's reading of an image) and `loss_terms` (the per-example terms of
-its objective), never a copy of the step.
+encoder's reading of an image) and `kl_per_dimension` (its KL term), or a
+whole `loss_terms` (the per-example terms of its objective), never a copy
+of the step.
 
 Example (a variant):
 
 ```python
 class MyModel(LatentVariableModel):
     def posterior(self, images, condition=None, training=False): ...
-    def loss_terms(self, images, condition=None, training=False): ...   # LossTerms
+    def kl_per_dimension(self, z_mean, z_log_var): ...          # (batch, latent_dim)
 ```
 """
 
@@ -28,6 +29,7 @@ from vae_tf._checks import check_positive_int
 from vae_tf.data import check_images
 from vae_tf.data import check_labels
 from vae_tf.layers import Sampler
+from vae_tf.models.objective import LossTerms
 from vae_tf.models.objective import batch_objective
 from vae_tf.models.objective import step_logs
 from vae_tf.models.priors import StandardNormal
@@ -63,7 +65,8 @@ class LatentVariableModel(keras.Model):
     """Base class of the family: networks, likelihood, prior, metrics and the one step.
 
     Subclasses implement `posterior(images, condition, training)` and
-    `loss_terms(images, condition, training)`, and set `variational` (whether
+    `kl_per_dimension(z_mean, z_log_var)` (or all of `loss_terms`), and set
+    `variational` (whether
     the encoder gives a distribution over z) and `free_bits` (the KL floor
     of the objective in nats per latent dimension; 0 for none).
 
@@ -199,9 +202,23 @@ class LatentVariableModel(keras.Model):
         """
         raise NotImplementedError
 
-    def loss_terms(self, images, condition=None, training=False):
-        """The per-example terms of the objective, a `vae_tf.models.objective.LossTerms`."""
+    def kl_per_dimension(self, z_mean, z_log_var):
+        """The KL term of each latent dimension per example, `(batch, latent_dim)`."""
         raise NotImplementedError
+
+    def loss_terms(self, images, condition=None, training=False):
+        """The per-example terms of the objective, a `vae_tf.models.objective.LossTerms`.
+
+        The reconstruction of one reparameterized sample of z per image (the
+        code itself when the encoder is deterministic), and the variant's KL
+        term.
+        """
+        z_mean, z_log_var = self.posterior(images, condition, training=training)
+        z = self.code(z_mean, z_log_var, sample=True)
+        reconstruction = self.reconstruction_nll(
+            images, self.raw_decode(z, condition, training=training)
+        )
+        return LossTerms(reconstruction, self.kl_per_dimension(z_mean, z_log_var))
 
     # -- forward passes -----------------------------------------------------
 

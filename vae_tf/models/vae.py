@@ -6,7 +6,6 @@ from keras import ops
 from vae_tf import losses
 from vae_tf._checks import Number
 from vae_tf.models.base import LatentVariableModel
-from vae_tf.models.objective import LossTerms
 
 # The checks of the settings, shared with `vae_tf.TrainConfig`.
 BETA = Number(low=0.0)
@@ -129,14 +128,9 @@ class VAE(LatentVariableModel):
             z_log_var = ops.clip(z_log_var, -self.z_log_var_clip, self.z_log_var_clip)
         return z_mean, z_log_var
 
-    def loss_terms(self, images, condition=None, training=False):
-        """Reconstruction `(batch,)` and the prior's closed-form KL per dimension."""
-        z_mean, z_log_var = self.posterior(images, condition, training=training)
-        z = self.code(z_mean, z_log_var, sample=True)
-        reconstruction = self.reconstruction_nll(
-            images, self.raw_decode(z, condition, training=training)
-        )
-        return LossTerms(reconstruction, self.prior.kl_per_dimension(z_mean, z_log_var))
+    def kl_per_dimension(self, z_mean, z_log_var):
+        """`KL(q(z|x) || p(z))` per dimension, the prior's closed form."""
+        return self.prior.kl_per_dimension(z_mean, z_log_var)
 
     def log_importance_weights(self, images, z_mean, z_log_var, epsilon, condition=None):
         """`log p(x, z_k) - log q(z_k|x)` for the codes `z_k = z_mean + sigma * epsilon_k`.
