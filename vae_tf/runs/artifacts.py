@@ -82,8 +82,7 @@ def read_history(path):
 
 def history_length(path):
     """The number of epochs recorded in a `history.csv`."""
-    with open(path, newline="") as f:
-        return sum(1 for _ in f) - 1
+    return len(read_history(path).get("loss", []))
 
 
 def keep_history(path, epochs):

@@ -25,7 +25,7 @@ from vae_tf._checks import Number
 from vae_tf._checks import OneOf
 from vae_tf.architectures import PRESETS
 from vae_tf.data import image_folder
-from vae_tf.data import is_dataset
+from vae_tf.data import registry
 from vae_tf.distribute import STRATEGIES
 from vae_tf.models import LIKELIHOODS
 from vae_tf.models import base as model_base
@@ -39,12 +39,10 @@ RESUMABLE_CHANGES = ("output_dir", "epochs", "learning_rate", "checkpoint_steps"
 
 
 class _Dataset:
-    """The check of `dataset`: a registered name or the path of an .npz file."""
+    """The check of `dataset`: a name registered by now, or the path of an .npz file."""
 
     def __call__(self, name, value):
-        from vae_tf.data import registry  # the names registered by now
-
-        if not (isinstance(value, str) and is_dataset(value)):
+        if not (isinstance(value, str) and registry.is_dataset(value)):
             raise ValueError(
                 f"{name} must be one of {registry.names()} or the path of an .npz file of "
                 f"your own arrays; got {value!r}."
