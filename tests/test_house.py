@@ -33,6 +33,8 @@ def test_standard_normal_prior_density_samples_and_kl():
     log_p = -0.5 * (codes**2 + math.log(2 * math.pi))
     estimate = (log_q - log_p).mean(axis=0)
     assert_close(prior.kl_per_dimension(mean, log_var)[0], estimate, rtol=0.02, atol=0.01)
+    restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(prior))
+    assert isinstance(restored, StandardNormal) and restored.latent_dim == 3
 
 
 def test_every_variant_samples_from_its_prior(conv_vae):

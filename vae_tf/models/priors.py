@@ -34,9 +34,6 @@ class Prior(keras.layers.Layer):
         latent_dim: Size of the latent code.
     """
 
-    #: Whether `kl_per_dimension` is available in closed form; otherwise the
-    #: KL term is the Monte Carlo estimate log q(z|x) - log p(z).
-    closed_form_kl = False
     #: How figures and messages write the prior.
     notation = "p(z)"
 
@@ -60,7 +57,10 @@ class Prior(keras.layers.Layer):
         raise NotImplementedError
 
     def kl_per_dimension(self, z_mean, z_log_var):
-        """`KL(N(z_mean, exp(z_log_var)) || p)` per latent dimension, `(batch, latent_dim)`."""
+        """`KL(N(z_mean, exp(z_log_var)) || p)` per latent dimension, `(batch, latent_dim)`.
+
+        Only for priors with a closed form; the others raise NotImplementedError.
+        """
         raise NotImplementedError(f"{type(self).__name__} has no closed-form KL.")
 
     def get_config(self):
@@ -82,7 +82,6 @@ class StandardNormal(Prior):
     >>> prior.kl_per_dimension([[0.0, 1.0]], [[0.0, 0.0]])   # [[0.0, 0.5]]
     """
 
-    closed_form_kl = True
     notation = "N(0, I)"
 
     def log_prob(self, z):
