@@ -32,3 +32,16 @@ def test_import_refuses_another_backend_clearly():
     assert result.returncode != 0
     assert "KERAS_BACKEND='jax'" in result.stderr
     assert "KERAS_BACKEND=tensorflow" in result.stderr
+
+
+def test_old_import_paths_give_the_moved_objects():
+    import vae_tf
+    from vae_tf import checkpointing, image_folder, model, run_directory, sweeps, training
+
+    assert model.VAE is vae_tf.models.VAE and model.Autoencoder is vae_tf.models.Autoencoder
+    assert training.train is vae_tf.runs.train and training.TrainConfig is vae_tf.TrainConfig
+    assert training.load_run is vae_tf.runs.load_run
+    assert checkpointing.TrainingCheckpoint is vae_tf.callbacks.TrainingCheckpoint
+    assert run_directory.RunDirectory is vae_tf.runs.RunDirectory
+    assert image_folder.ImageFolder is vae_tf.data.ImageFolder
+    assert sweeps.run_sweep is vae_tf.runs.sweeps.run_sweep
