@@ -128,7 +128,7 @@ def _chunks(model, images, labels, num_samples, chunk_size, seed):
             start,
             np.concatenate([ops.convert_to_numpy(part[0]) for part in parts], axis=1),
             np.concatenate([ops.convert_to_numpy(part[1]) for part in parts], axis=1),
-            ops.convert_to_numpy(ops.sum(model.prior.kl_per_dimension(z_mean, z_log_var), axis=-1)),
+            ops.convert_to_numpy(ops.sum(model.kl_per_dimension(z_mean, z_log_var), axis=-1)),
         )
 
 

@@ -136,7 +136,7 @@ def prior_codes(model, num_samples, seed=0):
 def dimension_usage(model, images, labels=None):
     """How much the encoder uses each latent dimension over `images`.
 
-    The mean KL of each dimension against the prior (named "KL"):
+    The mean KL term of each dimension (the model's, against its prior; named "KL"):
     dimensions the encoder ignores carry none; for an `Autoencoder`, the
     spread of the codes (named "sd").
 
@@ -146,7 +146,5 @@ def dimension_usage(model, images, labels=None):
     z_mean, z_log_var = encode_batches(model, images, labels)
     if z_log_var is None:
         return z_mean.std(axis=0), "sd", z_mean
-    usage = keras.ops.convert_to_numpy(
-        model.prior.kl_per_dimension(z_mean, z_log_var)
-    ).mean(axis=0)
+    usage = keras.ops.convert_to_numpy(model.kl_per_dimension(z_mean, z_log_var)).mean(axis=0)
     return usage, "KL", z_mean
