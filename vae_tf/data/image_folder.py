@@ -23,6 +23,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from vae_tf._checks import Integer
 from vae_tf._checks import Number
 from vae_tf._checks import OneOf
 from vae_tf._checks import check_positive_int
@@ -31,6 +32,7 @@ from vae_tf.data.pipelines import passes
 IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
 BAD_IMAGES = ("skip", "raise")
 # The checks of the settings, shared with `vae_tf.TrainConfig`.
+IMAGE_SIZE = Integer(minimum=1)
 CHANNELS = OneOf((1, 3), description="1 (grayscale) or 3 (RGB)")
 VALIDATION_SPLIT = Number(low=0.0, high=1.0, high_open=True)
 BAD_IMAGES_CHECK = OneOf(BAD_IMAGES)
@@ -107,7 +109,7 @@ class ImageFolder:
         data_dir = os.fspath(data_dir)
         if not os.path.isdir(data_dir):
             raise FileNotFoundError(f"data_dir {data_dir} is not a directory.")
-        check_positive_int("image_size", image_size)
+        IMAGE_SIZE("image_size", image_size)
         CHANNELS("channels", channels)
         VALIDATION_SPLIT("validation_split", validation_split)
         BAD_IMAGES_CHECK("bad_images", bad_images)

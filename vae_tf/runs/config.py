@@ -81,7 +81,8 @@ class TrainConfig:
         "one sub-folder per class gives labels).",
     )
     image_size: int = setting(
-        64, "Side of the square images made from data_dir (centre crop, resize).", Integer(1)
+        64, "Side of the square images made from data_dir (centre crop, resize).",
+        image_folder.IMAGE_SIZE,
     )
     channels: int = setting(
         3, "3 (RGB) or 1 (grayscale), for data_dir.", image_folder.CHANNELS
