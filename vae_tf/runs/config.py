@@ -33,6 +33,8 @@ from vae_tf.models import vae as vae_model
 
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 JIT_COMPILE = (True, False, "auto")
+# The check of the KL schedules' lengths: 0 turns the schedule off.
+COUNT_OR_OFF = Integer(0, note="0: off")
 # Settings a resumed run may change: they do not alter what was trained so far
 # (a lower learning rate is the way on after a NaN stop).
 RESUMABLE_CHANGES = ("output_dir", "epochs", "learning_rate", "checkpoint_steps")
@@ -114,17 +116,17 @@ class TrainConfig:
         0,
         "KL warm-up: the KL weight grows linearly from 0 to beta over this many epochs "
         "(0: off).",
-        Integer(0, note="0: off"),
+        COUNT_OR_OFF,
     )
     kl_warmup_steps: int = setting(
         0, "KL warm-up counted in training steps instead of epochs (0: off).",
-        Integer(0, note="0: off"),
+        COUNT_OR_OFF,
     )
     kl_cycles: int = setting(
         0,
         "Cyclical KL annealing (Fu et al., 2019): this many warm-up cycles over the run "
         "(0: off).",
-        Integer(0, note="0: off"),
+        COUNT_OR_OFF,
     )
     kl_cycle_ratio: float = setting(
         0.5, "Fraction of each KL cycle over which the weight rises, in (0, 1].",
