@@ -74,8 +74,9 @@ def test_a_registered_source_trains_like_a_named_dataset(tmp_path, mnist_small):
     assert (source.image_shape, source.num_classes, source.likelihood) == ((28, 28, 1), 10,
                                                                          "bernoulli")
     assert "digits64" in data.registry.names()
-    config = vae_tf.TrainConfig(dataset="digits64", architecture="mlp", epochs=1, batch_size=32,
-                                conditional=True, output_dir=str(tmp_path / "run"))
+    # latent_dim=3: no latent grid per class to draw.
+    config = vae_tf.TrainConfig(dataset="digits64", architecture="mlp", latent_dim=3, epochs=1,
+                                batch_size=32, conditional=True, output_dir=str(tmp_path / "run"))
     result = vae_tf.train(config, verbose=0)
     assert result.model.conditional and result.model.num_classes == 10
     with pytest.raises(ValueError, match="dataset must be one of .*'digits64'"):
