@@ -38,7 +38,6 @@ class Autoencoder(LatentVariableModel):
             seed=seed, num_classes=num_classes, **kwargs,
         )
         self.kl_weight.assign(0.0)
-        self._finish_init()
 
     @classmethod
     def _check_encoder_outputs(cls, encoder):

@@ -119,8 +119,6 @@ class LatentVariableModel(keras.Model):
         self.reconstruction_loss_tracker = keras.metrics.Mean(name="reconstruction_loss")
         self.kl_loss_tracker = keras.metrics.Mean(name="kl_loss")
         self.kl_weight_tracker = keras.metrics.Mean(name="kl_weight")
-
-    def _finish_init(self):
         # Built from the start: BackupAndRestore, ExportArchive and
         # model.export refuse an unbuilt subclassed model.
         self.build((None, *self.image_shape))

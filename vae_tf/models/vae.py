@@ -101,7 +101,6 @@ class VAE(LatentVariableModel):
         self.free_bits = FREE_BITS("free_bits", free_bits)
         self.z_log_var_clip = Z_LOG_VAR_CLIP("z_log_var_clip", z_log_var_clip)
         self.beta = beta
-        self._finish_init()
 
     @classmethod
     def _check_encoder_outputs(cls, encoder):

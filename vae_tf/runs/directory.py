@@ -27,6 +27,9 @@ except ImportError:  # Windows: no advisory locks; runs are not guarded.
     fcntl = None
 
 from vae_tf.callbacks import TrainingCheckpoint
+from vae_tf.runs.artifacts import CONFIG_FILE
+from vae_tf.runs.artifacts import HISTORY_FILE
+from vae_tf.runs.artifacts import MODEL_FILE
 from vae_tf.runs.artifacts import history_length
 from vae_tf.runs.artifacts import read_settings
 from vae_tf.runs.artifacts import write_settings
@@ -42,7 +45,7 @@ def find_interrupted(pattern, config):
         except (OSError, ValueError):
             continue
         if same and TrainingCheckpoint.latest(os.path.join(staging, "checkpoint")):
-            candidates.append((os.path.getmtime(os.path.join(staging, "config.json")), staging))
+            candidates.append((os.path.getmtime(os.path.join(staging, CONFIG_FILE)), staging))
     if not candidates:
         return None
     return max(candidates)[1][: -len(".partial")]
@@ -93,7 +96,7 @@ class RunDirectory:
                 "to train that run further (up to epochs), overwrite=True to replace it, or "
                 "choose another output_dir."
             )
-        if self.finished and resume and not os.path.isfile(os.path.join(self.path, "vae.keras")):
+        if self.finished and resume and not os.path.isfile(os.path.join(self.path, MODEL_FILE)):
             raise FileExistsError(
                 f"output_dir {self.path} holds no vae.keras, so there is no run to resume; "
                 "choose another output_dir, or overwrite=True to replace it."
@@ -127,7 +130,7 @@ class RunDirectory:
         self._take_lock()
         if position is None:
             self._clear_staging()
-        elif position["from"] == os.path.join(self.path, "vae.keras"):
+        elif position["from"] == os.path.join(self.path, MODEL_FILE):
             self._stage_finished_run()
         self._write_config()
         return position
@@ -151,7 +154,7 @@ class RunDirectory:
                     "resume it with its own settings (only epochs, learning_rate and "
                     "checkpoint_steps may change)."
                 )
-            epochs_done = history_length(os.path.join(self.path, "history.csv"))
+            epochs_done = history_length(os.path.join(self.path, HISTORY_FILE))
             if epochs_done >= self.config["epochs"]:
                 raise ValueError(
                     f"{self.path} already has {epochs_done} epochs: set epochs greater "
@@ -159,7 +162,7 @@ class RunDirectory:
                 )
             return {
                 "epoch": epochs_done, "batch": 0, "step": None,
-                "from": os.path.join(self.path, "vae.keras"),
+                "from": os.path.join(self.path, MODEL_FILE),
             }
         return None
 
@@ -193,7 +196,7 @@ class RunDirectory:
     def _stage_finished_run(self):
         """Copies what a further-trained run keeps: its history and TensorBoard logs."""
         self._clear_staging()
-        shutil.copy2(os.path.join(self.path, "history.csv"), self.staging)
+        shutil.copy2(os.path.join(self.path, HISTORY_FILE), self.staging)
         logs = os.path.join(self.path, "logs")
         if os.path.isdir(logs):
             shutil.copytree(logs, os.path.join(self.staging, "logs"))

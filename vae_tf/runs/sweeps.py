@@ -23,6 +23,7 @@ from vae_tf import plotting
 from vae_tf._files import atomic_path
 from vae_tf._files import read_json
 from vae_tf._files import write_json
+from vae_tf.runs.artifacts import MODEL_FILE
 from vae_tf.runs.loop import train
 
 COLUMNS = (
@@ -71,7 +72,7 @@ def run_sweep(
             if os.path.isfile(result_path):
                 result = read_json(result_path)
             else:
-                if not os.path.isfile(os.path.join(run_dir, "vae.keras")):
+                if not os.path.isfile(os.path.join(run_dir, MODEL_FILE)):
                     config = dataclasses.replace(
                         base_config, latent_dim=latent_dim, beta=float(beta), output_dir=run_dir
                     )
