@@ -59,12 +59,19 @@ def main(argv):
     print(
         f"negative ELBO  {result['elbo']:8.2f} nats  ({result['elbo_bits_per_dim']:.4f} bits/dim)"
         f" = reconstruction {result['reconstruction']:.2f} + KL {result['kl']:.2f}"
+        + (f" (Monte Carlo estimate against {result['prior']})"
+           if result["kl_estimate"] == "Monte Carlo" else "")
     )
     print(
         f"NLL (IWAE)     {result['nll']:8.2f} nats  ({result['nll_bits_per_dim']:.4f} bits/dim)"
         f"  +- {result['nll_standard_error']:.2f} (standard error over images)"
     )
     print(f"active units   {result['active_units']} of {result['latent_dim']} latent dimensions")
+    for layer, (kl, units, size) in enumerate(zip(
+        result.get("kl_per_layer", ()), result.get("active_units_per_layer", ()),
+        result.get("latent_dim_per_layer", ()),
+    ), start=1):
+        print(f"  layer z{layer}: KL {kl:.2f} nats, {units} of {size} units active")
     if FLAGS.output_json:
         print(f"wrote {evaluation.write_json(result, FLAGS.output_json)}")
 

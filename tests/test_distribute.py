@@ -23,6 +23,22 @@ from conftest import run_python
 TRAIN = os.path.join(REPO, "scripts", "train.py")
 
 
+# Objectives and priors whose terms are not the closed-form ELBO's.
+VARIANTS = {
+    "iwae": dict(objective="iwae", num_samples=3),
+    "vamp": dict(objective="iwae", num_samples=2, prior="vamp", prior_components=4),
+    "two_layers": dict(objective="iwae", num_samples=2),
+}
+
+
+def _fixed_noise(shape, dtype="float32"):
+    """Noise `(batch, K, size)` that is the same on every device: -1 to 1 over the K codes."""
+    import tensorflow as tf
+
+    steps = tf.linspace(-1.0, 1.0, shape[1])[None, :, None]
+    return tf.ones(tf.stack(shape), dtype) * tf.cast(steps, dtype)
+
+
 def _make_model(strategy, kind):
     import keras
 
@@ -33,6 +49,17 @@ def _make_model(strategy, kind):
         )
         if kind == "autoencoder":
             model = vae_tf.Autoencoder(encoder, decoder)
+        elif kind in VARIANTS:
+            if kind == "two_layers":
+                model = vae_tf.HierarchicalVAE(
+                    *vae_tf.build_hierarchical_networks(2), seed=0, **VARIANTS[kind]
+                )
+            else:
+                model = vae_tf.VAE(encoder, decoder, seed=0, **VARIANTS[kind])
+            # The same fixed noise on every replica and on one device (the
+            # replicas' own draws are checked below): what differs is only
+            # how the objective is reduced over the replicas.
+            model.sampler.normal = _fixed_noise
         else:
             # z's standard deviation exp(-15) makes the replicas' own noise
             # irrelevant; KL_j = 14.5 + m_j^2 / 2 puts dimension 0 (m ~ 3)
@@ -55,7 +82,7 @@ def _check_mirrored_matches_one_device():
     assert mirrored.num_replicas_in_sync == 2, mirrored.num_replicas_in_sync
     # 5 batches of 20 and a last one of 1: one replica gets no example in it.
     images = vae_tf.data.load_mnist()[1][0][:101]
-    for kind in ("autoencoder", "vae"):
+    for kind in ("autoencoder", "vae", *VARIANTS):
         runs = {}
         for name, strategy in (("one", tf.distribute.get_strategy()), ("two", mirrored)):
             model = _make_model(strategy, kind)

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+import vae_tf
 from vae_tf import export_saved_model
 from conftest import run_python
 
@@ -34,8 +35,14 @@ np.savez(
 
 
 @pytest.mark.slow
-def test_saved_model_serves_without_vae_tf(tmp_path, conv_vae, mnist_small):
+@pytest.mark.parametrize("variant", ["normal", "vamp"])
+def test_saved_model_serves_without_vae_tf(tmp_path, conv_vae, mnist_small, variant):
     (x, _), _ = mnist_small
+    if variant == "vamp":
+        # The sample endpoint draws from the VampPrior: the encoder's
+        # posteriors at the pseudo-inputs, all inside the graph.
+        conv_vae = vae_tf.VAE(*vae_tf.build_encoder_decoder("conv", 2), seed=3, prior="vamp",
+                              prior_components=20, objective="iwae", num_samples=2)
     conv_vae.compile(optimizer="adam")
     conv_vae.fit(x[:256], epochs=1, batch_size=128, verbose=0)
     directory = export_saved_model(conv_vae, tmp_path / "saved_model")
@@ -56,6 +63,7 @@ def test_saved_model_serves_without_vae_tf(tmp_path, conv_vae, mnist_small):
     assert out["sample_a"].shape == (5, 28, 28, 1)
     np.testing.assert_array_equal(out["sample_a"], out["sample_b"])
     assert not np.array_equal(out["sample_a"], out["sample_c"])
+    np.testing.assert_allclose(out["sample_a"], conv_vae.sample(5, seed=7), atol=1e-5)
 
 
 def test_export_refuses_to_overwrite(tmp_path, conv_vae):

@@ -109,11 +109,17 @@ def _interrupt(config, at_step):
         train(config, verbose=0, callbacks=[Crash()])
 
 
-def test_mid_epoch_checkpoint_resumes_exactly(tmp_path):
+@pytest.mark.parametrize("variant", [
+    {},
+    # The IWAE bound's K codes per image and the VampPrior's pseudo-inputs
+    # resume exactly too.
+    dict(objective="iwae", num_samples=3, prior="vamp", prior_components=5),
+])
+def test_mid_epoch_checkpoint_resumes_exactly(tmp_path, variant):
     whole = train(_config(tmp_path, epochs=2, steps_per_epoch=4, output_dir=str(tmp_path / "a"),
-                          deterministic=True), verbose=0)
+                          deterministic=True, **variant), verbose=0)
     config = _config(tmp_path, epochs=2, steps_per_epoch=4, checkpoint_steps=2,
-                     output_dir=str(tmp_path / "b"), deterministic=True)
+                     output_dir=str(tmp_path / "b"), deterministic=True, **variant)
     _interrupt(config, at_step=8)
     position = TrainingCheckpoint.latest(str(tmp_path / "b.partial" / "checkpoint"))
     assert (position["epoch"], position["batch"], position["step"]) == (1, 2, 6)

@@ -54,10 +54,12 @@ from vae_tf.architectures import PRESETS  # noqa: E402
 from vae_tf.architectures import build_decoder  # noqa: E402
 from vae_tf.architectures import build_encoder  # noqa: E402
 from vae_tf.architectures import build_encoder_decoder  # noqa: E402
+from vae_tf.architectures import build_hierarchical_networks  # noqa: E402
 from vae_tf.export import export_saved_model  # noqa: E402
 from vae_tf.layers import Sampler  # noqa: E402
 from vae_tf.models import VAE  # noqa: E402
 from vae_tf.models import Autoencoder  # noqa: E402
+from vae_tf.models import HierarchicalVAE  # noqa: E402
 from vae_tf.models import StandardNormal  # noqa: E402
 from vae_tf.runs import TrainConfig  # noqa: E402
 from vae_tf.runs import load_run  # noqa: E402
@@ -65,6 +67,7 @@ from vae_tf.runs import train  # noqa: E402
 
 __all__ = [
     "Autoencoder",
+    "HierarchicalVAE",
     "PRESETS",
     "Sampler",
     "StandardNormal",
@@ -73,6 +76,7 @@ __all__ = [
     "build_decoder",
     "build_encoder",
     "build_encoder_decoder",
+    "build_hierarchical_networks",
     "callbacks",
     "checkpointing",
     "data",

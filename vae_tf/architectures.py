@@ -17,6 +17,9 @@ Presets:
   mirrored decoder; meant for a latent size of 256 and Adam at 0.0005 (at
   0.001 its wide latent heads overshoot in the first steps).
 
+`build_hierarchical_networks` gives the four networks of two stochastic
+layers (Burda et al., 2015): the mlp preset with `stochastic_layers=2`.
+
 Example:
 
 ```python
@@ -256,3 +259,64 @@ def build_encoder_decoder(
         build_encoder(preset, latent_dim, image_shape, num_classes, variational),
         build_decoder(preset, latent_dim, image_shape, num_classes),
     )
+
+
+def _dense_stack(x, units, name):
+    for index, size in enumerate(units):
+        x = layers.Dense(size, activation="tanh", name=f"{name}_{index}")(x)
+    return x
+
+
+def _gaussian_heads(x, size, prefix=""):
+    z_mean = layers.Dense(size, name=f"{prefix}z_mean", dtype="float32")(x)
+    z_log_var = layers.Dense(size, name=f"{prefix}z_log_var", dtype="float32")(x)
+    return [z_mean, z_log_var]
+
+
+def build_hierarchical_networks(latent_dim=50, image_shape=None, hidden_latent_dim=None):
+    """The four networks of a VAE with two stochastic layers (Burda et al., 2015).
+
+    `q(z1|x) q(z2|z1)` and `p(z2) p(z1|z2) p(x|z1)`, with tanh units as in the
+    paper: x -> 100 -> 100 -> z1 (`hidden_latent_dim`, 100 there) -> 50 -> 50
+    -> z2 (`latent_dim`, 50 there), and the mirrored generative path. For
+    `vae_tf.models.HierarchicalVAE`.
+
+    Args:
+        latent_dim: Size of the top code z2, the one the prior is over.
+        image_shape: `(height, width, channels)`; None is 28x28x1.
+        hidden_latent_dim: Size of z1; None is `2 * latent_dim`.
+
+    Returns:
+        `(encoder, decoder, top_encoder, top_decoder)`: `images -> [z1_mean,
+        z1_log_var]`, `z1 -> logits`, `z1 -> [z2_mean, z2_log_var]` and
+        `z2 -> [z1_mean, z1_log_var]` of `p(z1|z2)`.
+
+    Example:
+
+    >>> networks = build_hierarchical_networks(50)       # Burda et al.'s sizes
+    >>> [network.name for network in networks]
+    ['encoder', 'decoder', 'top_encoder', 'top_decoder']
+    """
+    image_shape = check_architecture("mlp", latent_dim, image_shape)
+    hidden = 2 * latent_dim if hidden_latent_dim is None else hidden_latent_dim
+    check_positive_int("hidden_latent_dim", hidden)
+    units, top_units = (100, 100), (50, 50)
+    images = keras.Input(shape=image_shape, name="images")
+    features = _dense_stack(layers.Flatten()(images), units, "hidden")
+    encoder = keras.Model(images, _gaussian_heads(features, hidden), name="encoder")
+    z1 = keras.Input(shape=(hidden,), name="z")
+    x = _dense_stack(z1, units, "hidden")
+    x = layers.Dense(math.prod(image_shape), dtype="float32")(x)
+    logits = layers.Reshape(image_shape, name="logits", dtype="float32")(x)
+    decoder = keras.Model(z1, logits, name="decoder")
+    z1_top = keras.Input(shape=(hidden,), name="z1")
+    top_encoder = keras.Model(
+        z1_top, _gaussian_heads(_dense_stack(z1_top, top_units, "top"), latent_dim),
+        name="top_encoder",
+    )
+    z2 = keras.Input(shape=(latent_dim,), name="z2")
+    top_decoder = keras.Model(
+        z2, _gaussian_heads(_dense_stack(z2, top_units, "top"), hidden, "prior_"),
+        name="top_decoder",
+    )
+    return encoder, decoder, top_encoder, top_decoder

@@ -62,34 +62,28 @@ _COMPILED = weakref.WeakKeyDictionary()
 
 
 def _log_weights_function(model):
-    """The compiled `(images, condition, z_mean, z_log_var, num_samples, seed) -> log w, recon`."""
+    """The compiled `(images, condition, num_samples, seed) -> (log w, reconstruction)`."""
     if model in _COMPILED:
         return _COMPILED[model]
 
-    def log_weights(images, condition, z_mean, z_log_var, num_samples, seed):
-        batch, latent_dim = tf.shape(z_mean)[0], tf.shape(z_mean)[1]
+    def log_weights(images, condition, num_samples, seed):
         epsilon = tf.random.stateless_normal(
-            tf.stack([batch, num_samples, latent_dim]), seed=seed
+            tf.stack([tf.shape(images)[0], num_samples, model.noise_dim]), seed=seed
         )
-        return model.log_importance_weights(images, z_mean, z_log_var, epsilon, condition)
+        return model.log_importance_weights(images, epsilon, condition)
 
     # The number of examples is left free, so a set's last, smaller block
     # reuses the graph.
     images = tf.TensorSpec((None, *model.image_shape), tf.float32)
-    codes = tf.TensorSpec((None, model.latent_dim), tf.float32)
     count = tf.TensorSpec((), tf.int32)
     seed = tf.TensorSpec((2,), tf.int32)
     if model.conditional:
         condition = tf.TensorSpec((None, model.num_classes), tf.float32)
-        function = tf.function(
-            log_weights, input_signature=[images, condition, codes, codes, count, seed]
-        )
+        function = tf.function(log_weights, input_signature=[images, condition, count, seed])
     else:
         plain = tf.function(
-            lambda images, z_mean, z_log_var, num_samples, seed: log_weights(
-                images, None, z_mean, z_log_var, num_samples, seed
-            ),
-            input_signature=[images, codes, codes, count, seed],
+            lambda images, num_samples, seed: log_weights(images, None, num_samples, seed),
+            input_signature=[images, count, seed],
         )
 
         def function(images, condition, *rest):
@@ -105,7 +99,8 @@ def _chunks(model, images, labels, num_samples, chunk_size, seed):
     A decoder call sees at most `chunk_size` codes: blocks of
     `chunk_size // K` examples, or one example whose K draws are split over
     several calls when K > chunk_size. Call `i` draws its noise with the
-    stateless seed `(seed, i)`.
+    stateless seed `(seed, i)`. `kl` is the closed form when the model has
+    one, else the mean over the K draws of `log q(z_k|x) - log p(z_k)`.
     """
     log_weights = _log_weights_function(model)
     examples_per_block = max(1, chunk_size // num_samples)
@@ -115,21 +110,23 @@ def _chunks(model, images, labels, num_samples, chunk_size, seed):
         block = tf.convert_to_tensor(images[start : start + examples_per_block])
         block_labels = None if labels is None else labels[start : start + examples_per_block]
         condition = model.condition(block_labels, len(block))
-        z_mean, z_log_var = model.posterior(block, condition)
         parts = []
         for done in range(0, num_samples, samples_per_call):
             parts.append(log_weights(
-                block, condition, z_mean, z_log_var,
-                tf.constant(min(samples_per_call, num_samples - done)),
+                block, condition, tf.constant(min(samples_per_call, num_samples - done)),
                 tf.constant([seed, calls], tf.int32),
             ))
             calls += 1
-        yield (
-            start,
-            np.concatenate([ops.convert_to_numpy(part[0]) for part in parts], axis=1),
-            np.concatenate([ops.convert_to_numpy(part[1]) for part in parts], axis=1),
-            ops.convert_to_numpy(ops.sum(model.kl_per_dimension(z_mean, z_log_var), axis=-1)),
+        weights = np.concatenate([ops.convert_to_numpy(part[0]) for part in parts], axis=1)
+        reconstruction = np.concatenate(
+            [ops.convert_to_numpy(part[1]) for part in parts], axis=1
         )
+        if model.closed_form_kl:
+            kl = ops.sum(model.kl_per_dimension(*model.posterior(block, condition)), axis=-1)
+            kl = ops.convert_to_numpy(kl)
+        else:
+            kl = np.mean(-weights - reconstruction, axis=1)
+        yield start, weights, reconstruction, kl
 
 
 def log_importance_weights(model, images, labels=None, num_samples=1, seed=0, chunk_size=2048):
@@ -173,8 +170,10 @@ def evaluate_likelihood(
     For each image, K = `num_samples` codes are drawn from `q(z|x)`:
 
     - `reconstruction`: `-log p(x|z)` averaged over the K draws; `kl`: the
-      closed-form `KL(q(z|x) || p(z))` against the model's prior (N(0, I));
-      `elbo` = reconstruction + kl, the negative ELBO.
+      closed-form `KL(q(z|x) || p(z))` against the model's prior (N(0, I)),
+      or for a prior without one (a mixture, the VampPrior) the mean over
+      the K draws of `log q(z_k|x) - log p(z_k)`; `elbo` = reconstruction +
+      kl, the negative ELBO.
     - `nll`: `-(logsumexp_k log w_k - log K)` with
       `w_k = p(x|z_k) p(z_k) / q(z_k|x)`, the importance-weighted bound of
       Burda et al. (2015): an upper bound on `-log p(x)` that tightens as K
@@ -262,6 +261,41 @@ def active_units(model, images, labels=None, threshold=0.01):
     return int(np.sum(variances > threshold)), variances
 
 
+def layer_report(model, images, num_samples=100, seed=0, batch_size=100):
+    """Per stochastic layer of a `HierarchicalVAE`: its KL term and its active units.
+
+    The KL of each layer is the Monte Carlo estimate of
+    `E_q[log q(z_l | .) - log p(z_l | .)]` (z1 against `p(z1|z2)`, z2 against
+    the prior) over `num_samples` draws per image; the active units are
+    counted on the posterior means, `E[z1|x]` and `E[z2 | E[z1|x]]`.
+
+    Returns:
+        `{"kl_per_layer": [z1, z2], "active_units_per_layer": [z1, z2],
+        "latent_dim_per_layer": [z1, z2]}`.
+    """
+    kl = []
+    for start in range(0, len(images), batch_size):
+        block = tf.convert_to_tensor(images[start : start + batch_size])
+        epsilon = tf.random.stateless_normal(
+            (len(block), num_samples, model.noise_dim), seed=[seed, start]
+        )
+        _, log_posterior, log_prior = model.importance_terms(block, epsilon)
+        kl.append(ops.convert_to_numpy(ops.mean(log_posterior - log_prior, axis=1)))
+    hidden_means = np.concatenate([
+        ops.convert_to_numpy(model.hidden_posterior(
+            tf.convert_to_tensor(images[start : start + batch_size])
+        )[0])
+        for start in range(0, len(images), batch_size)
+    ])
+    return {
+        "kl_per_layer": [float(value) for value in np.concatenate(kl).mean(axis=0)],
+        "active_units_per_layer": [
+            int(np.sum(hidden_means.var(axis=0) > 0.01)), active_units(model, images)[0]
+        ],
+        "latent_dim_per_layer": [model.hidden_latent_dim, model.latent_dim],
+    }
+
+
 def run_binarization(run_dir):
     """`"dynamic"` if the run in `run_dir` trained on binarized images, else `"none"`."""
     if not os.path.isfile(os.path.join(run_dir, CONFIG_FILE)):
@@ -289,7 +323,9 @@ def evaluate_run(
             loaded.
 
     Returns:
-        `evaluate_likelihood`'s dict, plus `active_units`, `latent_dim`,
+        `evaluate_likelihood`'s dict, plus `kl_estimate` ("closed form" or
+        "Monte Carlo"), `prior` (its notation), the `layer_report` of a
+        model with two stochastic layers, `active_units`, `latent_dim`,
         `conditional` (then the figures bound `-log p(x | label)`), `split`,
         `binarize`, `run_dir` and `seconds`.
     """
@@ -310,8 +346,12 @@ def evaluate_run(
     result = evaluate_likelihood(
         model, images, labels, num_samples=num_samples, seed=seed, chunk_size=chunk_size
     )
+    layers = layer_report(model, images, seed=seed) if model.stochastic_layers > 1 else {}
     return {
         **result,
+        **layers,
+        "kl_estimate": "closed form" if model.closed_form_kl else "Monte Carlo",
+        "prior": model.prior.notation,
         "active_units": active_units(model, images, labels)[0],
         "latent_dim": model.latent_dim,
         "conditional": model.conditional,

@@ -7,7 +7,8 @@ Endpoints (all float32 images in [0, 1], shape `(N, H, W, C)`):
 - `encode(images)` -> `{"z_mean": (N, latent_dim), "z_log_var": (N, latent_dim)}`
   (`{"z": (N, latent_dim)}` for a deterministic `Autoencoder`).
 - `sample(num_samples, seed)`: int32 scalars -> images decoded from codes
-  drawn from the model's prior (N(0, I)); the same seed gives the same images.
+  drawn from the model's prior (N(0, I), a mixture, or the VampPrior, whose
+  pseudo-inputs the graph encodes); the same seed gives the same images.
 - `reconstruct(images)` -> images decoded from the posterior mean.
 
 A conditional VAE's endpoints also take `label`, int32 class indices of shape

@@ -133,12 +133,19 @@ def prior_codes(model, num_samples, seed=0):
     return keras.ops.convert_to_numpy(model.prior.sample(num_samples, seed))
 
 
+def prior_log_prob(model, codes):
+    """`log p(z)` of `codes` `(N, latent_dim)` under `model.prior`, as numpy (nats)."""
+    return keras.ops.convert_to_numpy(model.prior.log_prob(np.asarray(codes, "float32")))
+
+
 def dimension_usage(model, images, labels=None):
     """How much the encoder uses each latent dimension over `images`.
 
     The mean KL term of each dimension (the model's, against its prior; named "KL"):
-    dimensions the encoder ignores carry none; for an `Autoencoder`, the
-    spread of the codes (named "sd").
+    dimensions the encoder ignores carry none. Under a prior whose KL does not
+    split by dimension (a mixture, the VampPrior), the variance of the
+    posterior means over the images (named "var of mean", the statistic of
+    active units); for an `Autoencoder`, the spread of the codes (named "sd").
 
     Returns:
         `(usage (latent_dim,), its name, the posterior means (N, latent_dim))`.
@@ -146,5 +153,7 @@ def dimension_usage(model, images, labels=None):
     z_mean, z_log_var = encode_batches(model, images, labels)
     if z_log_var is None:
         return z_mean.std(axis=0), "sd", z_mean
+    if not model.prior.closed_form_kl:
+        return z_mean.var(axis=0), "var of mean", z_mean
     usage = keras.ops.convert_to_numpy(model.kl_per_dimension(z_mean, z_log_var)).mean(axis=0)
     return usage, "KL", z_mean

@@ -18,15 +18,19 @@ class Sampler(keras.layers.Layer):
     each replica folds its id into the seed, so replicas draw independent
     noise (with one shared seed they would all draw the same).
 
+    Called as `sampler(z_mean, z_log_var)` (the design documents' style) or
+    `sampler([z_mean, z_log_var])` (the keras.io example's); with
+    `num_samples=K`, it draws K codes per row: `(batch, K, latent_dim)`.
+
     Args:
         seed: Optional integer seed of the layer's noise.
 
     Example:
 
     >>> sampler = Sampler(seed=1)
-    >>> z = sampler([keras.ops.zeros((4, 2)), keras.ops.zeros((4, 2))])
-    >>> tuple(z.shape)
-    (4, 2)
+    >>> z = sampler(keras.ops.zeros((4, 2)), keras.ops.zeros((4, 2)))
+    >>> tuple(z.shape), tuple(sampler(z, z, num_samples=5).shape)
+    ((4, 2), (4, 5, 2))
     """
 
     def __init__(self, seed=None, **kwargs):
@@ -34,24 +38,46 @@ class Sampler(keras.layers.Layer):
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
 
-    def call(self, inputs):
-        z_mean, z_log_var = inputs
+    def normal(self, shape, dtype="float32"):
+        """Standard normal noise of `shape` from the layer's generator.
+
+        Independent on every replica of a strategy.
+        """
         replica = tf.distribute.get_replica_context()
         if replica is None or replica.num_replicas_in_sync == 1:
-            eps = keras.random.normal(
-                ops.shape(z_mean), dtype=z_mean.dtype, seed=self.seed_generator
-            )
-        else:
-            seed = tf.random.experimental.stateless_fold_in(
-                self.seed_generator.next(), replica.replica_id_in_sync_group
-            )
-            eps = tf.random.stateless_normal(
-                tf.shape(z_mean), seed=tf.cast(seed % (2**31 - 1), "int32"), dtype=z_mean.dtype
-            )
+            return keras.random.normal(shape, dtype=dtype, seed=self.seed_generator)
+        seed = tf.random.experimental.stateless_fold_in(
+            self.seed_generator.next(), replica.replica_id_in_sync_group
+        )
+        return tf.random.stateless_normal(
+            tf.stack(shape), seed=tf.cast(seed % (2**31 - 1), "int32"), dtype=dtype
+        )
+
+    def noise(self, z_mean, num_samples=None):
+        """Standard normal noise shaped like `z_mean`, or `(batch, num_samples, latent_dim)`.
+
+        In `z_mean`'s dtype.
+        """
+        shape = ops.shape(z_mean)
+        if num_samples is not None:
+            shape = (shape[0], num_samples, *shape[1:])
+        return self.normal(shape, z_mean.dtype)
+
+    def call(self, z_mean, z_log_var=None, num_samples=None):
+        if z_log_var is None:
+            z_mean, z_log_var = _mean_and_log_variance(z_mean)
+        eps = self.noise(z_mean, num_samples)
+        if num_samples is not None:
+            z_mean, z_log_var = z_mean[:, None], z_log_var[:, None]
         return z_mean + ops.exp(0.5 * z_log_var) * eps
 
-    def compute_output_shape(self, input_shape):
-        return input_shape[0]
+    def compute_output_spec(self, z_mean, z_log_var=None, num_samples=None):
+        if z_log_var is None:
+            z_mean, _ = _mean_and_log_variance(z_mean)
+        shape = tuple(z_mean.shape)
+        if num_samples is not None:
+            shape = (shape[0], num_samples, *shape[1:])
+        return keras.KerasTensor(shape, dtype=z_mean.dtype)
 
     def save_own_variables(self, store):
         # The noise generator's position, saved with the weights so that a
@@ -64,3 +90,12 @@ class Sampler(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "seed": self.seed}
+
+
+def _mean_and_log_variance(inputs):
+    if isinstance(inputs, (list, tuple)) and len(inputs) == 2:
+        return inputs
+    raise ValueError(
+        "Sampler takes z_mean and z_log_var: call it as sampler(z_mean, z_log_var) "
+        f"or sampler([z_mean, z_log_var]); got one input of type {type(inputs).__name__}."
+    )

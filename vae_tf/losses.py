@@ -148,3 +148,25 @@ def diagonal_normal_log_density(epsilon, z_log_var):
     return -0.5 * ops.sum(
         ops.square(epsilon) + z_log_var + math.log(2.0 * math.pi), axis=-1
     )
+
+
+def diagonal_mixture_log_density(z, means, log_vars, log_weights):
+    """`log sum_k pi_k N(z; mu_k, diag(exp(lv_k)))`, the density of a Gaussian mixture.
+
+    Args:
+        z: Codes `(..., latent_dim)`.
+        means, log_vars: The components, `(components, latent_dim)` each.
+        log_weights: `log pi_k`, `(components,)`, normalized (logsumexp 0).
+
+    Returns:
+        Float32 tensor of shape `z.shape[:-1]`, in nats. Each component's
+        density is taken from `(z - mu) / sigma` directly (no expanded
+        quadratic form, which loses precision for small variances).
+    """
+    z = ops.cast(z, "float32")[..., None, :]
+    log_vars = ops.cast(log_vars, "float32")
+    standardized = (z - ops.cast(means, "float32")) * ops.exp(-0.5 * log_vars)
+    per_component = -0.5 * ops.sum(
+        ops.square(standardized) + log_vars + math.log(2.0 * math.pi), axis=-1
+    )
+    return ops.logsumexp(per_component + ops.cast(log_weights, "float32"), axis=-1)

@@ -32,7 +32,10 @@ from vae_tf.layers import Sampler
 from vae_tf.models.objective import LossTerms
 from vae_tf.models.objective import batch_objective
 from vae_tf.models.objective import step_logs
-from vae_tf.models.priors import StandardNormal
+from vae_tf.models.priors import PRIOR_COMPONENTS
+from vae_tf.models.priors import Prior
+from vae_tf.models.priors import make_prior
+from vae_tf.models.priors import prior_config
 
 DECODER_OUTPUTS = ("auto", "logits", "probabilities")
 LIKELIHOODS = ("bernoulli", "gaussian", "gaussian_learned", "mse")
@@ -79,6 +82,9 @@ class LatentVariableModel(keras.Model):
         decoder_output: `"logits"`, `"probabilities"` or `"auto"`.
         seed: Optional integer seed of the noise.
         num_classes: Makes the model conditional on integer labels.
+        prior: `p(z)`, by name (`vae_tf.models.priors.PRIORS`: `"normal"`,
+            `"mog"`, `"vamp"`) or a `vae_tf.models.Prior` of the latent size.
+        prior_components: K of the mixture priors.
     """
 
     variational = True
@@ -86,7 +92,7 @@ class LatentVariableModel(keras.Model):
 
     def __init__(
         self, encoder, decoder, likelihood="bernoulli", sigma=0.1, decoder_output="auto",
-        seed=None, num_classes=None, **kwargs,
+        seed=None, num_classes=None, prior="normal", prior_components=500, **kwargs,
     ):
         super().__init__(**kwargs)
         self._check_networks(encoder, decoder, num_classes)
@@ -103,7 +109,8 @@ class LatentVariableModel(keras.Model):
         self.seed = seed
         self.num_classes = num_classes
         self.sampler = Sampler(seed=seed, name="sampler")
-        self.prior = StandardNormal(self.latent_dim, name="prior")
+        self.prior_components = PRIOR_COMPONENTS("prior_components", prior_components)
+        self.prior = self._make_prior(prior, prior_components)
         # A variable, so that schedules change it without retracing the step.
         self.kl_weight = self.add_weight(
             shape=(), initializer="ones", trainable=False, dtype="float32", name="kl_weight"
@@ -161,6 +168,18 @@ class LatentVariableModel(keras.Model):
     def _check_encoder_outputs(cls, encoder):
         raise NotImplementedError
 
+    def _make_prior(self, prior, components):
+        if isinstance(prior, Prior):
+            if prior.latent_dim != self.latent_dim:
+                raise ValueError(
+                    f"The prior is over codes of size {prior.latent_dim}, but the "
+                    f"encoder gives codes of size {self.latent_dim}."
+                )
+        else:
+            prior = make_prior(prior, self.latent_dim, self.image_shape, components)
+        prior.attach(self)
+        return prior
+
     @property
     def latent_dim(self):
         """Size of the latent code z."""
@@ -170,6 +189,11 @@ class LatentVariableModel(keras.Model):
     def image_shape(self):
         """`(height, width, channels)` of the images."""
         return tuple(self.encoder.inputs[0].shape[1:])
+
+    @property
+    def networks(self):
+        """The model's networks by name: encoder and decoder, and a variant's own."""
+        return {"encoder": self.encoder, "decoder": self.decoder}
 
     @property
     def conditional(self):
@@ -263,6 +287,19 @@ class LatentVariableModel(keras.Model):
         """
         return self.decoder(self.network_inputs(z, condition), training=training)
 
+    def codes_reconstruction_nll(self, images, codes, condition=None, training=False):
+        """`-log p(x|z_k)` of K codes per image, `(batch, K)`: all decoded in one call.
+
+        `codes`: `(batch, K, size)`, what the decoder network takes.
+        """
+        batch, num_samples = ops.shape(codes)[0], ops.shape(codes)[1]
+        flat = ops.reshape(codes, (batch * num_samples, codes.shape[-1]))
+        repeated = ops.repeat(images, num_samples, axis=0)
+        if condition is not None:
+            condition = ops.repeat(condition, num_samples, axis=0)
+        raw = self.decoder(self.network_inputs(flat, condition), training=training)
+        return ops.reshape(self.reconstruction_nll(repeated, raw), (batch, num_samples))
+
     def probabilities(self, raw):
         """Pixel probabilities (Bernoulli) or means (Gaussian) in [0, 1] from `raw_decode`."""
         raw = ops.cast(raw, "float32")
@@ -321,8 +358,8 @@ class LatentVariableModel(keras.Model):
         return images, labels if self.conditional else None
 
     def _update_metrics(self, terms, objective):
-        reconstruction, kl_per_dimension = terms
-        kl = ops.sum(kl_per_dimension, axis=-1)
+        reconstruction = terms.reconstruction
+        kl = ops.sum(terms.kl_per_dimension, axis=-1)
         self.loss_tracker.update_state(objective, sample_weight=ops.shape(reconstruction)[0])
         self.total_loss_tracker.update_state(reconstruction + kl)
         self.reconstruction_loss_tracker.update_state(reconstruction)
@@ -454,6 +491,8 @@ class LatentVariableModel(keras.Model):
             "decoder_output": self.decoder_output,
             "seed": self.seed,
             "num_classes": self.num_classes,
+            "prior": prior_config(self.prior),
+            "prior_components": self.prior_components,
         }
 
     @classmethod
@@ -461,4 +500,6 @@ class LatentVariableModel(keras.Model):
         config = dict(config)
         for key in ("encoder", "decoder"):
             config[key] = keras.saving.deserialize_keras_object(config[key])
+        if isinstance(config.get("prior"), dict):
+            config["prior"] = keras.saving.deserialize_keras_object(config["prior"])
         return cls(**config)

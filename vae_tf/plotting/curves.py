@@ -20,7 +20,7 @@ LOSS_METRICS = (
 
 
 
-def loss_curves_figure(history, units="nats per example"):
+def loss_curves_figure(history, units="nats per example", bound=None, kl_title=None):
     """Training (and validation) curves of total, reconstruction and KL losses.
 
     When the history holds a varying `kl_weight` (KL warm-up, cyclical
@@ -30,6 +30,11 @@ def loss_curves_figure(history, units="nats per example"):
         history: A `keras.callbacks.History` or its `.history` dict
             (`{"total_loss": [...], "val_total_loss": [...], ...}`).
         units: Label of the loss axes (not nats for the "mse" objective).
+        bound: The name of the optimized objective when it is not the ELBO
+            (e.g. "negative IWAE bound, k=5"): the first panel also draws
+            `loss`, the objective, under that name.
+        kl_title: Title of the KL panel (e.g. to say the KL is a Monte Carlo
+            estimate); "KL divergence" by default.
 
     Returns:
         A Figure with one panel per loss.
@@ -37,13 +42,19 @@ def loss_curves_figure(history, units="nats per example"):
     history = getattr(history, "history", history)
     fig = Figure(figsize=(15, 4.2))
     axes = fig.subplots(1, len(LOSS_METRICS))
+    titles = {"kl_loss": kl_title} if kl_title else {}
     for ax, (key, title) in zip(axes, LOSS_METRICS):
-        for prefix, label, style in (("", "train", "-"), ("val_", "validation", "--")):
-            values = history.get(prefix + key)
-            if values:
-                epochs = np.arange(1, len(values) + 1)
-                ax.plot(epochs, values, style, marker="o", markersize=3, label=label)
-        ax.set_title(title)
+        curves = [(key, "")]
+        if bound and key == "total_loss":
+            curves.append(("loss", f" (optimized: {bound})"))
+        for name, suffix in curves:
+            for prefix, label, style in (("", "train", "-"), ("val_", "validation", "--")):
+                values = history.get(prefix + name)
+                if values:
+                    epochs = np.arange(1, len(values) + 1)
+                    ax.plot(epochs, values, style, marker="o" if name == key else "s",
+                            markersize=3, label=label + suffix)
+        ax.set_title(titles.get(key, title))
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(units)

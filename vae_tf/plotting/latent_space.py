@@ -20,6 +20,7 @@ from vae_tf.latent import latent_grid_coordinates
 from vae_tf.latent import lerp
 from vae_tf.latent import pca
 from vae_tf.latent import prior_codes
+from vae_tf.latent import prior_log_prob
 from vae_tf.latent import slerp
 from vae_tf.plotting.drawing import decode
 from vae_tf.plotting.drawing import imshow
@@ -119,12 +120,28 @@ def _label_colorbar(fig, points, labels, axes):
     bar.set_label("label")
 
 
+def _prior_contours(ax, model, steps=120):
+    """Contours of the prior's density over the axes' current limits (2-D codes)."""
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    xs, ys = np.meshgrid(np.linspace(x0, x1, steps), np.linspace(y0, y1, steps))
+    codes = np.stack([xs.ravel(), ys.ravel()], axis=1)
+    log_density = prior_log_prob(model, codes).reshape(xs.shape)
+    # Log-density levels below the peak, so that a mixture's lesser
+    # components show as well as its main one.
+    levels = log_density.max() - np.array([8.0, 4.5, 2.0, 0.5])
+    ax.contour(xs, ys, log_density, levels=levels, colors="0.35", linewidths=0.8, alpha=0.8)
+    ax.plot([], [], color="0.35", linewidth=0.8,
+            label=f"log-density of the prior {model.prior.notation} (steps to its peak)")
+    ax.legend(loc="upper right")
+
+
 def latent_scatter_figure(model, images, labels=None, method="auto", seed=0):
     """Scatter of the posterior means of `images`, coloured by label.
 
-    2-D latents are drawn as they are, 3-D latents as a 3-D scatter from three
-    viewpoints, larger ones projected to 2-D by PCA (or t-SNE when
-    scikit-learn is installed and `method` is "auto" or "tsne").
+    2-D latents are drawn as they are, over contours of the prior's
+    log-density; 3-D latents as a 3-D scatter from three viewpoints; larger
+    ones projected to 2-D by PCA (or t-SNE when scikit-learn is installed and
+    `method` is "auto" or "tsne").
 
     Args:
         model: A `vae_tf.VAE`.
@@ -149,7 +166,10 @@ def latent_scatter_figure(model, images, labels=None, method="auto", seed=0):
             ax.set_title(f"view: elevation {elevation}, azimuth {azimuth}")
     else:
         fig = Figure(figsize=(9, 7.5))
-        points, how = _scatter_plane(fig.add_subplot(), z, style, method, seed)
+        ax = fig.add_subplot()
+        points, how = _scatter_plane(ax, z, style, method, seed)
+        if model.latent_dim == 2:
+            _prior_contours(ax, model)
     if labels is not None:
         _label_colorbar(fig, points, labels, fig.axes)
     projected = f" ({model.latent_dim}-D, projected by {how})" if how else ""

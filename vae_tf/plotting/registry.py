@@ -68,7 +68,12 @@ def _loss(inputs):
         "squared error per example (not nats)" if inputs.model.likelihood == "mse"
         else "nats per example"
     )
-    yield "loss", loss_curves_figure(inputs.history, units)
+    model = inputs.model
+    yield "loss", loss_curves_figure(
+        inputs.history, units, bound=getattr(model, "bound_name", None),
+        kl_title=None if model.prior.closed_form_kl or not model.variational
+        else f"KL (Monte Carlo estimate, log q(z|x) - log p(z), {model.prior.notation})",
+    )
 
 
 def _latent_grid(inputs):

@@ -103,8 +103,8 @@ def write_artifacts(model, history, run_dir, test_set, seed=0):
     """
     model.save(os.path.join(run_dir, MODEL_FILE))
     export_saved_model(model, os.path.join(run_dir, "saved_model"))
-    plotting.save_model_diagram(model.encoder, os.path.join(run_dir, "encoder.png"))
-    plotting.save_model_diagram(model.decoder, os.path.join(run_dir, "decoder.png"))
+    for name, network in model.networks.items():
+        plotting.save_model_diagram(network, os.path.join(run_dir, f"{name}.png"))
     images, labels = test_set
     plotting.write_figures(model, run_dir, images, labels, history, seed=seed)
 

@@ -29,6 +29,7 @@ from vae_tf.data import registry
 from vae_tf.distribute import STRATEGIES
 from vae_tf.models import LIKELIHOODS
 from vae_tf.models import base as model_base
+from vae_tf.models import priors
 from vae_tf.models import vae as vae_model
 
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
@@ -151,6 +152,35 @@ class TrainConfig:
         None, "Clip z_log_var to [-clip, clip] for stability; default: off.",
         vae_model.Z_LOG_VAR_CLIP,
     )
+    objective: str = setting(
+        "elbo",
+        "Training objective: elbo (the evidence lower bound; with num_samples > 1, the mean "
+        "of that many single-sample ELBOs) or iwae (the importance-weighted bound of Burda et "
+        "al., 2015, with num_samples codes per image).",
+        vae_model.OBJECTIVE,
+    )
+    num_samples: int = setting(
+        1, "Codes drawn per image at each training step (K of the IWAE bound).",
+        vae_model.NUM_SAMPLES,
+    )
+    prior: str = setting(
+        "normal",
+        "p(z): normal (N(0, I)), mog (a mixture of prior_components learned diagonal "
+        "Gaussians) or vamp (the VampPrior: the encoder's posteriors at prior_components "
+        "learned pseudo-inputs; unconditional runs). The mixtures' KL is the Monte Carlo "
+        "estimate log q(z|x) - log p(z).",
+        priors.PRIOR,
+    )
+    stochastic_layers: int = setting(
+        1,
+        "Layers of latent variables: 1, or 2 for q(z1|x) q(z2|z1) and p(z2) p(z1|z2) p(x|z1) "
+        "with Burda et al.'s networks (architecture mlp: 100-100 tanh units, z1 of twice "
+        "latent_dim, 50-50 units, z2 of latent_dim); the prior is over z2.",
+        OneOf((1, 2)),
+    )
+    prior_components: int = setting(
+        500, "K, the components of the mixture priors (mog, vamp).", priors.PRIOR_COMPONENTS
+    )
     autoencoder: bool = setting(
         False,
         "Train a deterministic autoencoder (no sampling, no KL) with the same networks: "
@@ -267,14 +297,39 @@ class TrainConfig:
             )
         if self.autoencoder:
             kl_options = schedules + [
-                name for name, off in (("beta", 1.0), ("free_bits", 0.0), ("z_log_var_clip", None))
+                name for name, off in (
+                    ("beta", 1.0), ("free_bits", 0.0), ("z_log_var_clip", None),
+                    ("objective", "elbo"), ("num_samples", 1), ("prior", "normal"),
+                    ("stochastic_layers", 1),
+                )
                 if getattr(self, name) != off
             ]
             if kl_options:
                 raise ValueError(
-                    f"The autoencoder has no KL term, so {', '.join(kl_options)} cannot "
-                    "apply; drop them or train a VAE."
+                    f"The autoencoder has no KL term, no sampling and no prior, so "
+                    f"{', '.join(kl_options)} cannot apply; drop them or train a VAE."
                 )
+        vae_model.check_free_bits(
+            self.free_bits, self.objective, self.prior, self.stochastic_layers
+        )
+        if self.stochastic_layers == 2:
+            other = [
+                f"{name}={getattr(self, name)!r}"
+                for name, wanted in (("architecture", "mlp"), ("conditional", False),
+                                     ("autoencoder", False))
+                if getattr(self, name) != wanted
+            ]
+            if other:
+                raise ValueError(
+                    f"stochastic_layers=2 is built for architecture 'mlp', unconditional and "
+                    f"variational; got {', '.join(other)}. Drop them or use one layer."
+                )
+        if self.prior == "vamp" and self.conditional:
+            raise ValueError(
+                "prior 'vamp' needs an unconditional run: its components are the encoder's "
+                "posteriors at pseudo-inputs, which have no label. Use prior 'mog' with "
+                "conditional."
+            )
         if self.strategy == "multi_worker" and self.seed is None:
             raise ValueError(
                 "strategy 'multi_worker' needs a seed (the same on every worker) so that "

@@ -23,6 +23,7 @@ from absl import logging
 
 from vae_tf import distribute
 from vae_tf.architectures import build_encoder_decoder
+from vae_tf.architectures import build_hierarchical_networks
 from vae_tf.architectures import check_architecture
 from vae_tf.callbacks import CyclicalKLAnnealing
 from vae_tf.callbacks import EpochTimer
@@ -32,6 +33,7 @@ from vae_tf.callbacks import TrainingCheckpoint
 from vae_tf.callbacks import load_training_state
 from vae_tf.models import VAE
 from vae_tf.models import Autoencoder
+from vae_tf.models import HierarchicalVAE
 from vae_tf.plotting import LOSS_METRICS
 from vae_tf.runs.artifacts import HISTORY_FILE
 from vae_tf.runs.artifacts import TrainResult
@@ -104,21 +106,31 @@ def build_model(config, num_classes=None, source=None):
     previous_policy = keras.config.dtype_policy()
     keras.config.set_dtype_policy(config.mixed_precision)
     try:
-        encoder, decoder = build_encoder_decoder(
-            config.architecture, config.latent_dim, image_shape=image_shape(config),
-            num_classes=num_classes, variational=not config.autoencoder,
-        )
         common = dict(
             likelihood=likelihood(config, source), sigma=config.sigma, seed=config.seed,
             num_classes=num_classes,
         )
         if config.autoencoder:
-            model = Autoencoder(encoder, decoder, **common)
+            model = Autoencoder(*build_encoder_decoder(
+                config.architecture, config.latent_dim, image_shape=image_shape(config),
+                num_classes=num_classes, variational=False,
+            ), **common)
         else:
-            model = VAE(
-                encoder, decoder, beta=config.beta, free_bits=config.free_bits,
-                z_log_var_clip=config.z_log_var_clip, **common,
+            variant = dict(
+                beta=config.beta, free_bits=config.free_bits,
+                z_log_var_clip=config.z_log_var_clip, objective=config.objective,
+                num_samples=config.num_samples, prior=config.prior,
+                prior_components=config.prior_components, **common,
             )
+            if config.stochastic_layers == 2:
+                model = HierarchicalVAE(*build_hierarchical_networks(
+                    config.latent_dim, image_shape(config)
+                ), **variant)
+            else:
+                model = VAE(*build_encoder_decoder(
+                    config.architecture, config.latent_dim, image_shape=image_shape(config),
+                    num_classes=num_classes,
+                ), **variant)
     finally:
         keras.config.set_dtype_policy(previous_policy)
     optimizer = keras.optimizers.Adam(config.learning_rate)
@@ -148,13 +160,16 @@ def kl_schedule(config):
     return None
 
 
-def _print_final(history, run_dir):
+def _print_final(history, run_dir, bound=None):
     def line(prefix):
-        return ", ".join(
+        values = [
             f"{key} {history[prefix + key][-1]:.2f}"
             for key, _ in LOSS_METRICS
             if history.get(prefix + key)
-        )
+        ]
+        if bound and history.get(prefix + "loss"):  # the optimized objective (loss)
+            values.append(f"{bound} {history[prefix + 'loss'][-1]:.2f}")
+        return ", ".join(values)
 
     print(f"Final training:   {line('')}")
     if history.get("val_total_loss"):
@@ -239,7 +254,7 @@ def train(config, verbose="auto", resume=False, overwrite=False, callbacks=()):
     else:
         shutil.rmtree(staging)
     if verbose:
-        _print_final(history, run_dir)
+        _print_final(history, run_dir, getattr(model, "bound_name", None))
     return TrainResult(model=model, history=history, run_dir=run_dir)
 
 
