@@ -8,9 +8,9 @@ from vae_tf.runs import TrainConfig
 from vae_tf.runs import build_model
 
 
-def _history(x, precision):
+def _history(x, precision, **settings):
     keras.utils.set_random_seed(0)
-    model = build_model(TrainConfig(mixed_precision=precision, seed=0))
+    model = build_model(TrainConfig(mixed_precision=precision, seed=0, **settings))
     history = model.fit(x, epochs=4, batch_size=128, shuffle=False, verbose=0).history
     return model, history
 
@@ -40,3 +40,17 @@ def test_mixed_precision_follows_the_float32_loss_trajectory(policy, mnist_small
         history["reconstruction_loss"], reference["reconstruction_loss"], rtol=0.02
     )
     assert history["total_loss"][-1] < 0.8 * history["total_loss"][0]
+
+
+def test_iwae_vamp_prior_and_two_layers_train_in_bfloat16_like_float32(mnist_small):
+    (x, _), _ = mnist_small
+    settings = dict(architecture="mlp", latent_dim=8, stochastic_layers=2, objective="iwae",
+                    num_samples=3, prior="vamp", prior_components=10)
+    _, reference = _history(x, "float32", **settings)
+    model, history = _history(x, "mixed_bfloat16", **settings)
+    assert model.top_encoder.layers[1].compute_dtype == "bfloat16"
+    assert all(weight.dtype == "float32" for weight in model.weights)  # pseudo-inputs too
+    for key in ("loss", "total_loss", "kl_loss"):
+        assert np.isfinite(history[key]).all(), (key, history[key])
+    np.testing.assert_allclose(history["loss"], reference["loss"], rtol=0.02)
+    assert history["loss"][-1] < 0.8 * history["loss"][0]
