@@ -262,8 +262,11 @@ def build_encoder_decoder(
 
 
 def _dense_stack(x, units, name):
+    # ELU, not the paper's tanh: in 6 epochs on 10,000 binarized digits, the
+    # tanh networks of these sizes stayed at the mean image (reconstruction
+    # 207 nats), softplus reached 168, ReLU 164 and ELU 144.
     for index, size in enumerate(units):
-        x = layers.Dense(size, activation="tanh", name=f"{name}_{index}")(x)
+        x = layers.Dense(size, activation="elu", name=f"{name}_{index}")(x)
     return x
 
 
@@ -276,9 +279,10 @@ def _gaussian_heads(x, size, prefix=""):
 def build_hierarchical_networks(latent_dim=50, image_shape=None, hidden_latent_dim=None):
     """The four networks of a VAE with two stochastic layers (Burda et al., 2015).
 
-    `q(z1|x) q(z2|z1)` and `p(z2) p(z1|z2) p(x|z1)`, with tanh units as in the
-    paper: x -> 100 -> 100 -> z1 (`hidden_latent_dim`, 100 there) -> 50 -> 50
-    -> z2 (`latent_dim`, 50 there), and the mirrored generative path. For
+    `q(z1|x) q(z2|z1)` and `p(z2) p(z1|z2) p(x|z1)` with the paper's sizes:
+    x -> 100 -> 100 -> z1 (`hidden_latent_dim`, 100 there) -> 50 -> 50 -> z2
+    (`latent_dim`, 50 there), and the mirrored generative path; ELU units
+    rather than the paper's tanh, which learned far slower here. For
     `vae_tf.models.HierarchicalVAE`.
 
     Args:

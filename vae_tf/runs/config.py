@@ -174,7 +174,7 @@ class TrainConfig:
     stochastic_layers: int = setting(
         1,
         "Layers of latent variables: 1, or 2 for q(z1|x) q(z2|z1) and p(z2) p(z1|z2) p(x|z1) "
-        "with Burda et al.'s networks (architecture mlp: 100-100 tanh units, z1 of twice "
+        "with Burda et al.'s networks (architecture mlp: 100-100 ELU units, z1 of twice "
         "latent_dim, 50-50 units, z2 of latent_dim); the prior is over z2.",
         OneOf((1, 2)),
     )
