@@ -5,6 +5,10 @@
     python scripts/train.py --beta=4 --kl_warmup_epochs=10 --free_bits=0.1
     python scripts/train.py --likelihood=gaussian_learned
     python scripts/train.py --autoencoder            # the deterministic baseline
+    python scripts/train.py --architecture=mlp --latent_dim=50 --binarize \
+        --objective=iwae --num_samples=5 --prior=vamp  # IWAE bound, VampPrior
+    python scripts/train.py --architecture=mlp --latent_dim=50 --binarize \
+        --stochastic_layers=2                        # two stochastic layers
     python scripts/train.py --strategy=mirrored      # every GPU of this machine
     python scripts/train.py --data_dir=faces/ --architecture=conv64 --latent_dim=256 \
         --learning_rate=0.0005                       # a folder of 64x64 RGB faces
