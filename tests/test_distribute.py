@@ -26,8 +26,7 @@ TRAIN = os.path.join(REPO, "scripts", "train.py")
 # Objectives and priors whose terms are not the closed-form ELBO's.
 VARIANTS = {
     "iwae": dict(objective="iwae", num_samples=3),
-    "vamp": dict(objective="iwae", num_samples=2, prior="vamp", prior_components=4),
-    "two_layers": dict(objective="iwae", num_samples=2),
+    "two_layers_vamp": dict(objective="iwae", num_samples=2, prior="vamp", prior_components=4),
 }
 
 
@@ -50,7 +49,7 @@ def _make_model(strategy, kind):
         if kind == "autoencoder":
             model = vae_tf.Autoencoder(encoder, decoder)
         elif kind in VARIANTS:
-            if kind == "two_layers":
+            if kind == "two_layers_vamp":
                 model = vae_tf.HierarchicalVAE(
                     *vae_tf.build_hierarchical_networks(2), seed=0, **VARIANTS[kind]
                 )
