@@ -101,20 +101,15 @@ class HierarchicalVAE(VAE):
     def stochastic_layers(self):
         return 2
 
-    def _clip(self, z_log_var):
-        if self.z_log_var_clip is None:
-            return z_log_var
-        return ops.clip(z_log_var, -self.z_log_var_clip, self.z_log_var_clip)
-
     def hidden_posterior(self, images, training=False):
         """`(z1_mean, z1_log_var)` of `q(z1|x)`, `(batch, hidden_latent_dim)` each."""
         z_mean, z_log_var = self.encoder(images, training=training)[:2]
-        return z_mean, self._clip(z_log_var)
+        return z_mean, self.clipped(z_log_var)
 
     def top_posterior(self, z1, training=False):
         """`(z2_mean, z2_log_var)` of `q(z2|z1)`."""
         z_mean, z_log_var = self.top_encoder(z1, training=training)
-        return z_mean, self._clip(z_log_var)
+        return z_mean, self.clipped(z_log_var)
 
     def posterior(self, images, condition=None, training=False):
         """`q(z2|x)` read at the mean of z1: `q(z2 | E[z1|x])`."""

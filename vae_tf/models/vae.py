@@ -175,12 +175,15 @@ class VAE(LatentVariableModel):
         self._beta = BETA("beta", value)
         self.kl_weight.assign(self._beta)
 
+    def clipped(self, z_log_var):
+        """`z_log_var` clipped to `[-z_log_var_clip, z_log_var_clip]` (unchanged when off)."""
+        if self.z_log_var_clip is None:
+            return z_log_var
+        return ops.clip(z_log_var, -self.z_log_var_clip, self.z_log_var_clip)
+
     def posterior(self, images, condition=None, training=False):
         outputs = self.encoder(self.network_inputs(images, condition), training=training)
-        z_mean, z_log_var = outputs[0], outputs[1]
-        if self.z_log_var_clip is not None:
-            z_log_var = ops.clip(z_log_var, -self.z_log_var_clip, self.z_log_var_clip)
-        return z_mean, z_log_var
+        return outputs[0], self.clipped(outputs[1])
 
     @property
     def bound_name(self):
