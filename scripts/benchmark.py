@@ -24,7 +24,7 @@ from vae_tf.runs import TrainConfig
 from vae_tf.runs import build_model
 
 # The presets that train on MNIST's 28x28 images (conv64 wants 64x64).
-flags.DEFINE_enum("architecture", "conv", ["conv", "mlp"], "Encoder/decoder preset.")
+flags.DEFINE_enum("architecture", "conv", ["conv", "gated", "mlp"], "Encoder/decoder preset.")
 flags.DEFINE_integer("latent_dim", 2, "Size of the latent code.", lower_bound=1)
 flags.DEFINE_integer("batch_size", 128, "Images per training step.", lower_bound=1)
 flags.DEFINE_integer("steps", 50, "Training steps per timing.", lower_bound=1)

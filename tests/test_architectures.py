@@ -110,3 +110,35 @@ def test_conv64_vae_trains_and_round_trips_with_its_batch_statistics(tmp_path):
     loaded = keras.saving.load_model(tmp_path / "vae.keras")
     np.testing.assert_allclose(loaded.reconstruct(images[:4]), vae.reconstruct(images[:4]),
                                rtol=1e-5, atol=1e-6)
+
+
+def test_gated_preset_multiplies_a_linear_convolution_by_a_sigmoid_gate(tmp_path):
+    import tensorflow as tf
+
+    encoder, decoder = vae_tf.build_encoder_decoder("gated", 8)
+    convs = [layer for layer in encoder.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert [layer.filters for layer in convs] == [32, 32, 64, 64, 64, 64]
+    assert [layer.activation.__name__ for layer in convs] == ["linear", "sigmoid"] * 3
+    ups = [layer for layer in decoder.layers if isinstance(layer, keras.layers.Conv2DTranspose)]
+    assert [layer.filters for layer in ups] == [32, 32, 1]
+    # The first block, computed independently from its weights.
+    images = np.random.default_rng(0).uniform(size=(2, 28, 28, 1)).astype("float32")
+    h_layer, g_layer = convs[:2]
+    first_block = keras.Model(encoder.inputs, encoder.get_layer(index=3).output)
+    def conv(layer):
+        kernel, bias = layer.get_weights()
+        return tf.nn.conv2d(images, kernel, strides=2, padding="SAME") + bias
+    expected = conv(h_layer) * tf.sigmoid(conv(g_layer))
+    np.testing.assert_allclose(first_block(images), expected, rtol=1e-5, atol=1e-6)
+    # It serves conditional models and other shapes, and round trips.
+    encoder, decoder = vae_tf.build_encoder_decoder("gated", 4, (32, 20, 3), num_classes=3)
+    vae = vae_tf.VAE(encoder, decoder, seed=0, num_classes=3)
+    images = np.random.default_rng(1).uniform(size=(4, 32, 20, 3)).astype("float32")
+    labels = np.array([0, 1, 2, 0])
+    assert tuple(vae.reconstruct(images, labels).shape) == (4, 32, 20, 3)
+    vae.save(tmp_path / "gated.keras")
+    loaded = keras.saving.load_model(tmp_path / "gated.keras")
+    z = np.random.default_rng(2).normal(size=(4, 4)).astype("float32")
+    np.testing.assert_allclose(loaded.decode(z, labels), vae.decode(z, labels), rtol=1e-6)
+    with pytest.raises(ValueError, match="'gated' preset halves the image 2 times"):
+        vae_tf.build_encoder("gated", 8, image_shape=(30, 30, 1))

@@ -11,6 +11,12 @@ Presets:
 - `conv`: the keras.io "Variational AutoEncoder" example, layer for layer
   (69,076 + 65,089 parameters at `latent_dim=2`), with a logits head.
 - `mlp`: 784-400-latent, as in the PyTorch examples' VAE.
+- `gated`: gated convolutions `h * sigmoid(g)` (Dauphin et al., 2017), after
+  the convolutional VAEs of Tomczak & Welling (2018), sized for a CPU: 28 ->
+  14 -> 7 in the encoder (32, 64, 64 filters) and a gated dense layer, 7 -> 14
+  -> 28 in the decoder (64, 32 filters, then the logits). On binarized MNIST
+  at latent 50 it scores 8.6 nats better than `mlp` at the same 20 epochs, for
+  nine times its cost per image (docs/models.md).
 - `conv64`: the CelebA face VAE of the design documents, for 64x64 RGB
   images (any multiple of 16): four stride-2 4x4 convolutions of 32, 64, 128
   and 256 filters, each with batch normalization and a leaky ReLU, and the
@@ -121,6 +127,35 @@ def _conv64_decoder(latent_inputs, image_shape):
     )(x)
 
 
+def _gated(x, filters, kernel_size, strides=1, transpose=False):
+    # The gate is a second convolution of the same input; the product is linear in
+    # h, so the sigmoid gate is the only nonlinearity (as in Tomczak & Welling).
+    conv = layers.Conv2DTranspose if transpose else layers.Conv2D
+    h = conv(filters, kernel_size, strides=strides, padding="same")(x)
+    g = conv(filters, kernel_size, strides=strides, padding="same", activation="sigmoid")(x)
+    return layers.Multiply()([h, g])
+
+
+def _gated_encoder(inputs):
+    x = _gated(inputs, 32, 5, strides=2)
+    x = _gated(x, 64, 3, strides=2)
+    x = _gated(x, 64, 3)
+    return layers.Flatten()(x)
+
+
+def _gated_decoder(latent_inputs, image_shape):
+    height, width, channels = image_shape
+    low = (height // 4, width // 4, 64)
+    h = layers.Dense(math.prod(low))(latent_inputs)
+    g = layers.Dense(math.prod(low), activation="sigmoid")(latent_inputs)
+    x = layers.Reshape(low)(layers.Multiply()([h, g]))
+    x = _gated(x, 64, 3)
+    x = _gated(x, 32, 3, strides=2, transpose=True)
+    return layers.Conv2DTranspose(
+        channels, 3, strides=2, padding="same", name="logits", dtype="float32"
+    )(x)
+
+
 # name -> (encoder body: images -> features, decoder body: z -> logits,
 #          shape check or None, default image shape)
 PRESETS = {
@@ -130,6 +165,11 @@ PRESETS = {
         MNIST_SHAPE,
     ),
     "mlp": (_mlp_encoder, _mlp_decoder, None, MNIST_SHAPE),
+    "gated": (
+        _gated_encoder, _gated_decoder,
+        _halving_check("gated", 2, "Resize or pad the images, or use the 'mlp' preset."),
+        MNIST_SHAPE,
+    ),
     "conv64": (
         _conv64_encoder, _conv64_decoder,
         _halving_check("conv64", 4, "Resize the images (image_size=64 is its size)."),

@@ -68,8 +68,9 @@ class TrainConfig:
     latent_dim: int = setting(2, "Size of the latent code.", Integer(1))
     architecture: str = setting(
         "conv",
-        "Encoder/decoder preset: conv (the keras.io example), mlp (784-400-latent) or conv64 "
-        "(the 64x64 RGB face VAE; use learning_rate=0.0005).",
+        "Encoder/decoder preset: conv (the keras.io example), mlp (784-400-latent), gated "
+        "(gated convolutions after Tomczak & Welling) or conv64 (the 64x64 RGB face VAE; use "
+        "learning_rate=0.0005).",
         OneOf(tuple(sorted(PRESETS))),
     )
     dataset: str = setting(
