@@ -20,11 +20,14 @@ from absl import flags
 
 from vae_tf import benchmark
 from vae_tf import cli
+from vae_tf.architectures import PRESETS
+from vae_tf.data import MNIST_SHAPE
 from vae_tf.runs import TrainConfig
 from vae_tf.runs import build_model
 
-# The presets that train on MNIST's 28x28 images (conv64 wants 64x64).
-flags.DEFINE_enum("architecture", "conv", ["conv", "gated", "mlp"], "Encoder/decoder preset.")
+# The presets made for MNIST's 28x28 images (conv64 wants 64x64).
+MNIST_PRESETS = sorted(name for name, preset in PRESETS.items() if preset[3] == MNIST_SHAPE)
+flags.DEFINE_enum("architecture", "conv", MNIST_PRESETS, "Encoder/decoder preset.")
 flags.DEFINE_integer("latent_dim", 2, "Size of the latent code.", lower_bound=1)
 flags.DEFINE_integer("batch_size", 128, "Images per training step.", lower_bound=1)
 flags.DEFINE_integer("steps", 50, "Training steps per timing.", lower_bound=1)

@@ -1,6 +1,7 @@
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import vae_tf
 
@@ -113,8 +114,6 @@ def test_conv64_vae_trains_and_round_trips_with_its_batch_statistics(tmp_path):
 
 
 def test_gated_preset_multiplies_a_linear_convolution_by_a_sigmoid_gate(tmp_path):
-    import tensorflow as tf
-
     encoder, decoder = vae_tf.build_encoder_decoder("gated", 8)
     convs = [layer for layer in encoder.layers if isinstance(layer, keras.layers.Conv2D)]
     assert [layer.filters for layer in convs] == [32, 32, 64, 64, 64, 64]

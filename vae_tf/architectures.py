@@ -127,30 +127,28 @@ def _conv64_decoder(latent_inputs, image_shape):
     )(x)
 
 
-def _gated(x, filters, kernel_size, strides=1, transpose=False):
-    # The gate is a second convolution of the same input; the product is linear in
-    # h, so the sigmoid gate is the only nonlinearity (as in Tomczak & Welling).
-    conv = layers.Conv2DTranspose if transpose else layers.Conv2D
-    h = conv(filters, kernel_size, strides=strides, padding="same")(x)
-    g = conv(filters, kernel_size, strides=strides, padding="same", activation="sigmoid")(x)
+def _gated(x, layer, *args, **kwargs):
+    # h * sigmoid(g) with h and g two `layer(*args, **kwargs)` of the same input:
+    # the product is linear in h, so the gate is the only nonlinearity (as in
+    # Tomczak & Welling).
+    h = layer(*args, **kwargs)(x)
+    g = layer(*args, activation="sigmoid", **kwargs)(x)
     return layers.Multiply()([h, g])
 
 
 def _gated_encoder(inputs):
-    x = _gated(inputs, 32, 5, strides=2)
-    x = _gated(x, 64, 3, strides=2)
-    x = _gated(x, 64, 3)
+    x = _gated(inputs, layers.Conv2D, 32, 5, strides=2, padding="same")
+    x = _gated(x, layers.Conv2D, 64, 3, strides=2, padding="same")
+    x = _gated(x, layers.Conv2D, 64, 3, padding="same")
     return layers.Flatten()(x)
 
 
 def _gated_decoder(latent_inputs, image_shape):
     height, width, channels = image_shape
     low = (height // 4, width // 4, 64)
-    h = layers.Dense(math.prod(low))(latent_inputs)
-    g = layers.Dense(math.prod(low), activation="sigmoid")(latent_inputs)
-    x = layers.Reshape(low)(layers.Multiply()([h, g]))
-    x = _gated(x, 64, 3)
-    x = _gated(x, 32, 3, strides=2, transpose=True)
+    x = layers.Reshape(low)(_gated(latent_inputs, layers.Dense, math.prod(low)))
+    x = _gated(x, layers.Conv2D, 64, 3, padding="same")
+    x = _gated(x, layers.Conv2DTranspose, 32, 3, strides=2, padding="same")
     return layers.Conv2DTranspose(
         channels, 3, strides=2, padding="same", name="logits", dtype="float32"
     )(x)
