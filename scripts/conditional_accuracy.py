@@ -42,8 +42,9 @@ def main(argv):
     if config.data_dir is not None or config.dataset != "mnist":
         raise ValueError(f"{FLAGS.run_dir} was not trained on MNIST: the judge is an "
                          "MNIST digit classifier.")
+    print(f"Training the judge classifier ({FLAGS.classifier_epochs} epochs on MNIST):")
     classifier, test_accuracy = evaluation.train_digit_classifier(
-        epochs=FLAGS.classifier_epochs, seed=FLAGS.seed
+        epochs=FLAGS.classifier_epochs, seed=FLAGS.seed, verbose=1
     )
     print(f"judge classifier: {test_accuracy:.2%} on the 10,000 MNIST test images")
     if test_accuracy < MIN_CLASSIFIER_ACCURACY:
@@ -51,8 +52,9 @@ def main(argv):
               f"{MIN_CLASSIFIER_ACCURACY:.0%}; train it longer (--classifier_epochs).",
               file=sys.stderr)
         sys.exit(1)
+    print("Generating and judging digits:")
     accuracy, per_label = evaluation.conditional_accuracy(
-        model, classifier, per_label=FLAGS.per_label, seed=FLAGS.seed
+        model, classifier, per_label=FLAGS.per_label, seed=FLAGS.seed, progress=True
     )
     print(f"conditional accuracy: {accuracy:.2%} of {len(per_label) * FLAGS.per_label:,} "
           f"generated digits (latent_dim {model.latent_dim})")

@@ -48,7 +48,7 @@ def main(argv):
     result = evaluation.evaluate_run(
         FLAGS.run_dir, num_samples=FLAGS.k, num_examples=FLAGS.num_examples,
         split=FLAGS.split, binarize=FLAGS.binarize, seed=FLAGS.seed,
-        chunk_size=FLAGS.chunk_size,
+        chunk_size=FLAGS.chunk_size, progress=True,
     )
     print(
         f"{FLAGS.run_dir}: {result['num_examples']} {result['split']} images, "

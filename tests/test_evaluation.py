@@ -129,6 +129,18 @@ def test_bound_tightens_as_k_grows(trained_mlp, mnist_small):
     assert nlls[0] > nlls[1] > nlls[2]
 
 
+def test_progress_bar_counts_images_and_changes_no_number(trained_mlp, mnist_small, capsys):
+    _, (x_test, _) = mnist_small
+    quiet = evaluation.evaluate_likelihood(trained_mlp, x_test[:30], num_samples=50, chunk_size=500)
+    shown = evaluation.evaluate_likelihood(
+        trained_mlp, x_test[:30], num_samples=50, chunk_size=500, progress=True
+    )
+    assert shown == quiet
+    out = capsys.readouterr().out
+    # Blocks of 10 images (500 codes / 50 draws): the bar ends at 30/30 with the NLL.
+    assert "30/30" in out and f"nll: {quiet['nll']:.4f}" in out
+
+
 def test_conditional_models_are_evaluated_given_their_labels(mnist_small):
     _, (x_test, y_test) = mnist_small
     encoder, decoder = vae_tf.build_encoder_decoder("mlp", 2, num_classes=10)
@@ -187,6 +199,7 @@ def test_evaluate_script_prints_and_writes_json(binarized_run, tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     assert "binarization dynamic, K=20" in result.stdout  # the run trained binarized
     assert "negative ELBO" in result.stdout and "NLL (IWAE)" in result.stdout
+    assert "50/50" in result.stdout and "nll:" in result.stdout  # the progress bar's end
     values = json.loads(output.read_text())
     assert {"elbo", "reconstruction", "kl", "nll", "k", "num_examples"} <= set(values)
     assert values["k"] == 20 and values["num_examples"] == 50

@@ -83,7 +83,11 @@ def test_sweep_trains_evaluates_plots_and_resumes(tmp_path, monkeypatch):
         num_examples=40, log=lines.append,
     )
     assert [(row["latent_dim"], row["beta"]) for row in rows] == [(2, 1), (2, 4)]
-    assert len(lines) == 2 and "NLL" in lines[0]
+    # Before each point: which of how many (and, from the second, the time left); then its results.
+    assert len(lines) == 4
+    assert lines[0].startswith("[1/2] latent   2  beta    1: training and evaluating")
+    assert "NLL" in lines[1] and lines[1].startswith("[1/2]")
+    assert lines[2].startswith("[2/2]") and lines[2].endswith("s left)")
     for row in rows:
         assert row["elbo"] == pytest.approx(row["reconstruction"] + row["kl"])
         assert 0 <= row["active_units"] <= row["latent_dim"]

@@ -27,6 +27,10 @@ elif _backend != "tensorflow":
         "before importing vae_tf."
     )
 
+from vae_tf import _startup  # noqa: E402
+
+_startup.import_tensorflow()
+
 import keras  # noqa: E402
 
 if keras.backend.backend() != "tensorflow":

@@ -32,10 +32,14 @@ from absl import app
 from absl import flags
 from absl import logging
 
+from vae_tf import _startup
 from vae_tf._checks import OneOf
 from vae_tf.runs.config import TrainConfig
 
-flags.DEFINE_bool("verbose", False, "Show the full traceback of an error.")
+flags.DEFINE_bool(
+    "verbose", False,
+    "Show the full traceback of an error, and TensorFlow's C++ start-up lines.",
+)
 
 _FIELDS = {field.name: field for field in dataclasses.fields(TrainConfig)}
 
@@ -176,6 +180,8 @@ def run(main, flag_values=flags.FLAGS):
             _fail(error, flag_values)
 
     def guarded_main(argv):
+        if flag_values["verbose"].value:
+            sys.stderr.write("".join(_startup.HIDDEN_LINES))
         try:
             return main(argv)
         except tuple(_ERRORS) as error:

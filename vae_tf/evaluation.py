@@ -36,6 +36,7 @@ from vae_tf._checks import check_positive_int
 from vae_tf._files import write_json  # noqa: F401  (public: results as JSON)
 from vae_tf.latent import encode_means
 from vae_tf.latent import prior_codes
+from vae_tf.progress import progress_bar
 from vae_tf.runs.artifacts import CONFIG_FILE
 from vae_tf.runs.artifacts import load_run
 from vae_tf.runs.artifacts import read_config
@@ -163,7 +164,8 @@ def _checked_inputs(model, images, labels, num_samples, chunk_size):
 
 
 def evaluate_likelihood(
-    model, images, labels=None, num_samples=1000, seed=0, chunk_size=2048, per_example=False
+    model, images, labels=None, num_samples=1000, seed=0, chunk_size=2048, per_example=False,
+    progress=False,
 ):
     """Test negative ELBO and importance-weighted negative log-likelihood.
 
@@ -190,6 +192,8 @@ def evaluate_likelihood(
         chunk_size: Most codes decoded at once: memory grows with it, not
             with K or N.
         per_example: Also return the per-example arrays.
+        progress: Show a progress bar (images done, the NLL so far, time
+            left).
 
     Returns:
         A dict with positive nats per example: `elbo`, `reconstruction`,
@@ -202,6 +206,7 @@ def evaluate_likelihood(
     nll = np.empty(len(images))
     reconstruction = np.empty(len(images))
     kl = np.empty(len(images))
+    bar = progress_bar(len(images), "image") if progress else None
     for start, log_weights, block_reconstruction, block_kl in _chunks(
         model, images, labels, num_samples, chunk_size, seed
     ):
@@ -210,6 +215,8 @@ def evaluate_likelihood(
         nll[start:stop] = math.log(num_samples) - np.logaddexp.reduce(log_weights, axis=1)
         reconstruction[start:stop] = block_reconstruction.mean(axis=1)
         kl[start:stop] = block_kl
+        if bar is not None:
+            bar.update(stop, [("nll", float(nll[:stop].mean()))])
     elbo = reconstruction + kl
     dimensions = math.prod(model.image_shape) * math.log(2.0)
     result = {
@@ -305,7 +312,7 @@ def run_binarization(run_dir):
 
 def evaluate_run(
     run_dir, num_samples=1000, num_examples=1000, split="test", binarize="auto", seed=0,
-    chunk_size=2048, arrays=None,
+    chunk_size=2048, arrays=None, progress=False,
 ):
     """`evaluate_likelihood` of a run directory's model on its data (MNIST, ..., a folder).
 
@@ -321,6 +328,7 @@ def evaluate_run(
         chunk_size: Most codes decoded at once.
         arrays: The run's dataset as `load_dataset()` returns it, if already
             loaded.
+        progress: Show the progress of the importance sampling.
 
     Returns:
         `evaluate_likelihood`'s dict, plus `kl_estimate` ("closed form" or
@@ -344,7 +352,8 @@ def evaluate_run(
     labels = labels[:num_examples] if model.conditional else None
     start = time.perf_counter()
     result = evaluate_likelihood(
-        model, images, labels, num_samples=num_samples, seed=seed, chunk_size=chunk_size
+        model, images, labels, num_samples=num_samples, seed=seed, chunk_size=chunk_size,
+        progress=progress,
     )
     layers = layer_report(model, images, seed=seed) if model.stochastic_layers > 1 else {}
     return {
@@ -379,11 +388,13 @@ def train_digit_classifier(epochs=3, batch_size=128, seed=0, mnist=None, verbose
     return classifier, float(accuracy)
 
 
-def conditional_accuracy(model, classifier, per_label=1000, seed=0, batch_size=1000):
+def conditional_accuracy(
+    model, classifier, per_label=1000, seed=0, batch_size=1000, progress=False
+):
     """Fraction of generated images that `classifier` assigns the requested label.
 
     Draws `per_label` images per class from a conditional VAE, with z from
-    the prior, and classifies them.
+    the prior, and classifies them (`progress`: with a progress bar).
 
     Returns:
         `(overall accuracy, per-label accuracies array)`.
@@ -393,9 +404,14 @@ def conditional_accuracy(model, classifier, per_label=1000, seed=0, batch_size=1
     labels = np.repeat(np.arange(model.num_classes), per_label)
     z = prior_codes(model, len(labels), seed)
     predictions = []
+    bar = progress_bar(len(labels), "image", stateful=("accuracy",)) if progress else None
     for start in range(0, len(labels), batch_size):
-        images = model.decode(z[start : start + batch_size], labels[start : start + batch_size])
+        stop = min(start + batch_size, len(labels))
+        images = model.decode(z[start:stop], labels[start:stop])
         predictions.append(np.argmax(classifier.predict(images, verbose=0), axis=-1))
+        if bar is not None:
+            accuracy = np.mean(np.concatenate(predictions) == labels[:stop])
+            bar.update(stop, [("accuracy", float(accuracy))])
     correct = np.concatenate(predictions) == labels
     per_class = correct.reshape(model.num_classes, per_label).mean(axis=1)
     return float(correct.mean()), per_class

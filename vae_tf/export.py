@@ -10,6 +10,8 @@ Endpoints (all float32 images in [0, 1], shape `(N, H, W, C)`):
   drawn from the model's prior (N(0, I), a mixture, or the VampPrior, whose
   pseudo-inputs the graph encodes); the same seed gives the same images.
 - `reconstruct(images)` -> images decoded from the posterior mean.
+- `sample_codes(num_samples, seed)` -> the `(N, latent_dim)` prior codes that
+  `sample` decodes (for the same seed), for a consumer that moves them.
 
 A conditional VAE's endpoints also take `label`, int32 class indices of shape
 `(N,)`: `decode(z, label)`, `encode(images, label)`,
@@ -56,6 +58,7 @@ def export_saved_model(model, path):
     images_spec = tf.TensorSpec((None, *model.image_shape), tf.float32, name="images")
     label_spec = tf.TensorSpec((None,), tf.int32, name="label")
     seed_spec = tf.TensorSpec((), tf.int32, name="seed")
+    num_samples_spec = tf.TensorSpec((), tf.int32, name="num_samples")
 
     # The model's prior draws the codes, statelessly: the same seed gives the
     # same images.
@@ -75,6 +78,7 @@ def export_saved_model(model, path):
                 [label_spec, seed_spec],
             ),
             "reconstruct": (model.reconstruct, [images_spec, label_spec]),
+            "sample_codes": (prior, [num_samples_spec, seed_spec]),
         }
     else:
         endpoints = {
@@ -82,9 +86,10 @@ def export_saved_model(model, path):
             "encode": (lambda x: as_dict(*model.encode(x)), [images_spec]),
             "sample": (
                 lambda n, seed: model.decode(prior(n, seed)),
-                [tf.TensorSpec((), tf.int32, name="num_samples"), seed_spec],
+                [num_samples_spec, seed_spec],
             ),
             "reconstruct": (model.reconstruct, [images_spec]),
+            "sample_codes": (prior, [num_samples_spec, seed_spec]),
         }
     archive = keras.export.ExportArchive()
     archive.track(model)

@@ -5,6 +5,10 @@
 - `checkpoint`: `TrainingCheckpoint`, exact to the step, crash-proof.
 - `nan_stop`: `StopOnNonFiniteLoss`, naming the epoch and the step.
 - `timing`: `EpochTimer`, seconds per epoch in the history.
+- `tensorboard`: `TensorBoardImages` (samples, reconstructions, latent grid
+  per epoch), `TensorBoardProjector` (codes, sprite, labels), and
+  `tensorboard_callbacks`, the set a run uses.
+- `progress`: `StepProgressBar`, Keras' bar counting the last call's steps right.
 
 Example:
 
@@ -20,9 +24,14 @@ from vae_tf.callbacks.kl_schedules import CyclicalKLAnnealing
 from vae_tf.callbacks.kl_schedules import KLSchedule
 from vae_tf.callbacks.kl_schedules import KLWarmup
 from vae_tf.callbacks.nan_stop import StopOnNonFiniteLoss
+from vae_tf.callbacks.progress import StepProgressBar
+from vae_tf.callbacks.tensorboard import TensorBoardImages
+from vae_tf.callbacks.tensorboard import TensorBoardProjector
+from vae_tf.callbacks.tensorboard import tensorboard_callbacks
 from vae_tf.callbacks.timing import EpochTimer
 
 __all__ = [
-    "CyclicalKLAnnealing", "EpochTimer", "KLSchedule", "KLWarmup", "StopOnNonFiniteLoss",
-    "TrainingCheckpoint", "UNITS", "load_training_state",
+    "CyclicalKLAnnealing", "EpochTimer", "KLSchedule", "KLWarmup", "StepProgressBar",
+    "StopOnNonFiniteLoss", "TensorBoardImages", "TensorBoardProjector", "TrainingCheckpoint", "UNITS",
+    "load_training_state", "tensorboard_callbacks",
 ]

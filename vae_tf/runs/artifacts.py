@@ -34,6 +34,7 @@ from vae_tf.runs.config import TrainConfig
 CONFIG_FILE = "config.json"
 HISTORY_FILE = "history.csv"
 MODEL_FILE = "vae.keras"
+LOGS_DIR = "logs"  # TensorBoard's, written during training
 
 
 @dataclasses.dataclass

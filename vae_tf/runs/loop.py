@@ -11,7 +11,6 @@ print(result.run_dir)        # config.json, history.csv, vae.keras, ...
 
 import dataclasses
 import datetime
-import importlib.util
 import os
 import shutil
 import tempfile
@@ -28,14 +27,17 @@ from vae_tf.architectures import check_architecture
 from vae_tf.callbacks import CyclicalKLAnnealing
 from vae_tf.callbacks import EpochTimer
 from vae_tf.callbacks import KLWarmup
+from vae_tf.callbacks import StepProgressBar
 from vae_tf.callbacks import StopOnNonFiniteLoss
 from vae_tf.callbacks import TrainingCheckpoint
 from vae_tf.callbacks import load_training_state
+from vae_tf.callbacks import tensorboard_callbacks
 from vae_tf.models import VAE
 from vae_tf.models import Autoencoder
 from vae_tf.models import HierarchicalVAE
 from vae_tf.plotting import LOSS_METRICS
 from vae_tf.runs.artifacts import HISTORY_FILE
+from vae_tf.runs.artifacts import LOGS_DIR
 from vae_tf.runs.artifacts import TrainResult
 from vae_tf.runs.artifacts import keep_history
 from vae_tf.runs.artifacts import read_history
@@ -288,14 +290,14 @@ def _fit(config, strategy, data, position, staging, verbose, extra_callbacks):
         StopOnNonFiniteLoss(),
         keras.callbacks.CSVLogger(history_path, append=True),
         checkpoint,
+        StepProgressBar(),
     ]
     schedule = kl_schedule(config)
     if schedule is not None:
         callbacks.append(schedule)
-    if importlib.util.find_spec("tensorboard"):
-        callbacks.append(keras.callbacks.TensorBoard(os.path.join(staging, "logs")))
-    elif verbose:
-        print("TensorBoard is not installed: no logs/ (pip install tensorboard).")
+    callbacks.extend(tensorboard_callbacks(
+        os.path.join(staging, LOGS_DIR), *data.test_set, seed=config.seed or 0
+    ))
     fit = dict(
         validation_data=data.validation, callbacks=callbacks, shuffle=False, verbose=verbose
     )

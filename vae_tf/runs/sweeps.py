@@ -23,6 +23,7 @@ from vae_tf import plotting
 from vae_tf._files import atomic_path
 from vae_tf._files import read_json
 from vae_tf._files import write_json
+from vae_tf.progress import ProgressClock
 from vae_tf.runs.artifacts import MODEL_FILE
 from vae_tf.runs.loop import train
 
@@ -52,7 +53,8 @@ def run_sweep(
             `sweep.csv` and `sweep.png`.
         num_samples: K of the importance-weighted NLL.
         num_examples: Test images evaluated per point.
-        log: Called with a line of text per point (None: silent).
+        log: Called with lines of text: before each point to compute (which
+            of how many, the time left) and with its results (None: silent).
 
     Returns:
         One dict per point with the keys of `COLUMNS`, nats per example.
@@ -65,32 +67,39 @@ def run_sweep(
     rows = []
     # Loaded once for every point's evaluation (a folder's images stay on disk).
     arrays = None if base_config.data_dir else data.load_dataset(base_config.dataset)
-    for latent_dim in latent_dims:
-        for beta in betas:
-            run_dir = point_dir(output_dir, latent_dim, beta)
-            result_path = os.path.join(run_dir, "evaluation.json")
-            if os.path.isfile(result_path):
-                result = read_json(result_path)
-            else:
-                if not os.path.isfile(os.path.join(run_dir, MODEL_FILE)):
-                    config = dataclasses.replace(
-                        base_config, latent_dim=latent_dim, beta=float(beta), output_dir=run_dir
-                    )
-                    train(config, verbose=0)
-                result = evaluation.evaluate_run(
-                    run_dir, num_samples=num_samples, num_examples=num_examples,
-                    seed=base_config.seed or 0, arrays=arrays,
-                )
-                write_json(result, result_path)
-            row = {"latent_dim": latent_dim, "beta": float(beta), **result, "run_dir": run_dir}
-            rows.append({key: row[key] for key in COLUMNS})
+    points = [(latent_dim, beta) for latent_dim in latent_dims for beta in betas]
+    clock = ProgressClock(len(points))
+    for index, (latent_dim, beta) in enumerate(points, 1):
+        run_dir = point_dir(output_dir, latent_dim, beta)
+        result_path = os.path.join(run_dir, "evaluation.json")
+        point = f"[{index}/{len(points)}] latent {latent_dim:3d}  beta {beta:4g}"
+        if os.path.isfile(result_path):
+            result = read_json(result_path)
+            clock.skip()
+        else:
             if log:
-                log(
-                    f"latent {latent_dim:3d}  beta {beta:4g}:  reconstruction "
-                    f"{row['reconstruction']:7.2f}  KL {row['kl']:6.2f}  ELBO "
-                    f"{row['elbo']:7.2f}  NLL {row['nll']:7.2f}  active units "
-                    f"{row['active_units']}/{latent_dim}"
+                left = clock.left()
+                log(f"{point}: training and evaluating" + (f" ({left})" if left else ""))
+            clock.start()
+            if not os.path.isfile(os.path.join(run_dir, MODEL_FILE)):
+                config = dataclasses.replace(
+                    base_config, latent_dim=latent_dim, beta=float(beta), output_dir=run_dir
                 )
+                train(config, verbose=0)
+            result = evaluation.evaluate_run(
+                run_dir, num_samples=num_samples, num_examples=num_examples,
+                seed=base_config.seed or 0, arrays=arrays,
+            )
+            write_json(result, result_path)
+            clock.finish()
+        row = {"latent_dim": latent_dim, "beta": float(beta), **result, "run_dir": run_dir}
+        rows.append({key: row[key] for key in COLUMNS})
+        if log:
+            log(
+                f"{point}:  reconstruction {row['reconstruction']:7.2f}  KL {row['kl']:6.2f}  "
+                f"ELBO {row['elbo']:7.2f}  NLL {row['nll']:7.2f}  active units "
+                f"{row['active_units']}/{latent_dim}"
+            )
     write_sweep(rows, output_dir)
     return rows
 

@@ -1,0 +1,156 @@
+"""What the explorer asks of a model, from a trained Keras model or from a SavedModel.
+
+Both backends give numpy arrays: `decode(z, labels)` -> images in [0, 1],
+`encode(images, labels)` -> `(z_mean, z_log_var or None)`,
+`prior_codes(count, seed)` -> codes, and `dimension_usage(images, labels)`
+-> `(usage per dimension, its name)`. `SavedModelBackend` calls nothing but
+the SavedModel's endpoints (`tf.saved_model.load`), as a consumer without
+vae_tf's model classes would.
+
+Example:
+
+```python
+backend = KerasBackend(load_run("runs/conv_latent2_...").model)
+backend = SavedModelBackend("runs/conv_latent2_.../saved_model")
+images = backend.decode(np.zeros((1, backend.latent_dim), "float32"))
+```
+"""
+
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from vae_tf import latent
+
+
+def normal_kl_per_dimension(z_mean, z_log_var):
+    """Mean KL(q(z_j|x) || N(0, 1)) of each dimension over the rows, in nats (closed form)."""
+    return 0.5 * np.mean(np.exp(z_log_var) + z_mean**2 - 1.0 - z_log_var, axis=0)
+
+
+def _labels_tensor(labels, count):
+    return tf.constant(np.broadcast_to(np.asarray(labels, "int32"), (count,)))
+
+
+class KerasBackend:
+    """A `vae_tf` model (VAE, conditional VAE, two layers, Autoencoder) behind the explorer.
+
+    Decoding runs as one traced TensorFlow function, as the SavedModel does:
+    a single code decodes in a few milliseconds instead of the tens an eager
+    call of the Keras model takes.
+    """
+
+    description = "Keras model"
+
+    def __init__(self, model):
+        self.model = model
+        self.latent_dim = int(model.latent_dim)
+        self.image_shape = tuple(int(size) for size in model.image_shape)
+        self.num_classes = model.num_classes if model.conditional else None
+        self.prior_name = model.prior.notation
+        z_spec = tf.TensorSpec((None, self.latent_dim), tf.float32)
+        if self.num_classes:
+            self._decode = tf.function(
+                lambda z, y: model.decode(z, y),
+                input_signature=[z_spec, tf.TensorSpec((None,), tf.int32)],
+            )
+        else:
+            self._decode = tf.function(lambda z: model.decode(z), input_signature=[z_spec])
+
+    def decode(self, z, labels=None):
+        z = tf.constant(np.asarray(z, "float32"))
+        args = [z] if not self.num_classes else [z, _labels_tensor(labels, len(z))]
+        return self._decode(*args).numpy().astype("float32")
+
+    def encode(self, images, labels=None):
+        return latent.encode_batches(self.model, images, labels)
+
+    def prior_codes(self, count, seed=0):
+        return latent.prior_codes(self.model, count, seed).astype("float32")
+
+    def dimension_usage(self, images, labels=None):
+        usage, name, _ = latent.dimension_usage(self.model, images, labels)
+        return usage, name
+
+
+class SavedModelBackend:
+    """A SavedModel written by `vae_tf.export_saved_model`, used through its endpoints only.
+
+    Prior codes come from its `sample_codes` endpoint; SavedModels exported
+    before it existed draw them from N(0, I), and `prior_name` says so.
+    """
+
+    description = "SavedModel"
+
+    def __init__(self, path):
+        if not os.path.isfile(os.path.join(path, "saved_model.pb")):
+            raise FileNotFoundError(
+                f"{path} is not a SavedModel directory (no saved_model.pb): pass "
+                "RUN/saved_model of a run written by scripts/train.py."
+            )
+        self.loaded = tf.saved_model.load(path)
+        missing = [
+            name for name in ("decode", "encode") if name not in self.loaded.signatures
+        ]
+        if missing:
+            raise ValueError(
+                f"{path} lacks the endpoint(s) {missing}: export the model with "
+                "vae_tf.export_saved_model."
+            )
+        decode_inputs = self.loaded.signatures["decode"].structured_input_signature[1]
+        encode_inputs = self.loaded.signatures["encode"].structured_input_signature[1]
+        self.latent_dim = int(decode_inputs["z"].shape[-1])
+        self.image_shape = tuple(int(size) for size in encode_inputs["images"].shape[1:])
+        # The number of classes is not in the signatures: the one-hot width of
+        # the decoder is, as the size of its label embedding's input.
+        self.num_classes = self._count_classes() if "label" in decode_inputs else None
+        self.has_prior = "sample_codes" in self.loaded.signatures
+        self.prior_name = "the model's prior" if self.has_prior else "Normal(0, I), assumed"
+
+    def _count_classes(self, most=1024):
+        # The signatures hold no class count, but the decoder's one-hot input
+        # does: a label past the last class one-hots to zeros, so the first
+        # label that decodes like an out-of-range one is the count.
+        labels = np.append(np.arange(most + 1), 10 * most).astype("int32")
+        z = tf.zeros((len(labels), self.latent_dim))
+        images = self.loaded.decode(z, tf.constant(labels)).numpy()
+        same = np.all(images == images[-1], axis=tuple(range(1, images.ndim)))
+        if not same[:-1].any():
+            raise ValueError(f"This conditional SavedModel has more than {most} classes.")
+        return int(np.argmax(same))
+
+    def decode(self, z, labels=None):
+        z = tf.constant(np.asarray(z, "float32"))
+        if self.num_classes:
+            return self.loaded.decode(z, _labels_tensor(labels, len(z))).numpy()
+        return self.loaded.decode(z).numpy()
+
+    def encode(self, images, labels=None, batch_size=256):
+        parts = []
+        for start in range(0, len(images), batch_size):
+            batch = tf.constant(np.asarray(images[start : start + batch_size], "float32"))
+            if self.num_classes:
+                batch_labels = _labels_tensor(labels[start : start + batch_size], len(batch))
+                parts.append(self.loaded.encode(batch, batch_labels))
+            else:
+                parts.append(self.loaded.encode(batch))
+        if "z" in parts[0]:  # an Autoencoder's code
+            return np.concatenate([part["z"].numpy() for part in parts]), None
+        return tuple(
+            np.concatenate([part[key].numpy() for part in parts])
+            for key in ("z_mean", "z_log_var")
+        )
+
+    def prior_codes(self, count, seed=0):
+        if self.has_prior:
+            return self.loaded.sample_codes(tf.constant(count), tf.constant(seed)).numpy()
+        return np.random.default_rng(seed).standard_normal((count, self.latent_dim)).astype(
+            "float32"
+        )
+
+    def dimension_usage(self, images, labels=None):
+        z_mean, z_log_var = self.encode(images, labels)
+        if z_log_var is None:
+            return z_mean.std(axis=0), "sd"
+        return normal_kl_per_dimension(z_mean, z_log_var), "KL to N(0, I)"
