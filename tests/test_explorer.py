@@ -286,6 +286,13 @@ def test_the_page_and_its_assets_are_served(served):
     assert error.value.code == 404
 
 
+def test_a_taken_port_is_refused_with_the_fix(served):
+    state, url = served["plain"]
+    port = int(url.rstrip("/").rsplit(":", 1)[1])
+    with pytest.raises(OSError, match="Choose another --port"):
+        explorer.make_server(state, port=port)
+
+
 # -- the SavedModel backend ----------------------------------------------------
 
 
