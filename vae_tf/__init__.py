@@ -49,6 +49,7 @@ from vae_tf import distribute  # noqa: E402
 from vae_tf import evaluation  # noqa: E402
 from vae_tf import latent  # noqa: E402
 from vae_tf import losses  # noqa: E402
+from vae_tf import metrics  # noqa: E402
 from vae_tf import models  # noqa: E402
 from vae_tf import plotting  # noqa: E402
 from vae_tf import runs  # noqa: E402
@@ -90,6 +91,7 @@ __all__ = [
     "latent",
     "load_run",
     "losses",
+    "metrics",
     "models",
     "plotting",
     "runs",
