@@ -403,15 +403,14 @@ def conditional_accuracy(
         raise ValueError("conditional_accuracy needs a conditional VAE.")
     labels = np.repeat(np.arange(model.num_classes), per_label)
     z = prior_codes(model, len(labels), seed)
-    predictions = []
+    correct = np.empty(len(labels), bool)
     bar = progress_bar(len(labels), "image", stateful=("accuracy",)) if progress else None
     for start in range(0, len(labels), batch_size):
         stop = min(start + batch_size, len(labels))
         images = model.decode(z[start:stop], labels[start:stop])
-        predictions.append(np.argmax(classifier.predict(images, verbose=0), axis=-1))
+        predictions = np.argmax(classifier.predict(images, verbose=0), axis=-1)
+        correct[start:stop] = predictions == labels[start:stop]
         if bar is not None:
-            accuracy = np.mean(np.concatenate(predictions) == labels[:stop])
-            bar.update(stop, [("accuracy", float(accuracy))])
-    correct = np.concatenate(predictions) == labels
+            bar.update(stop, [("accuracy", float(correct[:stop].mean()))])
     per_class = correct.reshape(model.num_classes, per_label).mean(axis=1)
     return float(correct.mean()), per_class

@@ -7,7 +7,7 @@
 - `server`: the standard library's threaded HTTP server of the page and API.
 - `loading`: an `Explorer` from a run directory or a SavedModel.
 - `browser`: the page in headless Chromium (Playwright): tests, latency.
-- `png`: PNG images with zlib alone.
+- `png`: PNG data URLs of images.
 - `static/`: the page (HTML, CSS, JavaScript), shipped in the package.
 
 Example (what `scripts/explore.py --run_dir=RUN` does):

@@ -77,8 +77,8 @@ class Explorer:
         usage, self.usage_name = np.zeros(self.latent_dim), "none"
         if self.images is not None and len(self.images):
             condition = self.labels if self.num_classes else None
-            self.codes = backend.encode(self.images, condition)[0]
-            usage, self.usage_name = backend.dimension_usage(self.images, condition)
+            # One pass of the encoder gives both the usage and the codes.
+            usage, self.usage_name, self.codes = backend.dimension_usage(self.images, condition)
         self.usage = np.asarray(usage, "float64")
         self.order = [int(i) for i in np.argsort(-self.usage, kind="stable")]
         self.ranges = _slider_ranges(self.codes, self.latent_dim)

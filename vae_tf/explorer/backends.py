@@ -3,7 +3,7 @@
 Both backends give numpy arrays: `decode(z, labels)` -> images in [0, 1],
 `encode(images, labels)` -> `(z_mean, z_log_var or None)`,
 `prior_codes(count, seed)` -> codes, and `dimension_usage(images, labels)`
--> `(usage per dimension, its name)`. `SavedModelBackend` calls nothing but
+-> `(usage per dimension, its name, the codes)`, as `vae_tf.latent.dimension_usage`. `SavedModelBackend` calls nothing but
 the SavedModel's endpoints (`tf.saved_model.load`), as a consumer without
 vae_tf's model classes would.
 
@@ -18,15 +18,12 @@ images = backend.decode(np.zeros((1, backend.latent_dim), "float32"))
 
 import os
 
+import keras
 import numpy as np
 import tensorflow as tf
 
 from vae_tf import latent
-
-
-def normal_kl_per_dimension(z_mean, z_log_var):
-    """Mean KL(q(z_j|x) || N(0, 1)) of each dimension over the rows, in nats (closed form)."""
-    return 0.5 * np.mean(np.exp(z_log_var) + z_mean**2 - 1.0 - z_log_var, axis=0)
+from vae_tf.losses import gaussian_kl_per_dimension
 
 
 def _labels_tensor(labels, count):
@@ -70,8 +67,7 @@ class KerasBackend:
         return latent.prior_codes(self.model, count, seed).astype("float32")
 
     def dimension_usage(self, images, labels=None):
-        usage, name, _ = latent.dimension_usage(self.model, images, labels)
-        return usage, name
+        return latent.dimension_usage(self.model, images, labels)
 
 
 class SavedModelBackend:
@@ -102,8 +98,6 @@ class SavedModelBackend:
         encode_inputs = self.loaded.signatures["encode"].structured_input_signature[1]
         self.latent_dim = int(decode_inputs["z"].shape[-1])
         self.image_shape = tuple(int(size) for size in encode_inputs["images"].shape[1:])
-        # The number of classes is not in the signatures: the one-hot width of
-        # the decoder is, as the size of its label embedding's input.
         self.num_classes = self._count_classes() if "label" in decode_inputs else None
         self.has_prior = "sample_codes" in self.loaded.signatures
         self.prior_name = "the model's prior" if self.has_prior else "Normal(0, I), assumed"
@@ -150,7 +144,9 @@ class SavedModelBackend:
         )
 
     def dimension_usage(self, images, labels=None):
+        # The prior is not in the signatures: the closed-form KL to N(0, I).
         z_mean, z_log_var = self.encode(images, labels)
         if z_log_var is None:
-            return z_mean.std(axis=0), "sd"
-        return normal_kl_per_dimension(z_mean, z_log_var), "KL to N(0, I)"
+            return z_mean.std(axis=0), "sd", z_mean
+        kl = keras.ops.convert_to_numpy(gaussian_kl_per_dimension(z_mean, z_log_var))
+        return kl.mean(axis=0), "KL to N(0, I)", z_mean

@@ -10,8 +10,6 @@ explorer = explorer_from_saved_model("exported/saved_model", images="my_test.npz
 
 import os
 
-import numpy as np
-
 from vae_tf.data import load_npz
 from vae_tf.explorer.api import Explorer
 from vae_tf.explorer.backends import KerasBackend
@@ -69,7 +67,7 @@ def explorer_from_saved_model(path, images=None, num_images=2000):
             "with y_test (or y_train)."
         )
     name = _name(run_dir if os.path.basename(os.path.abspath(path)) == "saved_model" else path)
-    return Explorer(backend, x, np.asarray(y) if y is not None else None, name=name)
+    return Explorer(backend, x, y, name=name)
 
 
 def _name(path):
