@@ -3,6 +3,7 @@
     python scripts/evaluate.py --run_dir=runs/conv_latent2_20261122-231700
     python scripts/evaluate.py --run_dir=RUN --k=5000 --num_examples=10000
     python scripts/evaluate.py --run_dir=RUN --output_json=RUN/evaluation.json
+    python scripts/evaluate.py --run_dir=RUN --sample_quality
 
 Prints the negative ELBO (reconstruction + KL) and the importance-weighted
 bound on -log p(x) with K samples (Burda et al., 2015), in nats per example
@@ -10,6 +11,12 @@ and bits per dimension. Runs trained on binarized images are evaluated on a
 seeded binarization of the test images (--binarize=auto), as in the
 literature. --output_json writes {"elbo", "reconstruction", "kl", "nll", "k",
 "num_examples", ...} as positive nats per example.
+
+--sample_quality adds the FID, precision and recall of the model's samples
+(and, for a conditional model, how often they show the requested class),
+seen by a classifier of the run's dataset that is trained once and cached
+(vae_tf.metrics.judge: $VAE_TF_CACHE, else ~/.cache/vae_tf/judges), with
+the same figures between real training and test images for scale.
 """
 
 from absl import app
@@ -18,6 +25,7 @@ from absl import flags
 from vae_tf import cli
 from vae_tf import data
 from vae_tf import evaluation
+from vae_tf.metrics.judge import NoJudgeError
 
 flags.DEFINE_string("run_dir", None, "Run directory written by scripts/train.py.", required=True)
 flags.DEFINE_integer(
@@ -38,6 +46,17 @@ flags.DEFINE_integer(
     "chunk_size", 2048, "Most latent codes decoded at once (bounds memory).", lower_bound=1
 )
 flags.DEFINE_string("output_json", None, "Also write the results to this JSON file.")
+flags.DEFINE_bool(
+    "sample_quality", False,
+    "Also measure the samples: FID, precision and recall in the feature space of a judge "
+    "classifier of the run's dataset (trained once, then cached), and the conditional "
+    "accuracy of a conditional model.",
+)
+flags.DEFINE_integer(
+    "sample_quality_examples", 10000,
+    "Real images compared with as many samples (at most the split's).", lower_bound=2,
+)
+flags.DEFINE_integer("judge_epochs", 3, "Epochs of the judge classifier.", lower_bound=1)
 
 FLAGS = flags.FLAGS
 
@@ -67,13 +86,50 @@ def main(argv):
         f"  +- {result['nll_standard_error']:.2f} (standard error over images)"
     )
     print(f"active units   {result['active_units']} of {result['latent_dim']} latent dimensions")
+    if "mig" in result:
+        print(f"MIG            {result['mig']:8.3f}  (mutual information gap over the factors; "
+              "1 = each factor in one latent dimension of its own)")
+        print("  per factor: " + "  ".join(
+            f"{name} {gap:.3f} (z[{result['mig_best_dimensions'][name]}])"
+            for name, gap in result["mig_per_factor"].items()
+        ))
     for layer, (kl, units, size) in enumerate(zip(
         result.get("kl_per_layer", ()), result.get("active_units_per_layer", ()),
         result.get("latent_dim_per_layer", ()),
     ), start=1):
         print(f"  layer z{layer}: KL {kl:.2f} nats, {units} of {size} units active")
+    if FLAGS.sample_quality:
+        try:
+            quality = evaluation.sample_quality_run(
+                FLAGS.run_dir, num_examples=FLAGS.sample_quality_examples, split=FLAGS.split,
+                seed=FLAGS.seed, judge_epochs=FLAGS.judge_epochs, progress=True,
+            )
+        except NoJudgeError as error:  # the likelihood figures above are still written
+            print(f"no sample quality: {error}")
+        else:
+            _print_sample_quality(quality, FLAGS.split)
+            result.update(quality)
     if FLAGS.output_json:
         print(f"wrote {evaluation.write_json(result, FLAGS.output_json)}")
+
+
+def _print_sample_quality(quality, split):
+    judge = (f"{quality['judge_accuracy']:.2%} on held-out images"
+             if quality["judge_accuracy"] is not None else "no held-out images to score it")
+    print(f"sample quality of {quality['num_images']:,} samples against as many {split} images "
+          f"(judge: {judge}; {quality['judge_dir']})")
+    real = quality["real_fid"] is not None
+    for name, low in (("fid", True), ("precision", False), ("recall", False)):
+        label = "FID" if name == "fid" else name
+        line = f"{label:<14} {quality[name]:8.3f}"
+        if real:
+            line += f"   (real {'train' if split == 'test' else 'test'} images: " \
+                    f"{quality['real_' + name]:.3f})"
+        line += "  lower is better" if low else "  higher is better"
+        print(line)
+    if "conditional_accuracy" in quality:
+        print(f"conditional accuracy {quality['conditional_accuracy']:.2%} of the samples show "
+              "the class they were drawn for")
 
 
 if __name__ == "__main__":

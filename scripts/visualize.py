@@ -20,6 +20,7 @@ from absl import flags
 
 from vae_tf import cli
 from vae_tf import plotting
+from vae_tf.runs import data_source
 from vae_tf.runs import load_run
 from vae_tf.runs import read_config
 from vae_tf.runs import split_images
@@ -108,10 +109,13 @@ def _comparison(run, images, labels, out_dir):
 
 
 def _figures(run, images, labels, out_dir, z_range, grid_labels):
+    source = data_source(read_config(FLAGS.run_dir))
+    factors = source.factors(FLAGS.split)[: len(images)] if source.factors else None
     return plotting.write_figures(
         run.model, out_dir, images, labels, run.history, figures=FLAGS.figures,
         grid_size=FLAGS.grid_size, z_range=z_range, spacing=FLAGS.spacing,
         num_examples=FLAGS.num_examples, seed=FLAGS.seed, grid_labels=grid_labels,
+        factors=factors, factor_names=source.factor_names,
     )
 
 

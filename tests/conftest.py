@@ -17,6 +17,21 @@ def mnist_small():
     return (x_train[:1024], y_train[:1024]), (x_test[:256], y_test[:256])
 
 
+@pytest.fixture(scope="session")
+def judge_cache(tmp_path_factory):
+    """A `VAE_TF_CACHE` folder holding the MNIST judge of 1 epoch (about 15 s to train).
+
+    Tests that measure sample quality on MNIST set the variable to it and ask
+    for `judge_epochs=1`, so the judge is trained once per session.
+    """
+    root = str(tmp_path_factory.mktemp("vae_tf_cache"))
+    from vae_tf.metrics.judge import load_judge
+
+    load_judge(vae_tf.data.get_source("mnist"), epochs=1, cache_dir=os.path.join(root, "judges"),
+               log=None)
+    return root
+
+
 @pytest.fixture
 def conv_vae():
     encoder, decoder = vae_tf.build_encoder_decoder("conv", latent_dim=2)

@@ -8,6 +8,7 @@ import tensorflow as tf
 import vae_tf
 from vae_tf import evaluation
 from vae_tf import plotting
+from conftest import assert_close
 from conftest import run_python
 
 
@@ -151,7 +152,7 @@ def test_conditional_figures(tmp_path, trained):
     assert names == sorted([
         "latent_grid_label3.png", "latent_grid_label8.png", "latent_scatter.png",
         "reconstructions.png", "samples.png", "latent_traversal.png", "style_grid.png",
-        "analogies.png",
+        "analogies.png", "class_interpolation.png",
     ])
     style = plotting.style_grid_figure(trained, rows=4)
     assert style.axes[0].get_images()[0].get_array().shape == (4 * 28, 10 * 28)
@@ -165,6 +166,39 @@ def test_conditional_figures(tmp_path, trained):
         plotting.write_figures(trained, tmp_path, x[:10], y[:10], figures=["interpolation"])
     with pytest.raises(ValueError, match="need the labels"):
         plotting.write_figures(trained, tmp_path, x[:10])
+
+
+def test_class_interpolation_holds_the_style_or_moves_the_code(trained):
+    (x, y), _ = vae_tf.data.load_mnist()
+    figure = plotting.class_interpolation_figure(trained, x[:100], y[:100], pairs=2, steps=6)
+    strips = [ax.get_images()[0].get_array() for ax in figure.axes]
+    assert len(strips) == 4 and all(strip.shape == (28, 8 * 28) for strip in strips)
+    tiles = [np.split(np.asarray(strip), 8, axis=1) for strip in strips]
+    # The pairs the figure chose (its seed), read back from the real images it shows.
+    rows = [int(np.flatnonzero((x[:100, ..., 0] == tiles[r][0]).all(axis=(1, 2)))[0])
+            for r in (0, 2)]
+    ends = [int(np.flatnonzero((x[:100, ..., 0] == tiles[r][-1]).all(axis=(1, 2)))[0])
+            for r in (1, 3)]
+    for pair, (start, end) in enumerate(zip(rows, ends)):
+        assert y[start] != y[end]
+        held, moving = tiles[2 * pair], tiles[2 * pair + 1]
+        z_start = vae_tf.latent.encode_means(trained, x[start : start + 1], y[start : start + 1])
+        z_end = vae_tf.latent.encode_means(trained, x[end : end + 1], y[end : end + 1])
+        # Style held: the first code under label a, then under label b (the ends of the path).
+        assert_close(held[1], trained.decode(z_start, [y[start]])[0, ..., 0], atol=1e-5)
+        assert_close(held[6], trained.decode(z_start, [y[end]])[0, ..., 0], atol=1e-5)
+        # Halfway in between: the mixed label vector 0.4 e_a + 0.6 e_b (t = 3/5).
+        mixed = np.eye(10, dtype="float32")[[y[start]]] * 0.4 + np.eye(10)[[y[end]]] * 0.6
+        assert_close(held[4], plotting.conditional.decode_mixed(trained, z_start, mixed)[0, ..., 0],
+                     atol=1e-5)
+        # Codes and label: from the first image's code under a to the second's under b.
+        assert_close(moving[1], trained.decode(z_start, [y[start]])[0, ..., 0], atol=1e-5)
+        assert_close(moving[6], trained.decode(z_end, [y[end]])[0, ..., 0], atol=1e-5)
+    with pytest.raises(ValueError, match="two classes"):
+        plotting.class_interpolation_figure(trained, x[:5], np.full(5, 3))
+    with pytest.raises(ValueError, match="conditional"):
+        plotting.class_interpolation_figure(
+            vae_tf.VAE(*vae_tf.build_encoder_decoder("mlp", 2)), x[:5], y[:5])
 
 
 @pytest.mark.slow

@@ -189,12 +189,14 @@ def binarized_run(tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_evaluate_script_prints_and_writes_json(binarized_run, tmp_path):
+def test_evaluate_script_prints_and_writes_json(binarized_run, tmp_path, judge_cache):
     run_dir, _ = binarized_run
     output = tmp_path / "out" / "evaluation.json"
     result = run_python(
         ["scripts/evaluate.py", f"--run_dir={run_dir}", "--k=20", "--num_examples=50",
-         f"--output_json={output}"]
+         f"--output_json={output}", "--sample_quality", "--sample_quality_examples=300",
+         "--judge_epochs=1"],
+        env={"VAE_TF_CACHE": judge_cache},
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "binarization dynamic, K=20" in result.stdout  # the run trained binarized
@@ -205,6 +207,15 @@ def test_evaluate_script_prints_and_writes_json(binarized_run, tmp_path):
     assert values["k"] == 20 and values["num_examples"] == 50
     assert 0 < values["nll"] <= values["elbo"] + 1.0
     assert values["elbo"] == pytest.approx(values["reconstruction"] + values["kl"])
+    # Sample quality, with the judge of the session's cache (not retrained).
+    assert "Training the judge" not in result.stdout
+    assert "sample quality of 300 samples against as many test images" in result.stdout
+    (fid_line,) = [line for line in result.stdout.splitlines() if line.startswith("FID")]
+    assert f" {values['fid']:.3f}   (real train images: {values['real_fid']:.3f})" in fid_line
+    assert values["judge_cached"] and values["judge_dir"].startswith(judge_cache)
+    assert values["num_images"] == 300 and values["real_fid"] < values["fid"]
+    assert 0 <= values["precision"] <= 1 and 0 <= values["recall"] <= 1
+    assert "conditional_accuracy" not in values
 
     missing = run_python(["scripts/evaluate.py", f"--run_dir={tmp_path / 'nothing'}"])
     assert missing.returncode == 2 and "No vae.keras" in missing.stderr

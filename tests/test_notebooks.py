@@ -15,9 +15,11 @@ NOTEBOOKS = sorted(
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
-def test_notebook_runs_top_to_bottom(name, tmp_path, monkeypatch):
-    # Small settings: the notebooks read these.
+def test_notebook_runs_top_to_bottom(name, tmp_path, monkeypatch, judge_cache):
+    # Small settings: the notebooks read these (and the session's MNIST judge of 1 epoch).
     monkeypatch.setenv("VAE_TF_NOTEBOOK_EPOCHS", "1")
+    monkeypatch.setenv("VAE_TF_NOTEBOOK_JUDGE_EPOCHS", "1")
+    monkeypatch.setenv("VAE_TF_CACHE", judge_cache)
     monkeypatch.setenv("VAE_TF_NOTEBOOK_IMAGES", "2048")
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     with open(os.path.join(REPO, "notebooks", name)) as f:

@@ -75,12 +75,13 @@ def test_bad_values_are_refused_by_name(flag, message):
 BASE = vae_tf.TrainConfig(architecture="mlp", epochs=1, steps_per_epoch=3, batch_size=64)
 
 
-def test_sweep_trains_evaluates_plots_and_resumes(tmp_path, monkeypatch):
+def test_sweep_trains_evaluates_plots_and_resumes(tmp_path, monkeypatch, judge_cache):
+    monkeypatch.setenv("VAE_TF_CACHE", judge_cache)
     output_dir = str(tmp_path / "sweep")
     lines = []
     rows = sweeps.run_sweep(
         BASE, latent_dims=(2,), betas=(1, 4), output_dir=output_dir, num_samples=5,
-        num_examples=40, log=lines.append,
+        num_examples=40, sample_quality_examples=100, judge_epochs=1, log=lines.append,
     )
     assert [(row["latent_dim"], row["beta"]) for row in rows] == [(2, 1), (2, 4)]
     # Before each point: which of how many (and, from the second, the time left); then its results.
@@ -92,13 +93,34 @@ def test_sweep_trains_evaluates_plots_and_resumes(tmp_path, monkeypatch):
         assert row["elbo"] == pytest.approx(row["reconstruction"] + row["kl"])
         assert 0 <= row["active_units"] <= row["latent_dim"]
         assert os.path.isfile(os.path.join(row["run_dir"], "evaluation.json"))
+        # The samples of three training steps are far from the digits.
+        assert row["fid"] > 10 and 0 <= row["precision"] <= 1 and 0 <= row["recall"] <= 1
+    assert "FID" in lines[1]
     assert sweeps.read_sweep(output_dir) == rows
     assert (tmp_path / "sweep" / "sweep.png").read_bytes()[:4] == b"\x89PNG"
 
-    # Run again: every point is reused, nothing retrains.
+    # Run again: every point is reused, nothing retrains or is measured again.
     monkeypatch.setattr(sweeps, "train", lambda *args, **kwargs: pytest.fail("retrained"))
-    again = sweeps.run_sweep(BASE, latent_dims=(2,), betas=(1, 4), output_dir=output_dir, log=None)
+    monkeypatch.setattr(sweeps.evaluation, "sample_quality_run",
+                        lambda *args, **kwargs: pytest.fail("measured again"))
+    again = sweeps.run_sweep(BASE, latent_dims=(2,), betas=(1, 4), output_dir=output_dir,
+                             judge_epochs=1, log=None)
     assert again == rows
+
+
+def test_a_sweep_of_unlabelled_data_says_there_is_no_judge(tmp_path):
+    (x_train, _), (x_test, _) = vae_tf.data.load_mnist()
+    path = str(tmp_path / "unlabelled.npz")
+    np.savez(path, x_train=x_train[:256], x_test=x_test[:64])
+    lines = []
+    (row,) = sweeps.run_sweep(
+        dataclasses.replace(BASE, dataset=path), latent_dims=(2,), betas=(1,),
+        output_dir=str(tmp_path / "sweep"), num_samples=3, num_examples=20, log=lines.append,
+    )
+    assert any(line.startswith("No sample quality in this sweep:") and "no labels" in line
+               for line in lines)
+    assert np.isnan(row["fid"]) and np.isfinite(row["nll"])
+    assert (tmp_path / "sweep" / "sweep.png").is_file()
 
 
 def test_sweep_refuses_objectives_without_nats(tmp_path):
@@ -109,21 +131,61 @@ def test_sweep_refuses_objectives_without_nats(tmp_path):
 
 
 @pytest.mark.slow
-def test_sweep_script(tmp_path):
+def test_sweep_script(tmp_path, judge_cache):
     output_dir = tmp_path / "sweep"
     result = run_python(
         ["scripts/sweep.py", "--architecture=mlp", "--epochs=1", "--steps_per_epoch=2",
          "--latent_dims=2", "--betas=2", "--k=3", "--num_examples=20", "--kl_warmup_steps=1",
-         f"--output_dir={output_dir}"]
+         "--sample_quality_examples=50", "--judge_epochs=1", f"--output_dir={output_dir}"],
+        env={"VAE_TF_CACHE": judge_cache},  # the session's judge: none is trained here
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "latent   2  beta    2" in result.stdout
     with open(output_dir / "sweep.csv", newline="") as f:
         (row,) = list(csv.DictReader(f))
-    assert np.isfinite(float(row["nll"]))
+    assert np.isfinite(float(row["nll"])) and float(row["fid"]) > 0
     run = vae_tf.runs.load_run(row["run_dir"])
     assert run.model.beta == 2.0
     # --kl_warmup_steps=1 reached the run: weights 0 then 2 over its two steps.
     assert run.history["kl_weight"] == [1.0]
     bad = run_python(["scripts/sweep.py", "--betas=a,b"])
     assert bad.returncode != 0 and "--betas must be a comma-separated list" in bad.stderr
+
+
+def test_a_comparison_trains_each_value_and_plots_the_curves(tmp_path, monkeypatch, judge_cache):
+    monkeypatch.setenv("VAE_TF_CACHE", judge_cache)
+    output_dir = str(tmp_path / "warmup")
+    base = dataclasses.replace(BASE, epochs=2)
+    rows = sweeps.run_comparison(
+        base, "kl_warmup_epochs", [0, 2], output_dir, num_samples=5, num_examples=40,
+        sample_quality_examples=100, judge_epochs=1, log=None,
+    )
+    assert [(row["setting"], row["value"]) for row in rows] == [
+        ("kl_warmup_epochs", 0), ("kl_warmup_epochs", 2)]
+    for row in rows:
+        run = vae_tf.runs.load_run(row["run_dir"])
+        assert run.run_dir == os.path.join(output_dir, f"kl_warmup_epochs{row['value']}")
+        assert row["fid"] > 0 and row["elbo"] == pytest.approx(row["reconstruction"] + row["kl"])
+    # The warm-up reached its run: the KL weight rises over its first two epochs.
+    weights = [vae_tf.runs.load_run(row["run_dir"]).history["kl_weight"] for row in rows]
+    assert weights[0] == [1.0, 1.0] and weights[1][0] < weights[1][1] <= 1.0
+    with open(os.path.join(output_dir, "comparison.csv"), newline="") as f:
+        assert [row["value"] for row in csv.DictReader(f)] == ["0", "2"]
+    assert (tmp_path / "warmup" / "comparison.png").read_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(ValueError, match="not a TrainConfig setting"):
+        sweeps.run_comparison(base, "warmup", [0, 1], output_dir, log=None)
+    with pytest.raises(ValueError, match="distinct values"):
+        sweeps.run_comparison(base, "beta", [1.0, 1.0], output_dir, log=None)
+
+
+def test_setting_values_are_read_as_their_flags_read_them():
+    assert cli.setting_values("kl_warmup_epochs", ["0", "10"]) == [0, 10]
+    assert cli.setting_values("beta", ["0.5", "4"]) == [0.5, 4.0]
+    assert cli.setting_values("binarize", ["true", "false"]) == [True, False]
+    assert cli.setting_values("prior", ["normal", "vamp"]) == ["normal", "vamp"]
+    with pytest.raises(app.UsageError, match="--beta must be >= 0"):
+        cli.setting_values("beta", ["-1"])
+    with pytest.raises(app.UsageError, match="'ten' is not a value of --kl_warmup_epochs"):
+        cli.setting_values("kl_warmup_epochs", ["ten"])
+    with pytest.raises(app.UsageError, match="--vary must name a setting"):
+        cli.setting_values("output_dir", ["x"])

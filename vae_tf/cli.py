@@ -130,6 +130,44 @@ def define_train_flags(exclude=(), flag_values=flags.FLAGS):
             flags.register_validator(name, _validator(name, check), flag_values=flag_values)
 
 
+_PARSERS = {
+    "bool": flags.BooleanParser(), "integer": flags.IntegerParser(), "float": flags.FloatParser(),
+    "string": flags.ArgumentParser(),
+}
+
+
+def setting_values(name, texts):
+    """The values of the `TrainConfig` setting `name` written as its flag's text.
+
+    For scripts that vary one setting (`--vary=kl_warmup_epochs
+    --values=0,10`): each text is read as the flag `--name` reads it, and
+    checked by the setting's own bounds.
+
+    Raises:
+        app.UsageError: for an unknown setting or a value it refuses.
+    """
+    if name not in _FIELDS or name == "output_dir":
+        raise app.UsageError(
+            f"--vary must name a setting of train.py (docs/flags.md), not {name!r}."
+        )
+    field = _FIELDS[name]
+    kind, words = _flag_kind(field)
+    values = []
+    for text in texts:
+        try:
+            if kind == "enum":
+                value = (words or {c: c for c in field.metadata["check"].choices})[text]
+            else:
+                value = _PARSERS[kind].parse(text)
+            if field.metadata["check"] is not None:
+                field.metadata["check"](name, value)
+        except (KeyError, ValueError) as error:
+            detail = f": {flag_words(str(error))}" if isinstance(error, ValueError) else ""
+            raise app.UsageError(f"--values: {text!r} is not a value of --{name}{detail}")
+        values.append(value)
+    return values
+
+
 def config_from_flags(flag_values=flags.FLAGS, **overrides):
     """The validated `TrainConfig` of the parsed flags, with `overrides` applied.
 

@@ -4,9 +4,12 @@
   the importance-weighted bound on the negative log-likelihood (Burda et al.,
   2015), in nats per example and bits per dimension, computed in
   memory-bounded chunks; `log_importance_weights` is its building block.
-- `train_digit_classifier` and `conditional_accuracy`: how often a
-  conditional VAE draws the class it is asked for, judged by an independent
-  CNN classifier trained on real MNIST.
+- `evaluate_run`: the same for a run directory, with the active units (and
+  the mutual information gap on data with known factors, `disentanglement_run`).
+- `sample_quality_run`: FID, precision and recall of a run's samples (and
+  its conditional accuracy), judged by the cached classifier of its dataset
+  (`vae_tf.metrics.judge`); `conditional_accuracy` is
+  `vae_tf.metrics.generation`'s.
 
 Example:
 
@@ -15,8 +18,8 @@ _, (x_test, _) = vae_tf.data.load_mnist()
 result = evaluate_likelihood(vae, x_test[:1000], num_samples=1000)
 print(result["elbo"], result["nll"])     # nats per example, nll <= elbo
 
-classifier, test_accuracy = train_digit_classifier()        # about a minute on CPU
-accuracy, per_label = conditional_accuracy(cvae, classifier, per_label=1000)
+quality = sample_quality_run("runs/conv_latent2")  # the judge trains once (30 s), then is cached
+quality["fid"], quality["precision"], quality["recall"]
 ```
 """
 
@@ -28,18 +31,22 @@ import weakref
 import keras
 import numpy as np
 import tensorflow as tf
-from keras import layers
 from keras import ops
 
 from vae_tf import data
 from vae_tf._checks import check_positive_int
 from vae_tf._files import write_json  # noqa: F401  (public: results as JSON)
 from vae_tf.latent import encode_means
-from vae_tf.latent import prior_codes
+from vae_tf.metrics.disentanglement import mutual_information_gap
+from vae_tf.metrics.generation import compare_features
+from vae_tf.metrics.generation import conditional_accuracy  # noqa: F401  (public here too)
+from vae_tf.metrics.generation import sample_quality
+from vae_tf.metrics.judge import load_judge
 from vae_tf.progress import progress_bar
 from vae_tf.runs.artifacts import CONFIG_FILE
 from vae_tf.runs.artifacts import load_run
 from vae_tf.runs.artifacts import read_config
+from vae_tf.runs.run_data import data_source
 from vae_tf.runs.run_data import split_images
 
 
@@ -237,23 +244,6 @@ def evaluate_likelihood(
     return result
 
 
-def build_digit_classifier(image_shape=data.MNIST_SHAPE, num_classes=data.MNIST_CLASSES):
-    """A small CNN (two conv + pool blocks, dropout, softmax) for digit images."""
-    return keras.Sequential(
-        [
-            keras.Input(shape=image_shape),
-            layers.Conv2D(32, 3, activation="relu"),
-            layers.MaxPooling2D(),
-            layers.Conv2D(64, 3, activation="relu"),
-            layers.MaxPooling2D(),
-            layers.Flatten(),
-            layers.Dropout(0.5),
-            layers.Dense(num_classes, activation="softmax"),
-        ],
-        name="digit_classifier",
-    )
-
-
 def active_units(model, images, labels=None, threshold=0.01):
     """Latent dimensions the encoder uses (Burda et al., 2015).
 
@@ -335,7 +325,9 @@ def evaluate_run(
         "Monte Carlo"), `prior` (its notation), the `layer_report` of a
         model with two stochastic layers, `active_units`, `latent_dim`,
         `conditional` (then the figures bound `-log p(x | label)`), `split`,
-        `binarize`, `run_dir` and `seconds`.
+        `binarize`, `run_dir` and `seconds`; for data with known factors,
+        `disentanglement_run`'s `mig`, `mig_per_factor` and
+        `mig_best_dimensions`.
     """
     if split not in ("test", "train"):
         raise ValueError(f"split must be 'test' or 'train'; got {split!r}.")
@@ -356,9 +348,12 @@ def evaluate_run(
         progress=progress,
     )
     layers = layer_report(model, images, seed=seed) if model.stochastic_layers > 1 else {}
+    source = data_source(read_config(run_dir))
+    factors = disentanglement_run(run_dir, split, arrays) if source.factors else {}
     return {
         **result,
         **layers,
+        **factors,
         "kl_estimate": "closed form" if model.closed_form_kl else "Monte Carlo",
         "prior": model.prior.notation,
         "active_units": active_units(model, images, labels)[0],
@@ -371,46 +366,100 @@ def evaluate_run(
     }
 
 
-def train_digit_classifier(epochs=3, batch_size=128, seed=0, mnist=None, verbose=0):
-    """Trains `build_digit_classifier` on the MNIST training images.
-
-    Returns:
-        `(classifier, test_accuracy)`; about 99% after 3 epochs.
-    """
-    (x_train, y_train), (x_test, y_test) = mnist or data.load_mnist()
-    keras.utils.set_random_seed(seed)
-    classifier = build_digit_classifier()
-    classifier.compile(
-        optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"]
-    )
-    classifier.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, verbose=verbose)
-    _, accuracy = classifier.evaluate(x_test, y_test, batch_size=1000, verbose=0)
-    return classifier, float(accuracy)
-
-
-def conditional_accuracy(
-    model, classifier, per_label=1000, seed=0, batch_size=1000, progress=False
+def sample_quality_run(
+    run_dir, num_examples=10000, split="test", seed=0, judge_epochs=3, cache_dir=None,
+    arrays=None, progress=False, log=print,
 ):
-    """Fraction of generated images that `classifier` assigns the requested label.
+    """FID, precision and recall of a run's samples against its real images.
 
-    Draws `per_label` images per class from a conditional VAE, with z from
-    the prior, and classifies them (`progress`: with a progress bar).
+    The judge is the classifier of the run's dataset (`load_judge`: trained
+    on its training images the first time, then read from the cache). As
+    many samples are drawn from the prior as real images are compared. The
+    same figures between the training images and the compared ones
+    (`real_fid`, `real_precision`, `real_recall`) say what two sets of real
+    images score: the best a model can hope for at this count.
+
+    Args:
+        run_dir: A run directory written by `vae_tf.train`.
+        num_examples: Real images compared (the first ones of the split,
+            at most all of them) and samples drawn.
+        split: `"test"` (held-out images) or `"train"`.
+        seed: Seed of the samples.
+        judge_epochs: Epochs of the judge's training (its cache key).
+        cache_dir: Folder of the cached judges (see `judge_cache_dir`).
+        arrays: The run's dataset as `load_dataset()` returns it, if loaded.
+        progress: Show the progress of generation.
+        log: Called with a line when the judge is trained (None: silent).
 
     Returns:
-        `(overall accuracy, per-label accuracies array)`.
+        `sample_quality`'s dict (`fid`, `precision`, `recall`,
+        `num_images`, `precision_recall_k`, and `conditional_accuracy` when conditional), plus
+        `real_fid`, `real_precision`, `real_recall` (None for a folder
+        without held-out images), `judge_accuracy` (on held-out images),
+        `judge_dir`, `judge_cached` and `sample_quality_seconds`.
+
+    Raises:
+        vae_tf.metrics.judge.NoJudgeError: for unlabelled data.
     """
-    if not model.conditional:
-        raise ValueError("conditional_accuracy needs a conditional VAE.")
-    labels = np.repeat(np.arange(model.num_classes), per_label)
-    z = prior_codes(model, len(labels), seed)
-    correct = np.empty(len(labels), bool)
-    bar = progress_bar(len(labels), "image", stateful=("accuracy",)) if progress else None
-    for start in range(0, len(labels), batch_size):
-        stop = min(start + batch_size, len(labels))
-        images = model.decode(z[start:stop], labels[start:stop])
-        predictions = np.argmax(classifier.predict(images, verbose=0), axis=-1)
-        correct[start:stop] = predictions == labels[start:stop]
-        if bar is not None:
-            bar.update(stop, [("accuracy", float(correct[:stop].mean()))])
-    per_class = correct.reshape(model.num_classes, per_label).mean(axis=1)
-    return float(correct.mean()), per_class
+    if split not in ("test", "train"):
+        raise ValueError(f"split must be 'test' or 'train'; got {split!r}.")
+    check_positive_int("num_examples", num_examples)
+    config = read_config(run_dir)
+    model = load_run(run_dir).model
+    if not model.variational:
+        raise ValueError("An Autoencoder has no prior to sample from: evaluate a VAE's samples.")
+    start = time.perf_counter()
+    source = data_source(config)
+    judge = load_judge(source, judge_epochs, seed=0, cache_dir=cache_dir, log=log,
+                       verbose=2 if progress else 0)
+    if arrays is None and source.folder is None:
+        arrays = source.load()  # once, for the compared images and the reference ones
+    images, labels = split_images(config, split, num_examples, arrays)
+    result = sample_quality(model, judge, images, labels, seed=seed, progress=progress)
+    other = "train" if split == "test" else "test"
+    held_out = source.folder is None or len(source.folder.paths("validation")) > 0
+    if held_out:
+        reference, _ = split_images(config, other, len(images), arrays)
+        real = compare_features(judge.features(images), judge.features(reference[: len(images)]))
+    else:  # a folder without held-out images: "test" is the training images
+        real = dict.fromkeys(("fid", "precision", "recall"))
+    return {
+        **result,
+        **{f"real_{key}": value for key, value in real.items()},
+        "judge_accuracy": judge.test_accuracy,
+        "judge_dir": judge.path,
+        "judge_cached": judge.info["cached"],
+        "sample_quality_seconds": time.perf_counter() - start,
+    }
+
+
+def disentanglement_run(run_dir, split="test", arrays=None, bins=20):
+    """The mutual information gap of a run's codes, on data with known factors (`shapes`).
+
+    Every image of the split is encoded (its posterior mean) and compared
+    with its factors (`vae_tf.metrics.disentanglement`).
+
+    Returns:
+        `{"mig", "mig_per_factor": {factor: gap}, "mig_best_dimensions":
+        {factor: dimension}}`.
+
+    Raises:
+        ValueError: when the run's data has no known factors.
+    """
+    config = read_config(run_dir)
+    source = data_source(config)
+    if source.factors is None:
+        raise ValueError(
+            f"{source.name} has no known factors of variation: the mutual information gap "
+            "needs a dataset that has them (--dataset=shapes)."
+        )
+    model = load_run(run_dir).model
+    images, labels = split_images(config, split, None, arrays)
+    codes = encode_means(model, images, labels if model.conditional else None)
+    result = mutual_information_gap(codes, source.factors(split), bins, source.factor_names)
+    names = result["factor_names"]
+    return {
+        "mig": result["mig"],
+        "mig_per_factor": dict(zip(names, map(float, result["gaps"]))),
+        "mig_best_dimensions": dict(zip(names, map(int, result["best_dimensions"]))),
+    }

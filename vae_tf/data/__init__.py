@@ -3,6 +3,7 @@
 - `registry`: `DataSource` (image shape, classes, default likelihood,
   loader) by name: `get_source`, `register`, `folder_source`.
 - `mnist` (bundled, offline), `keras_datasets` (Fashion-MNIST, CIFAR-10),
+  `shapes` (dSprites-like, generated from a seed, with known factors),
   `npz` (your own arrays), `image_folder` (images streamed from a folder).
 - `arrays`: `check_images`, `check_labels`, `binarize_images`.
 - `pipelines`: `make_dataset`, `mnist_datasets` and `passes`, whose every
@@ -43,11 +44,14 @@ from vae_tf.data.registry import is_dataset
 from vae_tf.data.registry import load_dataset
 from vae_tf.data.registry import num_classes
 from vae_tf.data.registry import register
+from vae_tf.data.shapes import load_shapes
+from vae_tf.data.shapes import make_shapes
+from vae_tf.data.shapes import shape_factors
 
 __all__ = [
     "BINARIZATIONS", "DATASETS", "DataSource", "ImageFolder", "MNIST_CLASSES", "MNIST_PATH",
     "MNIST_SHAPE", "binarize_images", "check_images", "check_labels", "folder_source",
     "get_source", "image_shape", "is_dataset", "is_npz", "load_dataset", "load_keras_dataset",
-    "load_mnist", "load_npz", "make_dataset", "mnist_datasets", "num_classes", "passes",
-    "register", "to_float_images",
+    "load_mnist", "load_npz", "load_shapes", "make_dataset", "make_shapes", "mnist_datasets", "num_classes", "passes",
+    "register", "shape_factors", "to_float_images",
 ]

@@ -26,6 +26,7 @@ from vae_tf.data.mnist import MNIST_SHAPE
 from vae_tf.data.mnist import load_mnist
 from vae_tf.data.npz import is_npz
 from vae_tf.data.npz import load_npz
+from vae_tf.data import shapes
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,6 +44,10 @@ class DataSource:
         load: `load()` -> `((x_train, y_train), (x_test, y_test))`, float32
             images in [0, 1] and int32 labels (or None), for in-memory sources.
         folder: The `ImageFolder` of a streamed source (then `load` is None).
+        factor_names: The names of the known generative factors of a
+            generated dataset (`shapes`), else None.
+        factors: `factors(split)` -> `(N, len(factor_names))` integer factor
+            indices of the images `load()` returns for `"train"` or `"test"`.
     """
 
     name: str
@@ -51,6 +56,8 @@ class DataSource:
     likelihood: str
     load: Optional[Callable] = None
     folder: Optional[object] = None
+    factor_names: Optional[tuple] = None
+    factors: Optional[Callable] = None
 
 
 _SOURCES = {}
@@ -107,6 +114,10 @@ register("fashion_mnist", lambda: DataSource(
 register("cifar10", lambda: DataSource(
     "cifar10", (32, 32, 3), 10, "gaussian_learned", lambda: load_keras_dataset("cifar10")
 ))
+register("shapes", lambda: DataSource(
+    "shapes", shapes.SHAPES_SHAPE, len(shapes.SHAPE_NAMES), "bernoulli", shapes.load_shapes,
+    factor_names=shapes.FACTOR_NAMES, factors=shapes.shape_factors,
+))
 # The names registered by vae_tf itself (`names()` also lists later ones).
 DATASETS = names()
 
@@ -131,7 +142,9 @@ def load_dataset(name="mnist"):
 
     `"mnist"` is the copy bundled with vae_tf (offline); `"fashion_mnist"`
     (28x28 grey) and `"cifar10"` (32x32 RGB) come through `keras.datasets`,
-    which downloads them once and reads them from its cache afterwards. A
+    which downloads them once and reads them from its cache afterwards;
+    `"shapes"` (64x64 binary, dSprites-like, labelled by shape) is generated
+    from a seed (`vae_tf.data.shapes`). A
     path ending in `.npz` loads your own arrays (`load_npz`).
 
     Returns:

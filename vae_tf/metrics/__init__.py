@@ -2,16 +2,32 @@
 
 - `sample_quality`: the Fréchet distance of feature sets, and the precision
   and recall of a generative model (k-NN manifolds).
+- `judge`: the classifier of a dataset whose features they are computed in,
+  trained once and cached.
+- `generation`: a model's samples seen by the judge (FID, precision, recall,
+  conditional accuracy).
+- `disentanglement`: the mutual information gap of codes against known factors.
 
 Example:
 
 ```python
 from vae_tf.metrics import frechet_distance, precision_recall
+from vae_tf.metrics import load_judge, sample_quality, mutual_information_gap
 ```
 """
 
+from vae_tf.metrics.disentanglement import mutual_information_gap
+from vae_tf.metrics.generation import conditional_accuracy
+from vae_tf.metrics.generation import sample_quality
+from vae_tf.metrics.judge import Judge
+from vae_tf.metrics.judge import NoJudgeError
+from vae_tf.metrics.judge import load_judge
 from vae_tf.metrics.sample_quality import frechet_distance
 from vae_tf.metrics.sample_quality import gaussian_frechet_distance
 from vae_tf.metrics.sample_quality import precision_recall
 
-__all__ = ["frechet_distance", "gaussian_frechet_distance", "precision_recall"]
+__all__ = [
+    "Judge", "NoJudgeError", "conditional_accuracy", "frechet_distance",
+    "gaussian_frechet_distance", "load_judge", "mutual_information_gap", "precision_recall",
+    "sample_quality",
+]

@@ -1,4 +1,4 @@
-"""How good and how varied generated images are, in a feature space: Fréchet distance, precision, recall.
+"""How good and how varied generated images are, in a feature space: FID, precision, recall.
 
 - `frechet_distance(real, generated)`: the Fréchet (2-Wasserstein) distance
   between Gaussians fitted to the two sets of features, the "FID" when the
@@ -34,6 +34,16 @@ def _features(name, features):
     return features
 
 
+def _feature_pair(real, generated):
+    real, generated = _features("real", real), _features("generated", generated)
+    if real.shape[1] != generated.shape[1]:
+        raise ValueError(
+            f"real and generated features differ in size: {real.shape[1]} and "
+            f"{generated.shape[1]}."
+        )
+    return real, generated
+
+
 def _sqrt_psd(matrix):
     """The symmetric square root of a symmetric positive semi-definite matrix."""
     values, vectors = np.linalg.eigh(matrix)
@@ -64,12 +74,7 @@ def frechet_distance(real, generated):
     covariance estimates are biased): compare figures computed with the same
     counts.
     """
-    real, generated = _features("real", real), _features("generated", generated)
-    if real.shape[1] != generated.shape[1]:
-        raise ValueError(
-            f"real and generated features differ in size: {real.shape[1]} and "
-            f"{generated.shape[1]}."
-        )
+    real, generated = _feature_pair(real, generated)
     return gaussian_frechet_distance(
         real.mean(axis=0), np.cov(real, rowvar=False).reshape(real.shape[1], -1),
         generated.mean(axis=0), np.cov(generated, rowvar=False).reshape(real.shape[1], -1),
@@ -115,12 +120,7 @@ def precision_recall(real, generated, k=3, batch_size=1024):
         k: The neighbour whose distance is each ball's radius (3 in the paper).
         batch_size: Rows of the distance matrix computed at once (memory).
     """
-    real, generated = _features("real", real), _features("generated", generated)
-    if real.shape[1] != generated.shape[1]:
-        raise ValueError(
-            f"real and generated features differ in size: {real.shape[1]} and "
-            f"{generated.shape[1]}."
-        )
+    real, generated = _feature_pair(real, generated)
     precision = manifold_coverage(real, generated, k, batch_size)
     recall = manifold_coverage(generated, real, k, batch_size)
     return precision, recall

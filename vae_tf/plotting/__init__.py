@@ -5,8 +5,10 @@ figure state leaks between calls; save them with `fig.savefig(path)` (or
 `save_figure`), or let Jupyter show them. One module per subject:
 
 - `latent_space`: latent grid, scatter, model comparison, interpolation, traversal.
-- `images`: reconstructions and prior samples; `conditional`: style grid, analogies.
-- `curves`: loss curves and sweep trade-offs; `diagrams`: network diagrams.
+- `images`: reconstructions and prior samples; `conditional`: style grid, analogies,
+  class interpolations.
+- `curves`: loss curves, comparisons of runs and sweep trade-offs; `diagrams`:
+  network diagrams; `disentanglement`: one traversal per known factor.
 - `drawing`: shared helpers (tiles, ticks, saving); `registry`: `FIGURES`,
   `default_figures`, `write_figures`.
 
@@ -29,11 +31,14 @@ from vae_tf.latent import lerp
 from vae_tf.latent import pca
 from vae_tf.latent import slerp
 from vae_tf.plotting.conditional import analogies_figure
+from vae_tf.plotting.conditional import class_interpolation_figure
 from vae_tf.plotting.conditional import style_grid_figure
 from vae_tf.plotting.curves import LOSS_METRICS
+from vae_tf.plotting.curves import comparison_figure
 from vae_tf.plotting.curves import loss_curves_figure
 from vae_tf.plotting.curves import sweep_figure
 from vae_tf.plotting.diagrams import save_model_diagram
+from vae_tf.plotting.disentanglement import factor_traversal_figure
 from vae_tf.plotting.drawing import save_figure
 from vae_tf.plotting.drawing import tile_images
 from vae_tf.plotting.images import reconstructions_figure
@@ -49,8 +54,9 @@ from vae_tf.plotting.registry import default_figures
 from vae_tf.plotting.registry import write_figures
 
 __all__ = [
-    "FIGURES", "FigureSpec", "LOSS_METRICS", "analogies_figure", "default_figures",
-    "encode_batches", "encode_means", "grid_axis_values", "interpolation_figure",
+    "FIGURES", "LOSS_METRICS", "FigureSpec", "analogies_figure", "class_interpolation_figure",
+    "comparison_figure", "default_figures", "encode_batches", "encode_means",
+    "factor_traversal_figure", "grid_axis_values", "interpolation_figure",
     "latent_grid_coordinates", "latent_grid_figure", "latent_scatter_figure",
     "latent_traversal_figure", "lerp", "loss_curves_figure", "model_comparison_figure", "pca",
     "reconstructions_figure", "samples_figure", "save_figure", "save_model_diagram", "slerp",

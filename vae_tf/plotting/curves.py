@@ -1,10 +1,11 @@
-"""Figures of numbers over training and sweeps: loss curves and the sweep's trade-offs.
+"""Figures of numbers over training and sweeps: loss curves, comparisons, the sweep's trade-offs.
 
 Example:
 
 ```python
 loss_curves_figure(history).savefig("loss.png")
 sweep_figure(vae_tf.runs.sweeps.read_sweep("runs/sweep")).savefig("sweep.png")
+comparison_figure(runs).savefig("comparison.png")      # runs of `run_comparison`
 ```
 """
 
@@ -72,19 +73,79 @@ def loss_curves_figure(history, units="nats per example", bound=None, kl_title=N
     return fig
 
 
+def comparison_figure(runs):
+    """Runs that differ in one setting: negative ELBO and KL against epoch, results at the end.
+
+    Args:
+        runs: Dicts with `label`, `history` (a run's history: `total_loss`,
+            `kl_loss`, and their `val_` curves), and the end results `nll`,
+            `active_units`, `latent_dim` (and optionally `fid`).
+
+    Returns:
+        A Figure: validation (solid) and training (dashed) negative ELBO,
+        then KL, against epoch, one colour per run; the legend gives each
+        run's NLL and active units at the end.
+    """
+    fig = Figure(figsize=(15, 5))
+    elbo_ax, kl_ax = fig.subplots(1, 2)
+    for run in runs:
+        history = run["history"]
+        end = f"NLL {run['nll']:.2f}, {run['active_units']}/{run['latent_dim']} active units"
+        if np.isfinite(run.get("fid", np.nan)):
+            end += f", FID {run['fid']:.1f}"
+        colour = None
+        for ax, key in ((elbo_ax, "total_loss"), (kl_ax, "kl_loss")):
+            for prefix, style in (("val_", "-"), ("", "--")):
+                values = history.get(prefix + key)
+                if not values:
+                    continue
+                label = f"{run['label']} (validation): {end}" if prefix else (
+                    f"{run['label']} (training)")
+                (line,) = ax.plot(np.arange(1, len(values) + 1), values, style, color=colour,
+                                  marker="o" if prefix else None, markersize=3, label=label)
+                colour = line.get_color()
+    elbo_ax.set_title("Negative ELBO")
+    elbo_ax.set_ylabel("nats per example")
+    kl_ax.set_title("KL divergence")
+    kl_ax.set_ylabel("nats per example")
+    for ax in (elbo_ax, kl_ax):
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
+    elbo_ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 def sweep_figure(rows):
     """Trade-offs of a sweep over latent size and beta (`vae_tf.runs.sweeps.run_sweep` rows).
 
-    Left: reconstruction against KL (rate against distortion), one line per
-    latent size through its betas. Middle: the importance-weighted NLL
-    against beta. Right: active latent units against beta.
+    Top row: reconstruction against KL (rate against distortion), one line
+    per latent size through its betas; the importance-weighted NLL against
+    beta; active latent units against beta. When the rows hold sample
+    quality, a second row against latent size, one line per beta:
+    reconstruction beside FID, and precision (solid) and recall (dashed).
 
     Args:
         rows: Dicts with `latent_dim`, `beta`, `reconstruction`, `kl`, `nll`
-            and `active_units` (nats per example; `nll` may be NaN).
+            and `active_units` (nats per example; `nll` may be NaN), and
+            optionally `fid`, `precision`, `recall` (NaN when not measured).
     """
-    fig = Figure(figsize=(17, 5))
-    rate_ax, nll_ax, units_ax = fig.subplots(1, 3)
+    quality = any(np.isfinite(row.get("fid", np.nan)) for row in rows)
+    fig = Figure(figsize=(17, 10 if quality else 5))
+    axes = fig.subplots(2 if quality else 1, 3, squeeze=False)
+    _beta_panels(axes[0], rows)
+    if quality:
+        _latent_size_panels(axes[1], rows)
+    for ax in axes.flat:
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def _beta_panels(axes, rows):
+    rate_ax, nll_ax, units_ax = axes
     for latent_dim in sorted({row["latent_dim"] for row in rows}):
         runs = sorted((r for r in rows if r["latent_dim"] == latent_dim), key=lambda r: r["beta"])
         betas = [r["beta"] for r in runs]
@@ -112,8 +173,30 @@ def sweep_figure(rows):
         ax.set_xticks(all_betas, [f"{beta:g}" for beta in all_betas])
         ax.set_xlabel("beta")
     units_ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    for ax in (rate_ax, nll_ax, units_ax):
-        ax.grid(alpha=0.3)
-        ax.legend()
-    fig.tight_layout()
-    return fig
+
+
+def _latent_size_panels(axes, rows):
+    reconstruction_ax, fid_ax, coverage_ax = axes
+    for beta in sorted({row["beta"] for row in rows}):
+        runs = sorted((r for r in rows if r["beta"] == beta), key=lambda r: r["latent_dim"])
+        sizes = [r["latent_dim"] for r in runs]
+        (line,) = reconstruction_ax.plot(sizes, [r["reconstruction"] for r in runs], "o-",
+                                         label=f"β={beta:g}")
+        colour = line.get_color()
+        fid_ax.plot(sizes, [r["fid"] for r in runs], "o-", color=colour, label=f"β={beta:g}")
+        coverage_ax.plot(sizes, [r["precision"] for r in runs], "o-", color=colour,
+                         label=f"precision, β={beta:g}")
+        coverage_ax.plot(sizes, [r["recall"] for r in runs], "s--", color=colour,
+                         label=f"recall, β={beta:g}")
+    reconstruction_ax.set_ylabel("reconstruction, nats")
+    reconstruction_ax.set_title("Reconstruction against latent size")
+    fid_ax.set_ylabel("FID (judge's features), lower is better")
+    fid_ax.set_title("Sample quality: Fréchet distance")
+    coverage_ax.set_ylabel("fraction")
+    coverage_ax.set_ylim(-0.02, 1.02)
+    coverage_ax.set_title("Precision (realism) and recall (diversity) of samples")
+    sizes = sorted({row["latent_dim"] for row in rows})
+    for ax in axes:
+        ax.set_xscale("log")
+        ax.set_xticks(sizes, [str(size) for size in sizes])
+        ax.set_xlabel("latent size")

@@ -22,8 +22,10 @@ from typing import Optional
 import numpy as np
 
 from vae_tf.plotting.conditional import analogies_figure
+from vae_tf.plotting.conditional import class_interpolation_figure
 from vae_tf.plotting.conditional import style_grid_figure
 from vae_tf.plotting.curves import loss_curves_figure
+from vae_tf.plotting.disentanglement import factor_traversal_figure
 from vae_tf.plotting.drawing import save_figure
 from vae_tf.plotting.images import reconstructions_figure
 from vae_tf.plotting.images import samples_figure
@@ -49,6 +51,8 @@ class FigureInputs:
     spacing: str
     grid_labels: Optional[list]
     seed: int
+    factors: Optional[np.ndarray] = None  # known factor indices of `images`, if any
+    factor_names: Optional[tuple] = None
 
     @property
     def chosen_labels(self):
@@ -57,10 +61,14 @@ class FigureInputs:
 
 @dataclasses.dataclass(frozen=True)
 class FigureSpec:
-    """A figure of the registry: `draw(inputs)` yields `(stem, Figure)`; `fits(model, history)`."""
+    """A figure of the registry: `draw(inputs)` yields `(stem, Figure)`; `fits(model, history)`.
+
+    `needs_factors`: drawn only for images with known factors (`shapes`).
+    """
 
     draw: Callable
     fits: Callable = lambda model, history: True
+    needs_factors: bool = False
 
 
 def _loss(inputs):
@@ -84,6 +92,14 @@ def _latent_grid(inputs):
     labels = range(inputs.model.num_classes) if inputs.grid_labels is None else inputs.grid_labels
     for label in labels:
         yield f"latent_grid_label{label}", latent_grid_figure(inputs.model, *grid, label=label)
+
+
+def _class_interpolation(inputs):
+    # Images of one class only (a folder's held-out few) have no pair to draw.
+    if len(np.unique(inputs.labels)) >= 2:
+        yield "class_interpolation", class_interpolation_figure(
+            inputs.model, inputs.images, inputs.labels, pairs=inputs.pairs, seed=inputs.seed
+        )
 
 
 def _one(name, make):
@@ -114,21 +130,35 @@ FIGURES = {
             i.model, i.images[i.chosen], i.labels[i.chosen])),
         fits=lambda model, history: model.conditional,
     ),
+    "class_interpolation": FigureSpec(
+        _class_interpolation, fits=lambda model, history: model.conditional
+    ),
+    "factor_traversal": FigureSpec(
+        _one("factor_traversal", lambda i: factor_traversal_figure(
+            i.model, i.images, i.factors, i.factor_names,
+            i.labels if i.model.conditional else None)),
+        needs_factors=True,
+    ),
 }
 
 
-def default_figures(model, history=None):
+def default_figures(model, history=None, factors=False):
     """The figures that fit a model.
 
     The latent grid only for a 2-D latent space; interpolations for plain
-    VAEs, the style grid and analogies for conditional ones.
+    VAEs, the style grid, analogies and class interpolations for conditional
+    ones; the factor traversal when the images' `factors` are known.
     """
-    return [name for name, spec in FIGURES.items() if spec.fits(model, history)]
+    return [
+        name for name, spec in FIGURES.items()
+        if spec.fits(model, history) and (factors or not spec.needs_factors)
+    ]
 
 
 def write_figures(
     model, directory, images, labels=None, history=None, figures=None,
     grid_size=30, z_range=None, spacing="linear", num_examples=10, seed=0, grid_labels=None,
+    factors=None, factor_names=None,
 ):
     """Writes figures of `model` as `<name>.png` in `directory`.
 
@@ -150,16 +180,23 @@ def write_figures(
         seed: Chooses the images shown and the prior samples.
         grid_labels: Conditional VAE: the labels that get a latent grid each
             (`latent_grid_label<k>.png`); default: every class.
+        factors: The known factor indices of `images` `(N, K)` (the
+            `shapes` dataset), for "factor_traversal".
+        factor_names: The K factors' names.
 
     Returns:
         The list of paths written.
     """
-    names = list(figures) if figures else default_figures(model, history)
+    names = list(figures) if figures else default_figures(model, history, factors is not None)
     unknown = sorted(set(names) - set(FIGURES))
     if unknown:
         raise ValueError(f"Unknown figure(s) {unknown}; choose from {list(FIGURES)}.")
     if "loss" in names and not history:
         raise ValueError("The loss figure needs the training history (history.csv).")
+    if "factor_traversal" in names and factors is None:
+        raise ValueError(
+            "The factor traversal needs images with known factors (a run on --dataset=shapes)."
+        )
     if model.conditional and labels is None:
         raise ValueError("A conditional VAE's figures need the labels of the images.")
     images = np.asarray(images, "float32")
@@ -174,6 +211,8 @@ def write_figures(
         model=model, images=images, labels=labels, history=history, chosen=chosen, ends=ends,
         pairs=pairs, grid_size=grid_size, z_range=z_range, spacing=spacing,
         grid_labels=grid_labels, seed=seed,
+        factors=None if factors is None else np.asarray(factors)[: len(images)],
+        factor_names=None if factor_names is None else tuple(factor_names),
     )
     os.makedirs(directory, exist_ok=True)
     paths = []

@@ -96,18 +96,24 @@ def keep_history(path, epochs):
         f.writelines(rows[: epochs + 1])
 
 
-def write_artifacts(model, history, run_dir, test_set, seed=0):
+def write_artifacts(model, history, run_dir, test_set, seed=0, source=None):
     """Writes the run's model files, diagrams and figures into `run_dir`.
 
     `test_set` is `(images, labels)`, encoded and shown in the figures;
-    `seed` chooses the images shown. (config.json is the run directory's.)
+    `seed` chooses the images shown; `source`, the run's `DataSource`, gives
+    the images' known factors when it has them. (config.json is the run
+    directory's.)
     """
     model.save(os.path.join(run_dir, MODEL_FILE))
     export_saved_model(model, os.path.join(run_dir, "saved_model"))
     for name, network in model.networks.items():
         plotting.save_model_diagram(network, os.path.join(run_dir, f"{name}.png"))
     images, labels = test_set
-    plotting.write_figures(model, run_dir, images, labels, history, seed=seed)
+    factors = source.factors("test") if source is not None and source.factors else None
+    plotting.write_figures(
+        model, run_dir, images, labels, history, seed=seed, factors=factors,
+        factor_names=None if factors is None else source.factor_names,
+    )
 
 
 def load_run(run_dir):

@@ -75,7 +75,8 @@ class TrainConfig:
     )
     dataset: str = setting(
         "mnist",
-        "mnist (bundled), fashion_mnist or cifar10 (downloaded once by keras.datasets), or the "
+        "mnist (bundled), fashion_mnist or cifar10 (downloaded once by keras.datasets), shapes "
+        "(dSprites-like 64x64 shapes with known factors, generated from a seed), or the "
         "path of an .npz of your own arrays (x_train, x_test; optional y_train, y_test).",
         _Dataset(),
     )
@@ -283,8 +284,8 @@ class TrainConfig:
                 )
             if self.binarize:
                 raise ValueError(
-                    "binarize is for the in-memory datasets (mnist, fashion_mnist, cifar10), "
-                    "not data_dir."
+                    "binarize is for the in-memory datasets (mnist, fashion_mnist, cifar10, "
+                    "shapes), not data_dir."
                 )
         if self.deterministic and self.seed is None:
             raise ValueError("deterministic training needs a seed; set seed.")

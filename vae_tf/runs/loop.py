@@ -247,7 +247,9 @@ def train(config, verbose="auto", resume=False, overwrite=False, callbacks=()):
         model, history = _fit(
             config, strategy, data, position, staging, verbose, list(callbacks)
         )
-        write_artifacts(model, history, staging, data.test_set, seed=config.seed or 0)
+        write_artifacts(
+            model, history, staging, data.test_set, seed=config.seed or 0, source=data.source
+        )
     except BaseException:
         run.close()
         raise

@@ -75,7 +75,7 @@ def split_images(config, split="test", count=None, arrays=None):
         return _folder_images(data_source(config).folder, split, count)
     (x_train, y_train), (x_test, y_test) = arrays or datasets.load_dataset(config.dataset)
     images, labels = (x_test, y_test) if split == "test" else (x_train, y_train)
-    return images[:count], labels[:count]
+    return images[:count], None if labels is None else labels[:count]
 
 
 @dataclasses.dataclass

@@ -1,20 +1,25 @@
-"""Sweeps over latent size and beta: train, evaluate in nats, plot the trade-offs.
+"""Sweeps over latent size and beta, and comparisons of one setting: train, evaluate, plot.
 
 Every point is an ordinary run directory (`<output_dir>/latent<d>_beta<b>`)
-with its `evaluation.json`; a sweep that stops half-way resumes where it left
-off when run again, reusing the finished points.
+with its `evaluation.json`: the likelihood figures and the sample quality
+(FID, precision, recall, judged by the dataset's cached classifier; NaN for
+unlabelled data, which has no judge). A sweep that stops half-way resumes
+where it left off when run again, reusing the finished points.
 
 Example:
 
 ```python
 base = TrainConfig(architecture="mlp", epochs=5)
-rows = run_sweep(base, latent_dims=(2, 10), betas=(0.5, 1, 4), output_dir="runs/sweep")
+rows = run_sweep(base, latent_dims=(2, 10), betas=(1, 4), output_dir="runs/sweep")
 # runs/sweep/sweep.csv and runs/sweep/sweep.png
+rows = run_comparison(base, "kl_warmup_epochs", (0, 10), output_dir="runs/warmup")
+# runs/warmup/comparison.csv and comparison.png: curves against epoch, NLL and active units
 ```
 """
 
 import csv
 import dataclasses
+import math
 import os
 
 from vae_tf import data
@@ -23,14 +28,20 @@ from vae_tf import plotting
 from vae_tf._files import atomic_path
 from vae_tf._files import read_json
 from vae_tf._files import write_json
+from vae_tf.metrics.judge import NoJudgeError
 from vae_tf.progress import ProgressClock
+from vae_tf.runs.artifacts import HISTORY_FILE
 from vae_tf.runs.artifacts import MODEL_FILE
+from vae_tf.runs.artifacts import read_history
 from vae_tf.runs.loop import train
 
 COLUMNS = (
     "latent_dim", "beta", "reconstruction", "kl", "elbo", "nll", "nll_standard_error",
-    "active_units", "run_dir",
+    "active_units", "fid", "precision", "recall", "run_dir",
 )
+COMPARISON_COLUMNS = ("setting", "value", "latent_dim", *COLUMNS[2:])
+LATENT_DIMS = (2, 10, 20, 50, 100)
+BETAS = (0.5, 1.0, 2.0, 4.0)
 
 
 def point_dir(output_dir, latent_dim, beta):
@@ -39,8 +50,9 @@ def point_dir(output_dir, latent_dim, beta):
 
 
 def run_sweep(
-    base_config, latent_dims=(2, 10, 20, 50), betas=(0.5, 1.0, 2.0, 4.0),
-    output_dir="runs/sweep", num_samples=100, num_examples=1000, log=print,
+    base_config, latent_dims=LATENT_DIMS, betas=BETAS, output_dir="runs/sweep",
+    num_samples=100, num_examples=1000, sample_quality=True, sample_quality_examples=10000,
+    judge_epochs=3, log=print,
 ):
     """Trains and evaluates `base_config` at every (latent_dim, beta).
 
@@ -53,28 +65,59 @@ def run_sweep(
             `sweep.csv` and `sweep.png`.
         num_samples: K of the importance-weighted NLL.
         num_examples: Test images evaluated per point.
+        sample_quality: Also measure the samples (`evaluation.sample_quality_run`).
+        sample_quality_examples: Test images compared with as many samples.
+        judge_epochs: Epochs of the judge classifier (trained once, cached).
         log: Called with lines of text: before each point to compute (which
             of how many, the time left) and with its results (None: silent).
 
     Returns:
-        One dict per point with the keys of `COLUMNS`, nats per example.
+        One dict per point with the keys of `COLUMNS`, nats per example
+        (`fid`, `precision`, `recall` NaN when not measured).
+    """
+    points = [
+        (f"latent {latent_dim:3d}  beta {beta:4g}", {"latent_dim": latent_dim, "beta": float(beta)},
+         point_dir(output_dir, latent_dim, beta))
+        for latent_dim in latent_dims for beta in betas
+    ]
+    results = _measure_points(
+        base_config, points, num_samples, num_examples, sample_quality,
+        sample_quality_examples, judge_epochs, log,
+    )
+    rows = [
+        {key: {**result, **overrides, "run_dir": run_dir}.get(key, math.nan) for key in COLUMNS}
+        for (_, overrides, run_dir), result in zip(points, results)
+    ]
+    write_sweep(rows, output_dir)
+    return rows
+
+
+def _measure_points(
+    base_config, points, num_samples, num_examples, sample_quality, sample_quality_examples,
+    judge_epochs, log,
+):
+    """Trains (unless done) and evaluates every `(name, overrides, run_dir)`; their results.
+
+    A point's results are kept in `<run_dir>/evaluation.json`: a point
+    found there is reused, so an interrupted grid resumes.
     """
     if base_config.autoencoder or base_config.likelihood == "mse":
         raise ValueError(
             "A sweep measures ELBO and NLL in nats: it needs a VAE with a Bernoulli or "
             "Gaussian likelihood (not the autoencoder or the mse objective)."
         )
-    rows = []
     # Loaded once for every point's evaluation (a folder's images stay on disk).
     arrays = None if base_config.data_dir else data.load_dataset(base_config.dataset)
-    points = [(latent_dim, beta) for latent_dim in latent_dims for beta in betas]
+    measure_quality = sample_quality
     clock = ProgressClock(len(points))
-    for index, (latent_dim, beta) in enumerate(points, 1):
-        run_dir = point_dir(output_dir, latent_dim, beta)
+    results = []
+    for index, (name, overrides, run_dir) in enumerate(points, 1):
         result_path = os.path.join(run_dir, "evaluation.json")
-        point = f"[{index}/{len(points)}] latent {latent_dim:3d}  beta {beta:4g}"
-        if os.path.isfile(result_path):
-            result = read_json(result_path)
+        point = f"[{index}/{len(points)}] {name}"
+        result = read_json(result_path) if os.path.isfile(result_path) else None
+        # A point evaluated before sample quality was measured gets it now.
+        missing_quality = measure_quality and result is not None and "fid" not in result
+        if result is not None and not missing_quality:
             clock.skip()
         else:
             if log:
@@ -82,25 +125,87 @@ def run_sweep(
                 log(f"{point}: training and evaluating" + (f" ({left})" if left else ""))
             clock.start()
             if not os.path.isfile(os.path.join(run_dir, MODEL_FILE)):
-                config = dataclasses.replace(
-                    base_config, latent_dim=latent_dim, beta=float(beta), output_dir=run_dir
+                train(dataclasses.replace(base_config, **overrides, output_dir=run_dir), verbose=0)
+            if result is None:
+                result = evaluation.evaluate_run(
+                    run_dir, num_samples=num_samples, num_examples=num_examples,
+                    seed=base_config.seed or 0, arrays=arrays,
                 )
-                train(config, verbose=0)
-            result = evaluation.evaluate_run(
-                run_dir, num_samples=num_samples, num_examples=num_examples,
-                seed=base_config.seed or 0, arrays=arrays,
-            )
+            if measure_quality:
+                try:
+                    result.update(evaluation.sample_quality_run(
+                        run_dir, sample_quality_examples, seed=base_config.seed or 0,
+                        judge_epochs=judge_epochs, arrays=arrays, log=log,
+                    ))
+                except NoJudgeError as error:
+                    measure_quality = False
+                    if log:
+                        log(f"No sample quality in this sweep: {error}")
             write_json(result, result_path)
             clock.finish()
-        row = {"latent_dim": latent_dim, "beta": float(beta), **result, "run_dir": run_dir}
-        rows.append({key: row[key] for key in COLUMNS})
+        results.append(result)
         if log:
             log(
-                f"{point}:  reconstruction {row['reconstruction']:7.2f}  KL {row['kl']:6.2f}  "
-                f"ELBO {row['elbo']:7.2f}  NLL {row['nll']:7.2f}  active units "
-                f"{row['active_units']}/{latent_dim}"
+                f"{point}:  reconstruction {result['reconstruction']:7.2f}  KL "
+                f"{result['kl']:6.2f}  ELBO {result['elbo']:7.2f}  NLL {result['nll']:7.2f}  "
+                f"active units {result['active_units']}/{result['latent_dim']}"
+                + (f"  FID {result['fid']:6.2f}  precision {result['precision']:.3f}  recall "
+                   f"{result['recall']:.3f}" if "fid" in result else "")
+                + (f"  MIG {result['mig']:.3f}" if "mig" in result else "")
             )
-    write_sweep(rows, output_dir)
+    return results
+
+
+def run_comparison(
+    base_config, setting, values, output_dir="runs/comparison", num_samples=100,
+    num_examples=1000, sample_quality=True, sample_quality_examples=10000, judge_epochs=3,
+    log=print,
+):
+    """Trains and evaluates `base_config` once per value of one `TrainConfig` setting.
+
+    For instance `setting="kl_warmup_epochs", values=(0, 10)`: training with
+    and without KL warm-up. Every run is `<output_dir>/<setting><value>`,
+    resumed or reused like a sweep's points; `comparison.csv` holds each
+    run's results and `comparison.png` (`plotting.comparison_figure`) their
+    negative ELBO and KL against epoch, with the NLL and active units at the
+    end.
+
+    Returns:
+        One dict per value with the keys of `COMPARISON_COLUMNS`.
+    """
+    if not any(field.name == setting for field in dataclasses.fields(base_config)):
+        raise ValueError(f"{setting!r} is not a TrainConfig setting; see docs/flags.md.")
+    if setting in ("output_dir",) or len(set(values)) != len(values) or len(values) < 1:
+        raise ValueError(f"Compare one setting (not output_dir) over distinct values; got "
+                         f"{setting}={list(values)}.")
+    points = [
+        (f"{setting}={value}", {setting: value}, os.path.join(output_dir, f"{setting}{value}"))
+        for value in values
+    ]
+    # Each value's config is checked before anything trains.
+    for _, overrides, run_dir in points:
+        dataclasses.replace(base_config, **overrides, output_dir=run_dir)
+    results = _measure_points(
+        base_config, points, num_samples, num_examples, sample_quality,
+        sample_quality_examples, judge_epochs, log,
+    )
+    rows = [
+        {key: {**result, "setting": setting, "value": value, "run_dir": run_dir}.get(
+            key, math.nan) for key in COMPARISON_COLUMNS}
+        for value, (_, _, run_dir), result in zip(values, points, results)
+    ]
+    with atomic_path(os.path.join(output_dir, "comparison.csv")) as partial:
+        with open(partial, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=COMPARISON_COLUMNS)
+            writer.writeheader()
+            writer.writerows(rows)
+    runs = [
+        {"label": name, "history": read_history(os.path.join(run_dir, HISTORY_FILE)), **row}
+        for (name, _, run_dir), row in zip(points, rows)
+    ]
+    plotting.save_figure(
+        plotting.comparison_figure(runs), os.path.join(output_dir, "comparison.png")
+    )
     return rows
 
 
