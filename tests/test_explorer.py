@@ -360,6 +360,9 @@ def test_explore_script_serves_and_stops_on_ctrl_c(runs):
         [sys.executable, "scripts/explore.py", f"--run_dir={runs['plain']}", "--port=0",
          "--num_images=100"],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        # A suite started in the background (`nohup ... &`) runs with SIGINT ignored, and
+        # Python keeps an inherited SIG_IGN: give the script the default, as a terminal would.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         line = process.stdout.readline()
@@ -368,7 +371,9 @@ def test_explore_script_serves_and_stops_on_ctrl_c(runs):
         status, info = call(url, "/api/info")
         assert status == 200 and info["num_images"] == 100
         process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=30)
+        # Twice in the full suite on the 2-core machine the script had not exited 30 s after
+        # the signal (it does in a few seconds alone): allow for a loaded machine.
+        out, err = process.communicate(timeout=120)
     finally:
         process.kill()
     assert process.returncode == 0 and "Stopped." in out
