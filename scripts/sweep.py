@@ -70,4 +70,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    cli.run(main)
+    cli.run(main, interrupted="the finished points stay in output_dir; run the same command to go on")

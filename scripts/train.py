@@ -59,4 +59,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    cli.run(main)
+    cli.run(main, interrupted="the training had not begun; run the same command to start or resume it")

@@ -3,6 +3,7 @@
 import glob
 import json
 import os
+import random
 import re
 import signal
 import subprocess
@@ -22,9 +23,10 @@ from vae_tf.runs import TrainConfig
 from vae_tf.runs import default_output_dir
 from vae_tf.runs import train
 
-# 3 epochs of 20 steps, a checkpoint every 7 steps and at every epoch's end.
+# 6 epochs of 20 steps, a checkpoint every 7 steps and at every epoch's end:
+# room for three signals at random steps.
 RUN_FLAGS = [
-    "--latent_dim=2", "--epochs=3", "--batch_size=32", "--checkpoint_steps=7",
+    "--latent_dim=2", "--epochs=6", "--batch_size=32", "--checkpoint_steps=7",
     "--deterministic", "--seed=5",
 ]
 
@@ -49,44 +51,84 @@ def _weights(run_dir):
     return [w.numpy() for w in model.weights]
 
 
+def _signal_after_checkpoint(command, checkpoints, after_step, signals, rng):
+    """Starts `command`, waits for a checkpoint past `after_step`, then sends `signals` at a random moment.
+
+    Returns `(returncode, stdout, stderr)`.
+    """
+    process = subprocess.Popen(
+        command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.time() + 240
+    while time.time() < deadline and process.poll() is None:
+        latest = TrainingCheckpoint.latest(checkpoints)
+        if latest and latest["step"] > after_step:
+            break
+        time.sleep(0.02)
+    assert process.poll() is None, "the run ended before it could be signalled"
+    time.sleep(rng.uniform(0.0, 1.5))  # a step a little later: mid-epoch or an epoch's end
+    for number in signals:
+        process.send_signal(number)
+        time.sleep(0.05)
+    stdout, stderr = process.communicate(timeout=120)
+    return process.returncode, stdout, stderr
+
+
 @pytest.mark.slow
-def test_killed_run_resumes_to_the_uninterrupted_weights(tmp_path):
+def test_sigint_sigterm_and_a_double_ctrl_c_resume_to_the_uninterrupted_weights(tmp_path):
     whole = subprocess.run(
         _train_script(tmp_path, tmp_path / "whole"), cwd=REPO, capture_output=True, text=True,
         timeout=300,
     )
     assert whole.returncode == 0, whole.stderr[-3000:]
 
-    killed_dir = tmp_path / "killed"
-    process = subprocess.Popen(
-        _train_script(tmp_path, killed_dir), cwd=REPO, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    run_dir = tmp_path / "stopped"
+    command = _train_script(tmp_path, run_dir)
+    checkpoints = os.path.join(f"{run_dir}.partial", "checkpoint")
+    rng = random.Random()
+    step = 0
+    stopped = re.compile(
+        r"train\.py: (Interrupted|Terminated) (?:in epoch (\d) at step ([\d,]+)|at the end "
+        r"of epoch (\d) \(step ([\d,]+)\)): saved a checkpoint in (\S+); run the same "
+        r"command to resume\.\n\Z"
     )
-    checkpoints = os.path.join(f"{killed_dir}.partial", "checkpoint")
-    deadline = time.time() + 240
-    position = None
-    while time.time() < deadline and process.poll() is None:
-        position = TrainingCheckpoint.latest(checkpoints)
-        if position and position["epoch"] >= 1:  # past the first epoch's checkpoint
-            break
-        time.sleep(0.02)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    assert position and position["epoch"] >= 1, "the run ended before it could be killed"
-    assert not killed_dir.exists()  # nothing that looks finished
+    for number, status, name in [(signal.SIGINT, 130, "Interrupted"),
+                                 (signal.SIGTERM, 143, "Terminated")]:
+        returncode, stdout, stderr = _signal_after_checkpoint(
+            command, checkpoints, step, [number], rng
+        )
+        assert returncode == status, stderr[-3000:]
+        assert "Traceback" not in stderr
+        match = stopped.search(stderr)
+        assert match, stderr[-1000:]
+        assert match[1] == name and match[6] == checkpoints
+        latest = TrainingCheckpoint.latest(checkpoints)
+        epoch, at = (int(match[2]), match[3]) if match[2] else (int(match[4]), match[5])
+        assert latest["step"] == int(at.replace(",", "")) > step
+        # "in epoch 3" is the epoch under way; "at the end of epoch 3", three done.
+        assert latest["epoch"] == (epoch - 1 if match[2] else epoch)
+        assert latest["batch"] == (latest["step"] - 20 * latest["epoch"])
+        assert not run_dir.exists()  # nothing that looks finished
+        step = latest["step"]
+        if number == signal.SIGTERM:
+            assert f"Resuming {run_dir}:" in stdout
 
-    resumed = subprocess.run(
-        _train_script(tmp_path, killed_dir), cwd=REPO, capture_output=True, text=True,
-        timeout=300,
+    # A second Ctrl-C ends the process at once; the checkpoints already written stay whole.
+    returncode, _, stderr = _signal_after_checkpoint(
+        command, checkpoints, step, [signal.SIGINT, signal.SIGINT], rng
     )
+    assert returncode in (-signal.SIGINT, 130), stderr[-3000:]
+    assert "Traceback" not in stderr
+
+    resumed = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert f"Resuming {killed_dir}:" in resumed.stdout
-    for got, expected in zip(_weights(killed_dir), _weights(tmp_path / "whole")):
+    assert f"Resuming {run_dir}:" in resumed.stdout
+    for got, expected in zip(_weights(run_dir), _weights(tmp_path / "whole")):
         np.testing.assert_array_equal(got, expected)
-    history = vae_tf.runs.read_history(killed_dir / "history.csv")
-    assert len(history["total_loss"]) == 3
-    assert not os.path.exists(f"{killed_dir}.partial")
-    assert "checkpoint" not in os.listdir(killed_dir)
+    history = vae_tf.runs.read_history(run_dir / "history.csv")
+    assert len(history["total_loss"]) == 6
+    assert not os.path.exists(f"{run_dir}.partial")
+    assert "checkpoint" not in os.listdir(run_dir)
 
 
 def _config(tmp_path, **changes):
@@ -231,17 +273,59 @@ def test_a_run_being_written_is_locked(tmp_path):
     assert RunDirectory(str(tmp_path / "run"), {"a": 1}).open() is None
 
 
-def test_checkpoint_files_appear_whole(tmp_path, conv_vae):
+def _truncate(path, keep=0.5):
+    with open(path, "rb") as f:
+        content = f.read()
+    with open(path, "wb") as f:
+        f.write(content[: int(len(content) * keep)])
+
+
+def test_checkpoints_appear_whole_and_a_damaged_one_falls_back_to_the_one_before(
+    tmp_path, conv_vae
+):
     conv_vae.compile(optimizer="adam")
     images = data.load_mnist()[1][0][:64]
     checkpoint = TrainingCheckpoint(str(tmp_path), save_freq=1)
     conv_vae.fit(images, batch_size=16, epochs=2, callbacks=[checkpoint], verbose=0)
-    assert sorted(os.listdir(tmp_path)) == ["step-000000000008.json",
-                                            "step-000000000008.weights.h5"]
+    # The newest pair and the one before it.
+    assert sorted(os.listdir(tmp_path)) == [
+        "step-000000000007.json", "step-000000000007.weights.h5",
+        "step-000000000008.json", "step-000000000008.weights.h5",
+    ]
     assert TrainingCheckpoint.latest(str(tmp_path))["epoch"] == 2
-    # A checkpoint whose JSON was never written does not count.
+    trained = [w.numpy() for w in conv_vae.weights]
+
+    def restored():
+        encoder, decoder = vae_tf.build_encoder_decoder("conv", latent_dim=2)
+        model = vae_tf.VAE(encoder, decoder)
+        model.compile(optimizer="adam")
+        return model, TrainingCheckpoint(str(tmp_path), restore=False).restore(model)
+
+    model, position = restored()
+    assert position == {"epoch": 2, "batch": 0, "step": 8}
+    for got, expected in zip(model.weights, trained):
+        np.testing.assert_array_equal(got.numpy(), expected)
+
+    newest = str(tmp_path / "step-000000000008.weights.h5")
+    _truncate(newest)
+    with pytest.warns(UserWarning, match=re.escape(newest) + r" is damaged \(.*\).*"
+                      "Resuming from the checkpoint before it instead"):
+        model, position = restored()
+    assert position == {"epoch": 1, "batch": 3, "step": 7}
+    assert int(model.optimizer.iterations.numpy()) == 7
+
+    _truncate(str(tmp_path / "step-000000000007.weights.h5"))
+    with pytest.warns(UserWarning), pytest.raises(vae_tf.DamagedFileError) as error:
+        restored()
+    assert re.match(re.escape(str(tmp_path / "step-000000000007.weights.h5")) + r" is damaged "
+                    r"\(.+\): no earlier checkpoint can be read either; delete .* to start "
+                    r"afresh, or pass overwrite=True\.$", str(error.value))
+
+    # A checkpoint whose JSON was never written, or is damaged, does not count.
     os.remove(tmp_path / "step-000000000008.json")
-    assert TrainingCheckpoint.latest(str(tmp_path)) is None
+    (tmp_path / "step-000000000007.json").write_text('{"epoch": 1, "ba')
+    with pytest.warns(UserWarning, match=r"step-000000000007\.json is damaged \(not valid JSON"):
+        assert TrainingCheckpoint.latest(str(tmp_path)) is None
     assert not glob.glob(str(tmp_path / "*partial*"))
 
 

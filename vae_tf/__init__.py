@@ -60,7 +60,11 @@ from vae_tf.architectures import build_decoder  # noqa: E402
 from vae_tf.architectures import build_encoder  # noqa: E402
 from vae_tf.architectures import build_encoder_decoder  # noqa: E402
 from vae_tf.architectures import build_hierarchical_networks  # noqa: E402
+from vae_tf._files import DamagedFileError  # noqa: E402
+from vae_tf._files import DiskFullError  # noqa: E402
+from vae_tf.callbacks import TrainingInterrupted  # noqa: E402
 from vae_tf.export import export_saved_model  # noqa: E402
+from vae_tf.export import load_saved_model  # noqa: E402
 from vae_tf.layers import Sampler  # noqa: E402
 from vae_tf.models import VAE  # noqa: E402
 from vae_tf.models import Autoencoder  # noqa: E402
@@ -72,11 +76,14 @@ from vae_tf.runs import train  # noqa: E402
 
 __all__ = [
     "Autoencoder",
+    "DamagedFileError",
+    "DiskFullError",
     "HierarchicalVAE",
     "PRESETS",
     "Sampler",
     "StandardNormal",
     "TrainConfig",
+    "TrainingInterrupted",
     "VAE",
     "build_decoder",
     "build_encoder",
@@ -90,6 +97,7 @@ __all__ = [
     "export_saved_model",
     "latent",
     "load_run",
+    "load_saved_model",
     "losses",
     "metrics",
     "models",

@@ -1,8 +1,18 @@
-"""Files that appear whole or not at all, and the JSON files of runs and results."""
+"""Files that appear whole or not at all, and what to say when one is damaged or the disk full.
+
+- `atomic_path`, `write_json`: a file appears complete or not at all.
+- `read_json`, `check_keras_archive`: read or check a file, raising
+  `DamagedFileError` (the file, what is wrong, the fix) when it is damaged.
+- `DiskFullError`, `is_disk_full`: a write that ran out of space, named by
+  the folder that needs it.
+"""
 
 import contextlib
+import errno
 import json
 import os
+import sys
+import zipfile
 
 
 @contextlib.contextmanager
@@ -39,7 +49,110 @@ def write_json(values, path):
     return path
 
 
-def read_json(path):
-    """The JSON value in the file at `path`."""
+def first_line(error):
+    """The first line of an error's message (TensorFlow's run on for pages)."""
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
+
+
+class DamagedFileError(ValueError):
+    """A file that exists but cannot be read: truncated, garbage or incomplete.
+
+    The message names the file, what is wrong with it and what to do:
+
+    >>> str(DamagedFileError("run/config.json", "empty", "train the run again"))
+    'run/config.json is damaged (empty): train the run again.'
+    """
+
+    def __init__(self, path, problem, fix):
+        super().__init__(f"{path} is damaged ({problem}): {fix}.")
+        self.path = os.fspath(path)
+        self.problem = problem
+
+
+class DiskFullError(OSError):
+    """A write ran out of disk space; the message names the folder that needs more.
+
+    Example: `DiskFullError("runs/x.partial", "the last whole checkpoint is ...")`.
+    """
+
+    def __init__(self, folder, detail=""):
+        folder = os.fspath(folder)
+        message = f"No space left on the disk of {folder}: free some space there"
+        super().__init__(errno.ENOSPC, f"{message}{', ' + detail if detail else ''}.")
+        self.folder = folder
+
+    def __str__(self):
+        return self.strerror
+
+
+def is_disk_full(error):
+    """Whether `error` is a write that ran out of space (or quota).
+
+    Python's writers raise an OSError with errno ENOSPC (EDQUOT over a
+    quota); TensorFlow's C++ writers raise an OpError whose message says
+    "No space left on device".
+    """
+    if isinstance(error, DiskFullError):
+        return True
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    return "No space left on device" in str(error)
+
+
+@contextlib.contextmanager
+def quiet_h5py_cleanup():
+    """Keeps the "Exception ignored" tracebacks of h5py objects freed after a failed write off stderr.
+
+    When a write fails (a full disk), h5py's objects report their own failed
+    cleanup through `sys.unraisablehook`; the error raised says it all.
+    """
+    previous = sys.unraisablehook
+
+    def hook(unraisable):
+        if "h5py" not in repr(unraisable.object) + repr(unraisable.exc_value):
+            previous(unraisable)
+
+    sys.unraisablehook = hook
+    try:
+        yield
+    finally:
+        sys.unraisablehook = previous
+
+
+def check_keras_archive(path, fix):
+    """Raises `DamagedFileError` unless `path` is a whole `.keras` zip archive.
+
+    Keras itself says "File not found" of a truncated archive, which sends
+    the user looking for a file that is there.
+    """
+    problem = None
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            bad = archive.testzip()
+        if bad is not None:
+            problem = f"its member {bad} fails its checksum"
+        elif "config.json" not in names:
+            problem = "not a .keras archive: it has no config.json"
+    except zipfile.BadZipFile as error:
+        problem = f"not a complete .keras archive: {error}"
+    except (OSError, EOFError) as error:
+        problem = f"cannot be read: {first_line(error)}"
+    if problem is not None:
+        raise DamagedFileError(path, problem, fix)
+
+
+def read_json(path, fix="write it again"):
+    """The JSON value in the file at `path`.
+
+    Raises:
+        DamagedFileError: for an empty file or one that is not JSON, with `fix`.
+    """
     with open(path) as f:
-        return json.load(f)
+        text = f.read()
+    try:
+        return json.loads(text)
+    except ValueError as error:
+        problem = "empty" if not text.strip() else f"not valid JSON: {error}"
+        raise DamagedFileError(path, problem, fix) from None

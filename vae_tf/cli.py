@@ -34,6 +34,10 @@ from absl import logging
 
 from vae_tf import _startup
 from vae_tf._checks import OneOf
+from vae_tf._files import DiskFullError
+from vae_tf._files import is_disk_full
+from vae_tf.callbacks.interrupt import SIGNAL_NAMES
+from vae_tf.callbacks.interrupt import sigterm_as_interrupt
 from vae_tf.runs.config import TrainConfig
 
 flags.DEFINE_bool(
@@ -189,26 +193,60 @@ def config_from_flags(flag_values=flags.FLAGS, **overrides):
     return config
 
 
-# Bad input (exit status 2, as argparse has it) and a failed training (1).
-_ERRORS = {app.UsageError: 2, flags.Error: 2, ValueError: 2, OSError: 2, FloatingPointError: 1}
+# A full disk and a failed training (1), bad input (2, as argparse has it).
+_ERRORS = {
+    DiskFullError: 1, app.UsageError: 2, flags.Error: 2, ValueError: 2, OSError: 2,
+    FloatingPointError: 1,
+}
+
+
+def _script():
+    return os.path.basename(sys.argv[0])
 
 
 def _fail(error, flag_values):
     if "verbose" in flag_values and flag_values["verbose"].value:
         raise error
     status = next(code for kind, code in _ERRORS.items() if isinstance(error, kind))
-    print(f"{os.path.basename(sys.argv[0])}: error: {flag_words(str(error))}", file=sys.stderr)
+    print(f"{_script()}: error: {flag_words(str(error))}", file=sys.stderr)
     sys.exit(status)
 
 
-def run(main, flag_values=flags.FLAGS):
-    """`absl.app.run(main)` with the scripts' error convention.
+def _stop(interrupt, flag_values, interrupted):
+    """One line for a Ctrl-C or SIGTERM, and the shell's exit status 128 + signal."""
+    if flag_values["verbose"].value:
+        raise interrupt
+    signal_number = getattr(interrupt, "signal_number", 2)
+    # A training says where it stopped; elsewhere the script says what is left.
+    message = str(interrupt) or f"{SIGNAL_NAMES[signal_number]}: {interrupted}."
+    if sys.stdout.isatty():
+        print(flush=True)  # Keras' progress bar leaves its line open
+    print(f"{_script()}: {flag_words(message)}", file=sys.stderr)
+    sys.exit(128 + signal_number)
+
+
+def _disk_full(error):
+    """`error` as a `DiskFullError` naming the folder of the file it could not write."""
+    filename = getattr(error, "filename", None)
+    return DiskFullError(os.path.dirname(os.path.abspath(filename)) if filename else os.getcwd())
+
+
+def run(main, flag_values=flags.FLAGS, interrupted="nothing was written"):
+    """`absl.app.run(main)` with the scripts' error and interrupt conventions.
 
     A bad flag, bad input or missing file prints one line,
     `<script>: error: <what is wrong and how to fix it>` (settings named as
     the script's flags), and exits with status 2; a training that fails (a
-    NaN loss) exits with status 1. The traceback is shown with --verbose
-    only.
+    NaN loss) or a full disk exits with status 1. Ctrl-C (SIGINT) or SIGTERM
+    prints one line, `<script>: Interrupted: <interrupted>.` (a training
+    says where it stopped and how to resume), and exits with status 130 or
+    143, as the shell reports a process stopped by those signals. The
+    traceback is shown with --verbose only.
+
+    Args:
+        main: The script's `main(argv)`.
+        flag_values: The flags to parse.
+        interrupted: What a stop leaves behind, for the one line.
     """
 
     def parse(argv):
@@ -221,8 +259,15 @@ def run(main, flag_values=flags.FLAGS):
         if flag_values["verbose"].value:
             sys.stderr.write("".join(_startup.HIDDEN_LINES))
         try:
-            return main(argv)
-        except tuple(_ERRORS) as error:
+            with sigterm_as_interrupt():
+                return main(argv)
+        except KeyboardInterrupt as interrupt:
+            _stop(interrupt, flag_values, interrupted)
+        except Exception as error:
+            if is_disk_full(error) and not isinstance(error, DiskFullError):
+                error = _disk_full(error)
+            if not isinstance(error, tuple(_ERRORS)):
+                raise
             _fail(error, flag_values)
 
     app.run(guarded_main, flags_parser=parse)

@@ -88,6 +88,17 @@ def make_strategy(name="default"):
     return tf.distribute.get_strategy()
 
 
+def num_workers(strategy):
+    """The number of processes training together under `strategy` (1 but for multi-worker)."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return 1
+    return sum(
+        len(tasks) for kind, tasks in resolver.cluster_spec().as_dict().items()
+        if kind in ("chief", "worker")
+    )
+
+
 def is_chief(strategy):
     """Whether this process writes the run's files (the others discard theirs).
 

@@ -18,6 +18,9 @@ A conditional VAE's endpoints also take `label`, int32 class indices of shape
 `reconstruct(images, label)`, and `sample(label, seed)`, which draws one
 image per label.
 
+`load_saved_model(path)` loads one with messages that name a missing or
+damaged file.
+
 Example (no vae_tf import needed to consume it):
 
 ```python
@@ -32,6 +35,9 @@ import tempfile
 
 import keras
 import tensorflow as tf
+
+from vae_tf._files import DamagedFileError
+from vae_tf._files import first_line
 
 
 def _umask():
@@ -108,3 +114,38 @@ def export_saved_model(model, path):
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return path
+
+
+def load_saved_model(path):
+    """`tf.saved_model.load(path)`, with errors that say which file is missing or damaged.
+
+    TensorFlow's own are "Cannot parse file" for a damaged saved_model.pb,
+    and "Read less bytes than requested" or "not an sstable" for damaged
+    variables, without the file's name.
+
+    Raises:
+        FileNotFoundError: if `path` holds no saved_model.pb.
+        DamagedFileError: if saved_model.pb or the variables cannot be read.
+    """
+    path = os.fspath(path)
+    graph = os.path.join(path, "saved_model.pb")
+    if not os.path.isfile(graph):
+        raise FileNotFoundError(
+            f"{path} is not a SavedModel directory (no saved_model.pb): pass "
+            "RUN/saved_model of a run written by scripts/train.py."
+        )
+    fix = "export the model again (vae_tf.export_saved_model, or train the run again)"
+    try:
+        return tf.saved_model.load(path)
+    except (OSError, ValueError, IndexError, tf.errors.OpError) as error:
+        try:
+            # Parsing the graph alone tells its damage from the variables'.
+            from tensorflow.core.protobuf import saved_model_pb2
+
+            with open(graph, "rb") as f:
+                saved_model_pb2.SavedModel().ParseFromString(f.read())
+        except Exception:
+            raise DamagedFileError(graph, "not a whole SavedModel graph", fix) from None
+        raise DamagedFileError(
+            os.path.join(path, "variables"), first_line(error), fix
+        ) from None

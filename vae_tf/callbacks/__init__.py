@@ -3,6 +3,8 @@
 - `kl_schedules`: KL warm-up and cyclical annealing (`KLWarmup`,
   `CyclicalKLAnnealing`, the `KLSchedule` base).
 - `checkpoint`: `TrainingCheckpoint`, exact to the step, crash-proof.
+- `interrupt`: `SignalCatcher` and `StopOnSignal`, Ctrl-C and SIGTERM that
+  stop at a checkpoint (`TrainingInterrupted`), `sigterm_as_interrupt`.
 - `nan_stop`: `StopOnNonFiniteLoss`, naming the epoch and the step.
 - `timing`: `EpochTimer`, seconds per epoch in the history.
 - `tensorboard`: `TensorBoardImages` (samples, reconstructions, latent grid
@@ -19,6 +21,11 @@ vae.fit(x_train, epochs=30, callbacks=[KLWarmup(10), EpochTimer()])
 
 from vae_tf.callbacks.checkpoint import TrainingCheckpoint
 from vae_tf.callbacks.checkpoint import load_training_state
+from vae_tf.callbacks.interrupt import Interrupted
+from vae_tf.callbacks.interrupt import SignalCatcher
+from vae_tf.callbacks.interrupt import StopOnSignal
+from vae_tf.callbacks.interrupt import TrainingInterrupted
+from vae_tf.callbacks.interrupt import sigterm_as_interrupt
 from vae_tf.callbacks.kl_schedules import UNITS
 from vae_tf.callbacks.kl_schedules import CyclicalKLAnnealing
 from vae_tf.callbacks.kl_schedules import KLSchedule
@@ -31,7 +38,8 @@ from vae_tf.callbacks.tensorboard import tensorboard_callbacks
 from vae_tf.callbacks.timing import EpochTimer
 
 __all__ = [
-    "CyclicalKLAnnealing", "EpochTimer", "KLSchedule", "KLWarmup", "StepProgressBar",
-    "StopOnNonFiniteLoss", "TensorBoardImages", "TensorBoardProjector", "TrainingCheckpoint", "UNITS",
-    "load_training_state", "tensorboard_callbacks",
+    "CyclicalKLAnnealing", "EpochTimer", "Interrupted", "KLSchedule", "KLWarmup",
+    "SignalCatcher", "StepProgressBar", "StopOnNonFiniteLoss", "StopOnSignal",
+    "TensorBoardImages", "TensorBoardProjector", "TrainingCheckpoint", "TrainingInterrupted",
+    "UNITS", "load_training_state", "sigterm_as_interrupt", "tensorboard_callbacks",
 ]

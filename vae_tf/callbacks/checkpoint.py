@@ -10,12 +10,21 @@ vae.fit(train_ds, epochs=30, callbacks=[StopOnNonFiniteLoss(), checkpoint])
 """
 
 import glob
-import json
 import os
+import warnings
 
 import keras
 
-from vae_tf._files import atomic_path
+from vae_tf._files import DamagedFileError
+from vae_tf._files import check_keras_archive
+from vae_tf._files import first_line
+from vae_tf._files import quiet_h5py_cleanup
+from vae_tf._files import read_json
+from vae_tf._files import write_json
+
+# The checkpoints kept: the newest, and the one before it in case the newest
+# is damaged after it was written (a disk fault, a copy cut short).
+KEPT = 2
 
 
 def training_step(model):
@@ -27,10 +36,21 @@ def load_training_state(model, path):
     """Loads weights, optimizer state and noise state from a .weights.h5 or .keras file.
 
     The optimizer is built first: an unbuilt one would skip its saved state.
+
+    Raises:
+        DamagedFileError: if the file is truncated or not what its name says.
     """
     if model.optimizer is not None and not model.optimizer.built:
         model.optimizer.build(model.trainable_variables)
-    model.load_weights(path)
+    fix = "delete it, or start afresh with overwrite=True"
+    if path.endswith(".keras"):
+        check_keras_archive(path, fix)
+    try:
+        model.load_weights(path)
+    except (OSError, KeyError) as error:
+        # h5py's words for a cut-short file ("truncated file", "bad object
+        # header") or a file of other weights.
+        raise DamagedFileError(path, first_line(error), fix) from None
 
 
 class TrainingCheckpoint(keras.callbacks.BackupAndRestore):
@@ -42,9 +62,11 @@ class TrainingCheckpoint(keras.callbacks.BackupAndRestore):
     latest checkpoint. Unlike Keras 3.15's callback:
 
     - a checkpoint is a pair `step-<n>.weights.h5` + `step-<n>.json`, each
-      written under a temporary name and renamed, the JSON last, and older
-      pairs are deleted after: a kill at any moment leaves the previous
-      checkpoint whole (Keras rewrites `latest.weights.h5` in place);
+      written under a temporary name and renamed, the JSON last, and only
+      then are pairs older than the previous one deleted: a kill or a full
+      disk at any moment leaves the previous checkpoint whole (Keras
+      rewrites `latest.weights.h5` in place), and a newest weights file
+      damaged afterwards falls back to the one before, with a warning;
     - the JSON records the position `{"epoch", "batch", "step"}` (epoch
       index, steps done in it, global step), and `position` exposes the
       restored one, so a caller can resume in the middle of an epoch (Keras
@@ -73,34 +95,66 @@ class TrainingCheckpoint(keras.callbacks.BackupAndRestore):
         self._restored = not restore
 
     @staticmethod
-    def latest(directory):
-        """The position `{"epoch", "batch", "step"}` of `directory`'s latest checkpoint, or None."""
+    def checkpoints(directory):
+        """The positions `{"epoch", "batch", "step", "weights"}` of `directory`'s checkpoints, newest first.
+
+        A pair whose JSON is missing or damaged does not count (its write
+        was cut short).
+        """
+        found = []
         for metadata in sorted(glob.glob(os.path.join(directory, "step-*.json")), reverse=True):
+            if metadata.endswith(".partial.json"):
+                continue
             weights = metadata[: -len(".json")] + ".weights.h5"
             try:
-                with open(metadata) as f:
-                    position = json.load(f)
+                position = read_json(metadata)
             except FileNotFoundError:  # replaced by a newer one as we looked
                 continue
+            except DamagedFileError as error:
+                warnings.warn(f"{error} (skipped)")
+                continue
             if os.path.isfile(weights):
-                return {**position, "weights": weights}
-        return None
+                found.append({**position, "weights": weights})
+        return found
+
+    @classmethod
+    def latest(cls, directory):
+        """The position `{"epoch", "batch", "step", "weights"}` of `directory`'s latest checkpoint, or None."""
+        found = cls.checkpoints(directory)
+        return found[0] if found else None
 
     def restore(self, model=None):
-        """Loads the latest checkpoint into `model` (default: the fitted one); returns its position.
+        """Loads the latest whole checkpoint into `model` (default: the fitted one); returns its position.
 
-        Returns None, and changes nothing, when there is no checkpoint.
+        A damaged newest weights file falls back to the checkpoint before it,
+        with a warning. Returns None, and changes nothing, when there is no
+        checkpoint.
+
+        Raises:
+            DamagedFileError: if no checkpoint can be read.
         """
         model = model or self.model
         self._restored = True
-        latest = self.latest(self.backup_dir)
-        if latest is None:
+        found = self.checkpoints(self.backup_dir)
+        if not found:
             return None
-        load_training_state(model, latest.pop("weights"))
-        self.position = latest
-        self._current_epoch = latest["epoch"]
-        self.first_batch = latest["batch"]
-        return latest
+        for index, position in enumerate(found):
+            try:
+                load_training_state(model, position["weights"])
+            except DamagedFileError as error:
+                if index + 1 == len(found):
+                    raise DamagedFileError(
+                        position["weights"], error.problem,
+                        "no earlier checkpoint can be read either; delete "
+                        f"{self.backup_dir} to start afresh, or pass overwrite=True",
+                    ) from None
+                warnings.warn(f"{error} Resuming from the checkpoint before it instead.")
+                continue
+            break
+        self.position = {key: value for key, value in position.items() if key != "weights"}
+        self._current_epoch = position["epoch"]
+        self.first_batch = position["batch"]
+        return self.position
 
     def on_train_begin(self, logs=None):
         if not self._restored and self.restore() is not None:
@@ -116,7 +170,7 @@ class TrainingCheckpoint(keras.callbacks.BackupAndRestore):
         self._batches_done = self.first_batch + batch + 1
         if self._should_save_on_batch(batch) and batch + 1 != self.params.get("steps"):
             # The end of an epoch is saved once its history row is written.
-            self._save_model()
+            self.save()
 
     def on_epoch_end(self, epoch, logs=None):
         self.first_batch = 0
@@ -124,18 +178,46 @@ class TrainingCheckpoint(keras.callbacks.BackupAndRestore):
         self._current_epoch = epoch + 1
         self._batches_seen_since_last_saving = 0
         self._last_batch_seen = -1
-        self._save_model()
+        self.save()
 
-    def _save_model(self):
+    @property
+    def saved_position(self):
+        """The position `{"epoch", "batch", "step"}` of the last checkpoint this callback wrote, or None."""
+        return getattr(self, "_saved", None)
+
+    def save(self):
+        """Writes a checkpoint at the current position (if it is not saved yet); returns it.
+
+        For a caller that must stop between Keras' saves (a signal). The
+        pair appears whole or not at all: a failed write (a full disk)
+        removes what it wrote, and the checkpoints before stay.
+        """
         step = training_step(self.model)
-        stem = os.path.join(self.backup_dir, f"step-{step:012d}")
-        os.makedirs(self.backup_dir, exist_ok=True)
-        # Keras insists on the .weights.h5 ending, so no atomic_path here.
-        self.model.save_weights(stem + ".partial.weights.h5")
-        os.replace(stem + ".partial.weights.h5", stem + ".weights.h5")
         position = {"epoch": self._current_epoch, "batch": self._batches_done, "step": step}
-        with atomic_path(stem + ".json") as partial, open(partial, "w") as f:
-            json.dump(position, f)
+        if self.saved_position == position:
+            return position
+        stem = os.path.join(self.backup_dir, f"step-{step:012d}")
+        weights, partial = stem + ".weights.h5", stem + ".partial.weights.h5"
+        os.makedirs(self.backup_dir, exist_ok=True)
+        try:
+            # Keras insists on the .weights.h5 ending, so no atomic_path here.
+            with quiet_h5py_cleanup():
+                self.model.save_weights(partial)
+            os.replace(partial, weights)
+            write_json(position, stem + ".json")
+        except BaseException:
+            # What this call wrote goes (a weights file without its JSON
+            # would not count anyway); the checkpoints before stay whole.
+            for path in (partial, weights):
+                if os.path.exists(path):
+                    os.remove(path)
+            raise
+        self._saved = position
+        kept = {
+            path for kept in self.checkpoints(self.backup_dir)[:KEPT]
+            for path in (kept["weights"], kept["weights"][: -len(".weights.h5")] + ".json")
+        }
         for older in glob.glob(os.path.join(self.backup_dir, "step-*")):
-            if not older.startswith(stem + "."):
+            if older not in kept:
                 os.remove(older)
+        return position

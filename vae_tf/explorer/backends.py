@@ -16,13 +16,12 @@ images = backend.decode(np.zeros((1, backend.latent_dim), "float32"))
 ```
 """
 
-import os
-
 import keras
 import numpy as np
 import tensorflow as tf
 
 from vae_tf import latent
+from vae_tf.export import load_saved_model
 from vae_tf.losses import gaussian_kl_per_dimension
 
 
@@ -80,12 +79,7 @@ class SavedModelBackend:
     description = "SavedModel"
 
     def __init__(self, path):
-        if not os.path.isfile(os.path.join(path, "saved_model.pb")):
-            raise FileNotFoundError(
-                f"{path} is not a SavedModel directory (no saved_model.pb): pass "
-                "RUN/saved_model of a run written by scripts/train.py."
-            )
-        self.loaded = tf.saved_model.load(path)
+        self.loaded = load_saved_model(path)
         missing = [
             name for name in ("decode", "encode") if name not in self.loaded.signatures
         ]

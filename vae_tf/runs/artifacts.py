@@ -18,13 +18,16 @@ config = read_config(run.run_dir)          # its TrainConfig
 import csv
 import dataclasses
 import os
+import shutil
 
 import keras
 import tensorflow as tf
 
 import vae_tf
 from vae_tf import plotting
+from vae_tf._files import DamagedFileError
 from vae_tf._files import atomic_path
+from vae_tf._files import check_keras_archive
 from vae_tf._files import read_json
 from vae_tf._files import write_json
 from vae_tf.export import export_saved_model
@@ -55,8 +58,17 @@ def write_settings(run_dir, settings):
 
 
 def read_settings(run_dir):
-    """The settings dict of `run_dir/config.json` (versions included)."""
-    return read_json(os.path.join(run_dir, CONFIG_FILE))
+    """The settings dict of `run_dir/config.json` (versions included).
+
+    Raises:
+        DamagedFileError: if config.json is empty, not JSON or not a dict.
+    """
+    path = os.path.join(run_dir, CONFIG_FILE)
+    fix = "restore it from a copy, or write it again from the run's flags"
+    settings = read_json(path, fix=fix)
+    if not isinstance(settings, dict):
+        raise DamagedFileError(path, f"a JSON {type(settings).__name__}, not the settings", fix)
+    return settings
 
 
 def read_config(run_dir):
@@ -70,15 +82,35 @@ def read_config(run_dir):
 
 
 def read_history(path):
-    """The per-epoch history in a `history.csv` as `{column: [floats]}`."""
+    """The per-epoch history in a `history.csv` as `{column: [floats]}`.
+
+    Raises:
+        DamagedFileError: for a row with too few or too many cells, or a cell
+            that is not a number (naming the line and the column).
+    """
+    fix = "restore it from a copy (the model files of the run do not depend on it)"
     with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
-    # Keras' CSVLogger writes "NA" val_ columns for runs without validation.
-    return {
-        key: [float("nan") if row[key] == "NA" else float(row[key]) for row in rows]
-        for key in (rows[0] if rows else ())
-        if key != "epoch" and any(row[key] != "NA" for row in rows)
-    }
+        lines = list(csv.reader(f))
+    header, rows = (lines[0], lines[1:]) if lines else ([], [])
+    columns = {key: [] for key in header if key != "epoch"}
+    measured = set()  # the columns with a value; Keras writes "NA" val_ columns without validation
+    for number, row in enumerate(rows, 2):
+        if len(row) != len(header):
+            raise DamagedFileError(
+                path, f"line {number} has {len(row)} cells for {len(header)} columns", fix
+            )
+        for key, text in zip(header, row):
+            if key == "epoch":
+                continue
+            if text != "NA":
+                measured.add(key)
+            try:
+                columns[key].append(float("nan") if text == "NA" else float(text))
+            except ValueError:
+                raise DamagedFileError(
+                    path, f"line {number}: {key} is {text!r}, not a number", fix
+                ) from None
+    return {key: values for key, values in columns.items() if key in measured}
 
 
 def history_length(path):
@@ -105,7 +137,10 @@ def write_artifacts(model, history, run_dir, test_set, seed=0, source=None):
     directory's.)
     """
     model.save(os.path.join(run_dir, MODEL_FILE))
-    export_saved_model(model, os.path.join(run_dir, "saved_model"))
+    saved_model = os.path.join(run_dir, "saved_model")
+    # One from an interrupted write of these files, in a run resumed to write them.
+    shutil.rmtree(saved_model, ignore_errors=True)
+    export_saved_model(model, saved_model)
     for name, network in model.networks.items():
         plotting.save_model_diagram(network, os.path.join(run_dir, f"{name}.png"))
     images, labels = test_set
@@ -121,6 +156,7 @@ def load_run(run_dir):
 
     Raises:
         FileNotFoundError: if `run_dir` holds no `vae.keras`.
+        DamagedFileError: if its `vae.keras` or `history.csv` is damaged.
     """
     model_path = os.path.join(run_dir, MODEL_FILE)
     if not os.path.isfile(model_path):
@@ -128,6 +164,10 @@ def load_run(run_dir):
             f"No vae.keras in {run_dir}: is it a run directory written by "
             "vae_tf.train or scripts/train.py (a finished run, not a .partial one)?"
         )
+    check_keras_archive(
+        model_path, "train the run again, or restore the file from a copy (its SavedModel, if "
+        "whole, still decodes)"
+    )
     model = keras.saving.load_model(model_path, safe_mode=True)
     history_path = os.path.join(run_dir, HISTORY_FILE)
     history = read_history(history_path) if os.path.isfile(history_path) else {}

@@ -9,6 +9,7 @@ print(result.run_dir)        # config.json, history.csv, vae.keras, ...
 ```
 """
 
+import contextlib
 import dataclasses
 import datetime
 import os
@@ -21,14 +22,18 @@ import tensorflow as tf
 from absl import logging
 
 from vae_tf import distribute
+from vae_tf._files import DiskFullError
+from vae_tf._files import is_disk_full
 from vae_tf.architectures import build_encoder_decoder
 from vae_tf.architectures import build_hierarchical_networks
 from vae_tf.architectures import check_architecture
 from vae_tf.callbacks import CyclicalKLAnnealing
 from vae_tf.callbacks import EpochTimer
 from vae_tf.callbacks import KLWarmup
+from vae_tf.callbacks import SignalCatcher
 from vae_tf.callbacks import StepProgressBar
 from vae_tf.callbacks import StopOnNonFiniteLoss
+from vae_tf.callbacks import StopOnSignal
 from vae_tf.callbacks import TrainingCheckpoint
 from vae_tf.callbacks import load_training_state
 from vae_tf.callbacks import tensorboard_callbacks
@@ -183,12 +188,34 @@ def _print_final(history, run_dir, bound=None):
 
 
 def _restore(model, position, learning_rate):
-    """Loads a checkpoint or a finished run's vae.keras; a resumed run may change its rate."""
+    """Loads a checkpoint or a finished run's vae.keras; returns the position loaded.
+
+    That is the newest checkpoint's, or the one before if the newest is
+    damaged. A resumed run may change its learning rate.
+    """
     if position["from"].endswith(".keras"):
         load_training_state(model, position["from"])
     else:
-        TrainingCheckpoint(position["from"], restore=False).restore(model)
+        position = TrainingCheckpoint(position["from"], restore=False).restore(model)
     model.optimizer.learning_rate = learning_rate
+    return position
+
+
+@contextlib.contextmanager
+def _explain_full_disk(staging, checkpoint_dir):
+    """Turns a write that found the disk full into a `DiskFullError` saying what is kept."""
+    try:
+        yield
+    except Exception as error:
+        if isinstance(error, DiskFullError) or not is_disk_full(error):
+            raise
+        latest = TrainingCheckpoint.latest(checkpoint_dir)
+        kept = (
+            f"the last whole checkpoint ({latest['epoch']} epochs and {latest['batch']} steps "
+            f"done) is kept in {checkpoint_dir}: then run the same command to resume"
+            if latest else "no checkpoint was written yet"
+        )
+        raise DiskFullError(staging, kept) from error
 
 
 def train(config, verbose="auto", resume=False, overwrite=False, callbacks=()):
@@ -197,8 +224,9 @@ def train(config, verbose="auto", resume=False, overwrite=False, callbacks=()):
     The run directory is filled under `<output_dir>.partial` and renamed when
     complete, so a crash never leaves a directory that looks finished. The
     run checkpoints every epoch (and every `config.checkpoint_steps` steps)
-    into `<output_dir>.partial/checkpoint`; calling `train` again with the
-    same settings resumes from the latest checkpoint, mid-epoch included.
+    into `<output_dir>.partial/checkpoint`, and at the step where a SIGINT
+    (Ctrl-C) or SIGTERM stops it; calling `train` again with the same
+    settings resumes from the latest checkpoint, mid-epoch included.
     Under `config.strategy`, every worker trains; only the chief writes the
     run (and prints).
 
@@ -224,6 +252,14 @@ def train(config, verbose="auto", resume=False, overwrite=False, callbacks=()):
             `overwrite` is set, or its interrupted run has other settings.
         FloatingPointError: the training loss became NaN or infinite; the
             last good checkpoint is kept.
+        TrainingInterrupted: a SIGINT (Ctrl-C) or SIGTERM came: the run
+            stopped at the end of that step, with a checkpoint there (a
+            second signal stops the process at once). Its message says
+            where; the same call resumes.
+        DiskFullError: a write found the disk full; the checkpoints before
+            it and any finished run are untouched.
+        DamagedFileError: the checkpoint (or the finished run) to resume
+            from cannot be read.
     """
     config.validate()
     strategy = distribute.make_strategy(config.strategy)
@@ -243,15 +279,30 @@ def train(config, verbose="auto", resume=False, overwrite=False, callbacks=()):
     check_architecture(config.architecture, config.latent_dim, data.source.image_shape)
     position = run.open()
     staging = run.staging if chief else tempfile.mkdtemp(prefix="vae_tf_worker_")
+    several = distribute.num_workers(strategy) > 1
+    resume_hint = f"run the same command{' on every worker' if several else ''} to resume"
     try:
-        model, history = _fit(
-            config, strategy, data, position, staging, verbose, list(callbacks)
-        )
-        write_artifacts(
-            model, history, staging, data.test_set, seed=config.seed or 0, source=data.source
-        )
+        with SignalCatcher() as catcher, _explain_full_disk(run.staging, run.checkpoint_dir):
+            # The workers all stop at the same step; the message names the
+            # chief's checkpoint, the one a resume reads.
+            stop_on_signal = dict(catcher=catcher, shown_dir=run.checkpoint_dir,
+                                  resume_hint=resume_hint)
+            model, history = _fit(
+                config, strategy, data, position, staging, verbose, list(callbacks),
+                stop_on_signal,
+            )
+            catcher.stop_deferring(
+                "while writing the run's files: the training is complete and checkpointed in "
+                f"{run.checkpoint_dir}; run the same command to write them"
+            )
+            write_artifacts(
+                model, history, staging, data.test_set, seed=config.seed or 0,
+                source=data.source,
+            )
     except BaseException:
         run.close()
+        if not chief:
+            shutil.rmtree(staging, ignore_errors=True)
         raise
     if chief:
         run.publish()
@@ -262,13 +313,18 @@ def train(config, verbose="auto", resume=False, overwrite=False, callbacks=()):
     return TrainResult(model=model, history=history, run_dir=run_dir)
 
 
-def _fit(config, strategy, data, position, staging, verbose, extra_callbacks):
-    """Builds (or restores) the model and fits it from `position`; returns `(model, history)`."""
+def _fit(config, strategy, data, position, staging, verbose, extra_callbacks, stop_on_signal):
+    """Builds (or restores) the model and fits it from `position`; returns `(model, history)`.
+
+    `stop_on_signal`: the arguments of the `StopOnSignal` callback but the checkpoint.
+    """
     with strategy.scope():
         model = build_model(config, data.source.num_classes, data.source)
+        # Under MultiWorkerMirroredStrategy the restore must be in the scope
+        # too ("Need to be inside strategy.scope()").
+        position = position and _restore(model, position, config.learning_rate)
     epoch, batch = 0, 0
     if position is not None:
-        _restore(model, position, config.learning_rate)
         epoch, batch = position["epoch"], position["batch"]
         if verbose and epoch < config.epochs:
             done = f" and {batch} steps of epoch {epoch + 1}" if batch else ""
@@ -300,6 +356,8 @@ def _fit(config, strategy, data, position, staging, verbose, extra_callbacks):
     callbacks.extend(tensorboard_callbacks(
         os.path.join(staging, LOGS_DIR), *data.test_set, seed=config.seed or 0
     ))
+    # Last: a stop comes after every other callback has finished the step.
+    callbacks.append(StopOnSignal(checkpoint=checkpoint, **stop_on_signal))
     fit = dict(
         validation_data=data.validation, callbacks=callbacks, shuffle=False, verbose=verbose
     )

@@ -21,10 +21,12 @@ import csv
 import dataclasses
 import math
 import os
+import warnings
 
 from vae_tf import data
 from vae_tf import evaluation
 from vae_tf import plotting
+from vae_tf._files import DamagedFileError
 from vae_tf._files import atomic_path
 from vae_tf._files import read_json
 from vae_tf._files import write_json
@@ -92,6 +94,19 @@ def run_sweep(
     return rows
 
 
+def _read_result(path):
+    """A point's saved results, or None to measure it (again, if its file is damaged)."""
+    if not os.path.isfile(path):
+        return None
+    try:
+        return read_json(path, fix="the sweep measures the point again")
+    except DamagedFileError as error:
+        # A hand edit or a copy cut short: the point's model is whole, so
+        # measuring it again costs seconds, not a training.
+        warnings.warn(str(error))
+        return None
+
+
 def _measure_points(
     base_config, points, num_samples, num_examples, sample_quality, sample_quality_examples,
     judge_epochs, log,
@@ -114,7 +129,7 @@ def _measure_points(
     for index, (name, overrides, run_dir) in enumerate(points, 1):
         result_path = os.path.join(run_dir, "evaluation.json")
         point = f"[{index}/{len(points)}] {name}"
-        result = read_json(result_path) if os.path.isfile(result_path) else None
+        result = _read_result(result_path)
         # A point evaluated before sample quality was measured gets it now.
         missing_quality = measure_quality and result is not None and "fid" not in result
         if result is not None and not missing_quality:
