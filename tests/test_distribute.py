@@ -7,9 +7,13 @@ script (`python tests/test_distribute.py mirrored`).
 
 import json
 import os
+import random
+import re
+import signal
 import socket
 import subprocess
 import sys
+import time
 import types
 
 import numpy as np
@@ -17,6 +21,7 @@ import pytest
 
 import vae_tf
 from vae_tf import distribute
+from vae_tf.callbacks import TrainingCheckpoint
 from conftest import REPO
 from conftest import run_python
 
@@ -123,35 +128,69 @@ def _free_port():
         return s.getsockname()[1]
 
 
-@pytest.mark.slow
-def test_two_workers_on_localhost_train_and_only_the_chief_writes(tmp_path):
-    cluster = {"worker": [f"localhost:{_free_port()}" for _ in range(2)]}
-    run_dir = tmp_path / "run"
-    scratch = tmp_path / "scratch"
-    scratch.mkdir()
+def _start_workers(cluster, run_dir, scratch):
     workers = []
     for index in range(2):
         tf_config = {"cluster": cluster, "task": {"type": "worker", "index": index}}
         env = {**os.environ, "TF_CONFIG": json.dumps(tf_config), "TMPDIR": str(scratch)}
         workers.append(subprocess.Popen(
             [sys.executable, TRAIN, "--strategy=multi_worker", f"--output_dir={run_dir}",
-             "--architecture=mlp", "--epochs=2", "--steps_per_epoch=3", "--batch_size=64"],
+             "--architecture=mlp", "--epochs=4", "--steps_per_epoch=10", "--batch_size=64",
+             "--checkpoint_steps=3"],
             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         ))
+    return workers
+
+
+def _outputs(workers):
     try:
-        outputs = [worker.communicate(timeout=420)[0] for worker in workers]
+        return [worker.communicate(timeout=420)[0] for worker in workers]
     finally:
         for worker in workers:
             worker.kill()
+
+
+@pytest.mark.slow
+def test_two_workers_on_localhost_stop_together_on_sigterm_and_only_the_chief_writes(tmp_path):
+    cluster = {"worker": [f"localhost:{_free_port()}" for _ in range(2)]}
+    run_dir = tmp_path / "run"
+    checkpoints = os.path.join(f"{run_dir}.partial", "checkpoint")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    workers = _start_workers(cluster, run_dir, scratch)
+    # A preemption of worker 1 alone, at a random moment after the first checkpoint.
+    deadline = time.time() + 300
+    while not TrainingCheckpoint.latest(checkpoints) and time.time() < deadline:
+        assert all(worker.poll() is None for worker in workers), _outputs(workers)[0][-4000:]
+        time.sleep(0.05)
+    time.sleep(random.uniform(0.0, 1.0))
+    workers[1].send_signal(signal.SIGTERM)
+    outputs = _outputs(workers)
+    stop = re.compile(r"train\.py: Terminated (?:in epoch \d at step (\d+)|at the end of epoch "
+                      r"\d \(step (\d+)\)): saved a checkpoint in (\S+); run the same command "
+                      r"on every worker to resume\.\n\Z")
+    steps = []
+    for worker, output in zip(workers, outputs):
+        assert worker.returncode == 143, output[-4000:]
+        match = stop.search(output)
+        assert match and match[3] == checkpoints, output[-2000:]
+        steps.append(int(match[1] or match[2]))
+    assert steps[0] == steps[1] == TrainingCheckpoint.latest(checkpoints)["step"] < 40
+    assert not run_dir.exists()
+    assert not [name for name in os.listdir(scratch) if name.startswith("vae_tf_worker_")]
+
+    workers = _start_workers(cluster, run_dir, scratch)
+    outputs = _outputs(workers)
     for worker, output in zip(workers, outputs):
         assert worker.returncode == 0, output[-4000:]
+    assert f"Resuming {run_dir}:" in outputs[0]
     assert "Run written to" in outputs[0] and "Run written to" not in outputs[1]
     assert sorted(os.listdir(tmp_path)) == ["run", "scratch"]  # no .partial left
     assert not [name for name in os.listdir(scratch) if name.startswith("vae_tf_worker_")]
     for name in ("vae.keras", "config.json", "history.csv", "loss.png", "saved_model"):
         assert (run_dir / name).exists(), name
     history = vae_tf.runs.read_history(run_dir / "history.csv")
-    assert len(history["total_loss"]) == 2 and np.isfinite(history["val_total_loss"]).all()
+    assert len(history["total_loss"]) == 4 and np.isfinite(history["val_total_loss"]).all()
     assert json.loads((run_dir / "config.json").read_text())["strategy"] == "multi_worker"
 
 

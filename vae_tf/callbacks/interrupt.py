@@ -181,7 +181,8 @@ class StopOnSignal(keras.callbacks.Callback):
         self._pending = None
 
     def on_train_begin(self, logs=None):
-        strategy = tf.distribute.get_strategy()
+        # The model's: callbacks run outside the strategy's scope.
+        strategy = self.model.distribute_strategy
         if distribute.num_workers(strategy) > 1:
             self._agree = _agreement(strategy)
 
