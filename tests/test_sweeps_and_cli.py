@@ -2,7 +2,12 @@
 
 import csv
 import dataclasses
+import errno
 import os
+import signal
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -12,6 +17,7 @@ from absl import flags
 import vae_tf
 from vae_tf import cli
 from vae_tf.runs import sweeps
+from conftest import REPO
 from conftest import run_python
 
 
@@ -189,3 +195,76 @@ def test_setting_values_are_read_as_their_flags_read_them():
         cli.setting_values("kl_warmup_epochs", ["ten"])
     with pytest.raises(app.UsageError, match="--vary must name a setting"):
         cli.setting_values("output_dir", ["x"])
+
+
+def _run_script(main, monkeypatch, capsys, interrupted="nothing was written"):
+    """Runs `main` as `cli.run` runs a script's; returns `(exit status, stderr)`."""
+    flag_values = flags.FlagValues()
+    flags.DEFINE_bool("verbose", False, "", flag_values=flag_values)
+    flag_values(["evaluate.py"])
+    monkeypatch.setattr("sys.argv", ["evaluate.py"])
+    with pytest.raises(SystemExit) as stop:
+        cli.guarded(main, flag_values, interrupted)(["evaluate.py"])
+    return stop.value.code, capsys.readouterr().err
+
+
+def _sigterm(argv):
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(5)  # the handler raises before this ends
+    pytest.fail("SIGTERM did not stop the script")
+
+
+def _ctrl_c(argv):
+    raise KeyboardInterrupt
+
+
+def _full_disk(argv):
+    raise OSError(errno.ENOSPC, "No space left on device", "/data/runs/x/samples.png")
+
+
+def _full_disk_in_tensorflow(argv):
+    import tensorflow as tf
+
+    raise tf.errors.ResourceExhaustedError(None, None, "/data/x/variables; No space left on device")
+
+
+@pytest.mark.parametrize("main, status, line", [
+    (_ctrl_c, 130, "evaluate.py: Interrupted: nothing was written.\n"),
+    (_sigterm, 143, "evaluate.py: Terminated: nothing was written.\n"),
+    (_full_disk, 1, "evaluate.py: error: No space left on the disk of /data/runs/x: free some "
+                    "space there.\n"),
+])
+def test_scripts_stop_in_one_line_on_ctrl_c_sigterm_and_a_full_disk(
+    main, status, line, monkeypatch, capsys
+):
+    assert _run_script(main, monkeypatch, capsys) == (status, line)
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # put back
+
+
+def test_a_full_disk_in_tensorflow_names_the_current_folder(monkeypatch, capsys, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    status, line = _run_script(_full_disk_in_tensorflow, monkeypatch, capsys)
+    assert (status, line) == (1, f"evaluate.py: error: No space left on the disk of {tmp_path}: "
+                                 "free some space there.\n")
+
+
+def test_the_stop_line_names_settings_as_flags(monkeypatch, capsys):
+    status, line = _run_script(_ctrl_c, monkeypatch, capsys,
+                               interrupted="the finished points stay in output_dir")
+    assert (status, line) == (130, "evaluate.py: Interrupted: the finished points stay in "
+                                   "--output_dir.\n")
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_a_running_script_in_one_line():
+    process = subprocess.Popen(
+        [sys.executable, "scripts/benchmark.py", "--modes=eager", "--steps=400", "--repeats=3"],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    assert process.stdout.readline().startswith("Machine:")  # past start-up, measuring
+    time.sleep(2)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130
+    assert stderr.endswith("benchmark.py: Interrupted: nothing was written.\n"), stderr[-2000:]
+    assert "Traceback" not in stderr

@@ -231,8 +231,8 @@ def _disk_full(error):
     return DiskFullError(os.path.dirname(os.path.abspath(filename)) if filename else os.getcwd())
 
 
-def run(main, flag_values=flags.FLAGS, interrupted="nothing was written"):
-    """`absl.app.run(main)` with the scripts' error and interrupt conventions.
+def guarded(main, flag_values=flags.FLAGS, interrupted="nothing was written"):
+    """`main` with the scripts' error and interrupt conventions (`run` calls it).
 
     A bad flag, bad input or missing file prints one line,
     `<script>: error: <what is wrong and how to fix it>` (settings named as
@@ -245,15 +245,9 @@ def run(main, flag_values=flags.FLAGS, interrupted="nothing was written"):
 
     Args:
         main: The script's `main(argv)`.
-        flag_values: The flags to parse.
+        flag_values: The parsed flags (with --verbose).
         interrupted: What a stop leaves behind, for the one line.
     """
-
-    def parse(argv):
-        try:
-            return flag_values(argv)
-        except flags.Error as error:
-            _fail(error, flag_values)
 
     def guarded_main(argv):
         if flag_values["verbose"].value:
@@ -270,7 +264,19 @@ def run(main, flag_values=flags.FLAGS, interrupted="nothing was written"):
                 raise
             _fail(error, flag_values)
 
-    app.run(guarded_main, flags_parser=parse)
+    return guarded_main
+
+
+def run(main, flag_values=flags.FLAGS, interrupted="nothing was written"):
+    """`absl.app.run(main)` with the scripts' conventions (see `guarded`)."""
+
+    def parse(argv):
+        try:
+            return flag_values(argv)
+        except flags.Error as error:
+            _fail(error, flag_values)
+
+    app.run(guarded(main, flag_values, interrupted), flags_parser=parse)
 
 
 def quiet_logs(flag_values=flags.FLAGS):
