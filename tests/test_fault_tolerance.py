@@ -1,5 +1,6 @@
 """Runs that survive crashes: checkpoints, kill-and-resume, NaN stop, run directories."""
 
+import errno
 import glob
 import json
 import os
@@ -342,3 +343,75 @@ def test_sampler_noise_state_is_saved_with_the_weights(tmp_path, conv_vae):
     assert not np.array_equal(fresh.sampler.seed_generator.state.numpy(), state)
     fresh.load_weights(str(tmp_path / "w.weights.h5"))
     np.testing.assert_array_equal(fresh.sampler.seed_generator.state.numpy(), state)
+
+
+def _no_space(*args, **kwargs):
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_a_full_disk_at_a_checkpoint_keeps_the_one_before_and_says_where(tmp_path, monkeypatch):
+    config = _config(tmp_path, epochs=3, checkpoint_steps=1)
+    save_weights = keras.Model.save_weights
+    calls = []
+
+    def fills_up(model, path, *args, **kwargs):
+        calls.append(path)
+        if len(calls) == 3:  # the third checkpoint finds the disk full, part-way
+            open(path, "wb").write(b"\0" * 100)
+            _no_space()
+        return save_weights(model, path, *args, **kwargs)
+
+    monkeypatch.setattr(keras.Model, "save_weights", fills_up)
+    with pytest.raises(vae_tf.DiskFullError) as error:
+        train(config, verbose=0)
+    staging = tmp_path / "run.partial"
+    checkpoints = staging / "checkpoint"
+    assert str(error.value) == (
+        f"No space left on the disk of {staging}: free some space there; the last whole "
+        f"checkpoint (1 epoch and 0 steps done) is kept in {checkpoints}: then run the same "
+        "command to resume."
+    )
+    assert sorted(os.listdir(checkpoints)) == [
+        "step-000000000001.json", "step-000000000001.weights.h5",
+        "step-000000000002.json", "step-000000000002.weights.h5",
+    ]
+    monkeypatch.undo()
+    resumed = train(config, verbose=0)
+    assert int(resumed.model.optimizer.iterations.numpy()) == 6
+
+
+@pytest.mark.parametrize("write", [
+    "model", "saved_model", "figure",
+])
+def test_a_full_disk_while_writing_the_run_leaves_the_finished_run_untouched(
+    tmp_path, monkeypatch, write
+):
+    import matplotlib.figure
+    import tensorflow as tf
+
+    train(_config(tmp_path, epochs=1), verbose=0)
+    run_dir = tmp_path / "run"
+    before = {name: (run_dir / name).read_bytes() for name in ("history.csv", "vae.keras")}
+
+    def tensorflow_no_space(*args, **kwargs):
+        raise tf.errors.ResourceExhaustedError(None, None, "x; No space left on device")
+
+    owner, name, replacement = {
+        "model": (keras.Model, "save", _no_space),
+        # Keras' ExportArchive writes with tf.saved_model.save.
+        "saved_model": (tf.saved_model, "save", tensorflow_no_space),
+        "figure": (matplotlib.figure.Figure, "savefig", _no_space),
+    }[write]
+    monkeypatch.setattr(owner, name, replacement)
+    with pytest.raises(vae_tf.DiskFullError, match=re.escape(
+        f"No space left on the disk of {run_dir}.partial: free some space there; the last whole "
+        f"checkpoint (2 epochs and 0 steps done) is kept in {run_dir}.partial"
+    )):
+        train(_config(tmp_path, epochs=2), verbose=0, resume=True)
+    for name, content in before.items():
+        assert (run_dir / name).read_bytes() == content
+    monkeypatch.undo()
+    # The training is checkpointed: the same call only writes the run's files.
+    further = train(_config(tmp_path, epochs=2), verbose=0, resume=True)
+    assert len(further.history["total_loss"]) == 2
+    assert (run_dir / "saved_model" / "saved_model.pb").is_file()

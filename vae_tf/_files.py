@@ -79,7 +79,7 @@ class DiskFullError(OSError):
     def __init__(self, folder, detail=""):
         folder = os.fspath(folder)
         message = f"No space left on the disk of {folder}: free some space there"
-        super().__init__(errno.ENOSPC, f"{message}{', ' + detail if detail else ''}.")
+        super().__init__(errno.ENOSPC, f"{message}{'; ' + detail if detail else ''}.")
         self.folder = folder
 
     def __str__(self):

@@ -211,8 +211,8 @@ def _explain_full_disk(staging, checkpoint_dir):
             raise
         latest = TrainingCheckpoint.latest(checkpoint_dir)
         kept = (
-            f"the last whole checkpoint ({latest['epoch']} epochs and {latest['batch']} steps "
-            f"done) is kept in {checkpoint_dir}: then run the same command to resume"
+            f"the last whole checkpoint ({_done(latest)}) is kept in {checkpoint_dir}: then run "
+            "the same command to resume"
             if latest else "no checkpoint was written yet"
         )
         raise DiskFullError(staging, kept) from error
@@ -386,13 +386,18 @@ def _fit(config, strategy, data, position, staging, verbose, extra_callbacks, st
     return model, read_history(history_path)
 
 
+def _done(position):
+    """"2 epochs and 30 steps done": what a checkpoint at `position` holds."""
+    epochs = position["epoch"]
+    return f"{epochs} epoch{'' if epochs == 1 else 's'} and {position['batch']} steps done"
+
+
 def _after_nan(checkpoint_dir):
     """What a NaN stop leaves and how to go on, in the library's words."""
     latest = TrainingCheckpoint.latest(checkpoint_dir)
     kept = (
-        f"The last good checkpoint ({latest['epoch']} epochs and {latest['batch']} steps "
-        f"done) is kept in {checkpoint_dir}: rerun with a lower learning_rate=... to resume "
-        "from it, or"
+        f"The last good checkpoint ({_done(latest)}) is kept in {checkpoint_dir}: rerun with "
+        "a lower learning_rate=... to resume from it, or"
         if latest else "No checkpoint was saved before it:"
     )
     return (
