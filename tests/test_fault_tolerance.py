@@ -415,3 +415,27 @@ def test_a_full_disk_while_writing_the_run_leaves_the_finished_run_untouched(
     further = train(_config(tmp_path, epochs=2), verbose=0, resume=True)
     assert len(further.history["total_loss"]) == 2
     assert (run_dir / "saved_model" / "saved_model.pb").is_file()
+
+
+def test_a_signal_stops_fit_at_that_step_with_a_checkpoint_there(tmp_path, conv_vae):
+    from vae_tf.callbacks import SignalCatcher
+    from vae_tf.callbacks import StopOnSignal
+
+    class SignalAtStep(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if int(self.model.optimizer.iterations) == 6:
+                os.kill(os.getpid(), signal.SIGINT)  # a real Ctrl-C, to this process
+
+    conv_vae.compile(optimizer="adam")
+    images = data.load_mnist()[1][0][:64]
+    checkpoint = TrainingCheckpoint(str(tmp_path))  # per epoch only
+    with SignalCatcher() as catcher, pytest.raises(vae_tf.TrainingInterrupted) as stop:
+        conv_vae.fit(images, batch_size=16, epochs=3, verbose=0, callbacks=[
+            SignalAtStep(), checkpoint, StopOnSignal(catcher, checkpoint)])
+    assert str(stop.value) == (f"Interrupted in epoch 2 at step 6: saved a checkpoint in "
+                               f"{tmp_path}; run the same command to resume.")
+    assert stop.value.exit_status == 130 and isinstance(stop.value, KeyboardInterrupt)
+    assert stop.value.position == {"epoch": 1, "batch": 2, "step": 6}
+    assert TrainingCheckpoint.latest(str(tmp_path))["step"] == 6
+    # The handlers are put back: Ctrl-C raises KeyboardInterrupt again.
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
