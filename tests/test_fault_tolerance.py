@@ -58,7 +58,10 @@ def _signal_after_checkpoint(command, checkpoints, after_step, signals, rng):
     Returns `(returncode, stdout, stderr)`.
     """
     process = subprocess.Popen(
-        command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        # A suite started in the background (`nohup ... &`) ignores SIGINT, and so would
+        # its children.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.time() + 240
     while time.time() < deadline and process.poll() is None:

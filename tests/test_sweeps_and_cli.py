@@ -260,6 +260,7 @@ def test_ctrl_c_stops_a_running_script_in_one_line():
     process = subprocess.Popen(
         [sys.executable, "scripts/benchmark.py", "--modes=eager", "--steps=400", "--repeats=3"],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # not nohup's SIG_IGN
     )
     assert process.stdout.readline().startswith("Machine:")  # past start-up, measuring
     time.sleep(2)

@@ -110,7 +110,11 @@ class SignalCatcher:
 
     def __enter__(self):
         if _in_main_thread():
-            self._previous = {s: signal.signal(s, self._handle) for s in self.SIGNALS}
+            # A signal ignored by the parent (`nohup`'s SIGINT) stays ignored.
+            self._previous = {
+                number: signal.signal(number, self._handle) for number in self.SIGNALS
+                if signal.getsignal(number) is not signal.SIG_IGN
+            }
         return self
 
     def __exit__(self, *exc_info):
@@ -122,7 +126,7 @@ class SignalCatcher:
         if self._after_grace is not None:
             raise Interrupted(f"{SIGNAL_NAMES[signal_number]} {self._after_grace}", signal_number)
         self.received = signal_number
-        for number in self.SIGNALS:
+        for number in self._previous:
             signal.signal(number, signal.SIG_DFL)
 
     def stop_deferring(self, message):
