@@ -149,6 +149,9 @@ class TrainingCheckpoint(keras.callbacks.BackupAndRestore):
                         f"{self.backup_dir} to start afresh, or pass overwrite=True",
                     ) from None
                 warnings.warn(f"{error} Resuming from the checkpoint before it instead.")
+                # Without its JSON it no longer counts, so the saves that follow
+                # are the newest again, and it goes with the next clean-up.
+                os.remove(position["weights"][: -len(".weights.h5")] + ".json")
                 continue
             break
         self.position = {key: value for key, value in position.items() if key != "weights"}
