@@ -73,7 +73,12 @@ def main(argv):
     if not os.path.isfile(os.path.join(FLAGS.saved_model, "saved_model.pb")):
         fail(f"{FLAGS.saved_model} is not a SavedModel directory (no saved_model.pb); "
              "pass RUN/saved_model of a run written by scripts/train.py.")
-    loaded = tf.saved_model.load(FLAGS.saved_model)
+    try:
+        loaded = tf.saved_model.load(FLAGS.saved_model)
+    except (OSError, ValueError, IndexError, tf.errors.OpError) as error:
+        # This script runs without vae_tf; vae_tf.load_saved_model also says which part.
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        fail(f"{FLAGS.saved_model} is damaged ({first}): export the model again.")
     missing = [name for name in ENDPOINTS if name not in loaded.signatures]
     if missing:
         fail(f"{FLAGS.saved_model} lacks the endpoint(s) {missing}: export it with "
