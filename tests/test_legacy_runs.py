@@ -74,5 +74,11 @@ def test_a_legacy_checkpoint_resumes_to_the_uninterrupted_weights(legacy):
                          output_dir="interrupted")
     resumed = vae_tf.train(config, verbose=0)
     assert len(resumed.history["total_loss"]) == 3
+    # The rows appended keep to the legacy header (no epoch_seconds), their values aligned.
+    assert "epoch_seconds" not in resumed.history
+    np.testing.assert_allclose(
+        resumed.history["total_loss"],
+        np.add(resumed.history["reconstruction_loss"], resumed.history["kl_loss"]), rtol=1e-5,
+    )
     assert not os.path.exists("interrupted.partial")
     _assert_weights_of_the_uninterrupted_run(resumed.model)

@@ -2,7 +2,8 @@
 
 - `config.json`: `write_settings` (atomic, with the library versions) and
   `read_settings` / `read_config`.
-- `history.csv`: `read_history`, `history_length`, `keep_history`.
+- `history.csv`: `HistoryLogger` (written per epoch), `read_history`,
+  `history_length`, `keep_history`.
 - `vae.keras`, `saved_model/`, the diagrams and figures: `write_artifacts`;
   `load_run` reads a finished run back.
 
@@ -111,6 +112,27 @@ def read_history(path):
                     path, f"line {number}: {key} is {text!r}, not a number", fix
                 ) from None
     return {key: values for key, values in columns.items() if key in measured}
+
+
+class HistoryLogger(keras.callbacks.CSVLogger):
+    """Keras' `CSVLogger`, whose rows appended to a history.csv keep to its columns.
+
+    Keras takes the columns from the first epoch's logs and writes a header
+    only into an empty file, so a run resumed by a version that logs one
+    column more (`epoch_seconds`, added later) appended rows longer than the
+    header, every value after the new column shifted. Here an existing
+    header decides the columns: a value missing from the logs is "NA", a
+    column the header lacks is left out.
+
+    Example: `HistoryLogger("run/history.csv", append=True)`.
+    """
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.keys is None and not self.append_header:
+            with open(self.filename, newline="") as f:
+                header = next(csv.reader(f), [])
+            self.keys = [key for key in header if key != "epoch"] or None
+        super().on_epoch_end(epoch, logs)
 
 
 def history_length(path):

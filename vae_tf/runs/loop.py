@@ -42,6 +42,7 @@ from vae_tf.models import Autoencoder
 from vae_tf.models import HierarchicalVAE
 from vae_tf.plotting import LOSS_METRICS
 from vae_tf.runs.artifacts import HISTORY_FILE
+from vae_tf.runs.artifacts import HistoryLogger
 from vae_tf.runs.artifacts import LOGS_DIR
 from vae_tf.runs.artifacts import TrainResult
 from vae_tf.runs.artifacts import keep_history
@@ -346,7 +347,7 @@ def _fit(config, strategy, data, position, staging, verbose, extra_callbacks, st
         EpochTimer(),
         *extra_callbacks,
         StopOnNonFiniteLoss(),
-        keras.callbacks.CSVLogger(history_path, append=True),
+        HistoryLogger(history_path, append=True),
         checkpoint,
         StepProgressBar(),
     ]
