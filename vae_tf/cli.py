@@ -219,8 +219,9 @@ def _stop(interrupt, flag_values, interrupted):
     signal_number = getattr(interrupt, "signal_number", 2)
     # A training says where it stopped; elsewhere the script says what is left.
     message = str(interrupt) or f"{SIGNAL_NAMES[signal_number]}: {interrupted}."
-    if sys.stdout.isatty():
-        print(flush=True)  # Keras' progress bar leaves its line open
+    # Keras' progress bar leaves its line open: end it, in a terminal or a log
+    # (a Slurm job's output file), so the line stands alone.
+    print(flush=True)
     print(f"{_script()}: {flag_words(message)}", file=sys.stderr)
     sys.exit(128 + signal_number)
 
