@@ -37,6 +37,7 @@ from vae_tf._checks import OneOf
 from vae_tf._files import DiskFullError
 from vae_tf._files import is_disk_full
 from vae_tf.callbacks.interrupt import SIGNAL_NAMES
+from vae_tf.callbacks.interrupt import Interrupted
 from vae_tf.callbacks.interrupt import sigterm_as_interrupt
 from vae_tf.runs.config import TrainConfig
 
@@ -216,14 +217,15 @@ def _stop(interrupt, flag_values, interrupted):
     """One line for a Ctrl-C or SIGTERM, and the shell's exit status 128 + signal."""
     if flag_values["verbose"].value:
         raise interrupt
-    signal_number = getattr(interrupt, "signal_number", 2)
+    if not isinstance(interrupt, Interrupted):  # Ctrl-C's bare KeyboardInterrupt
+        interrupt = Interrupted(str(interrupt))
     # A training says where it stopped; elsewhere the script says what is left.
-    message = str(interrupt) or f"{SIGNAL_NAMES[signal_number]}: {interrupted}."
+    message = str(interrupt) or f"{SIGNAL_NAMES[interrupt.signal_number]}: {interrupted}."
     # Keras' progress bar leaves its line open: end it, in a terminal or a log
     # (a Slurm job's output file), so the line stands alone.
     print(flush=True)
     print(f"{_script()}: {flag_words(message)}", file=sys.stderr)
-    sys.exit(128 + signal_number)
+    sys.exit(interrupt.exit_status)
 
 
 def _disk_full(error):
