@@ -338,8 +338,9 @@ def evaluate_run(
             f"binarize must be 'auto' or one of {data.BINARIZATIONS}; got {binarize!r}."
         )
     check_positive_int("num_examples", num_examples)
-    model = load_run(run_dir).model
-    images, labels = split_images(read_config(run_dir), split, num_examples, arrays)
+    model = load_run(run_dir).model  # first: it names a folder that is not a run
+    config = read_config(run_dir)
+    images, labels = split_images(config, split, num_examples, arrays)
     images = data.binarize_images(images[:num_examples], binarize, seed)
     labels = labels[:num_examples] if model.conditional else None
     start = time.perf_counter()
@@ -348,8 +349,8 @@ def evaluate_run(
         progress=progress,
     )
     layers = layer_report(model, images, seed=seed) if model.stochastic_layers > 1 else {}
-    source = data_source(read_config(run_dir))
-    factors = disentanglement_run(run_dir, split, arrays) if source.factors else {}
+    source = data_source(config)
+    factors = _gap_of_codes(model, config, source, split, arrays) if source.factors else {}
     return {
         **result,
         **layers,
@@ -415,12 +416,15 @@ def sample_quality_run(
     if arrays is None and source.folder is None:
         arrays = source.load()  # once, for the compared images and the reference ones
     images, labels = split_images(config, split, num_examples, arrays)
-    result = sample_quality(model, judge, images, labels, seed=seed, progress=progress)
+    features = judge.features(images)
+    result = sample_quality(
+        model, judge, images, labels, seed=seed, progress=progress, real_features=features,
+    )
     other = "train" if split == "test" else "test"
     held_out = source.folder is None or len(source.folder.paths("validation")) > 0
     if held_out:
         reference, _ = split_images(config, other, len(images), arrays)
-        real = compare_features(judge.features(images), judge.features(reference[: len(images)]))
+        real = compare_features(features, judge.features(reference[: len(images)]))
     else:  # a folder without held-out images: "test" is the training images
         real = dict.fromkeys(("fid", "precision", "recall"))
     return {
@@ -453,7 +457,11 @@ def disentanglement_run(run_dir, split="test", arrays=None, bins=20):
             f"{source.name} has no known factors of variation: the mutual information gap "
             "needs a dataset that has them (--dataset=shapes)."
         )
-    model = load_run(run_dir).model
+    return _gap_of_codes(load_run(run_dir).model, config, source, split, arrays, bins)
+
+
+def _gap_of_codes(model, config, source, split, arrays, bins=20):
+    """`disentanglement_run`'s figures for a `model` already loaded."""
     images, labels = split_images(config, split, None, arrays)
     codes = encode_means(model, images, labels if model.conditional else None)
     result = mutual_information_gap(codes, source.factors(split), bins, source.factor_names)

@@ -75,20 +75,23 @@ def compare_features(real, generated, k=NEIGHBOURS):
     return {"fid": frechet_distance(real, generated), "precision": precision, "recall": recall}
 
 
-def sample_quality(model, judge, images, labels=None, seed=0, k=NEIGHBOURS, progress=False):
+def sample_quality(
+    model, judge, images, labels=None, seed=0, k=NEIGHBOURS, progress=False, real_features=None,
+):
     """FID, precision and recall of `model`'s samples against the real `images`.
 
     As many images are generated as there are real ones (the FID depends on
     the count: compare figures of equal counts). A conditional model draws
     them with the real `labels`, and the judge's agreement with those labels
-    is returned too.
+    is returned too. `real_features`, `judge.features(images)` if the caller
+    already has them, saves judging the real images again.
 
     Returns:
         `{"fid", "precision", "recall", "num_images", "precision_recall_k"}`, plus
         `"conditional_accuracy"` for a conditional model.
     """
     images = np.asarray(images, "float32")
-    real = judge.judge(images)[0]
+    real = judge.features(images) if real_features is None else real_features
     if model.conditional and labels is None:
         raise ValueError("A conditional model is judged against labelled images: pass labels.")
     labels = np.asarray(labels) if model.conditional else None

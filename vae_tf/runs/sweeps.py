@@ -209,11 +209,7 @@ def run_comparison(
             key, math.nan) for key in COMPARISON_COLUMNS}
         for value, (_, _, run_dir), result in zip(values, points, results)
     ]
-    with atomic_path(os.path.join(output_dir, "comparison.csv")) as partial:
-        with open(partial, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=COMPARISON_COLUMNS)
-            writer.writeheader()
-            writer.writerows(rows)
+    _write_csv(rows, COMPARISON_COLUMNS, os.path.join(output_dir, "comparison.csv"))
     runs = [
         {"label": name, "history": read_history(os.path.join(run_dir, HISTORY_FILE)), **row}
         for (name, _, run_dir), row in zip(points, rows)
@@ -226,12 +222,17 @@ def run_comparison(
 
 def write_sweep(rows, output_dir):
     """Writes `sweep.csv` and the trade-off figure `sweep.png` into `output_dir`."""
-    with atomic_path(os.path.join(output_dir, "sweep.csv")) as partial:
+    _write_csv(rows, COLUMNS, os.path.join(output_dir, "sweep.csv"))
+    plotting.save_figure(plotting.sweep_figure(rows), os.path.join(output_dir, "sweep.png"))
+
+
+def _write_csv(rows, columns, path):
+    """Writes `rows` (dicts keyed by `columns`) to the CSV file `path`, whole or not at all."""
+    with atomic_path(path) as partial:
         with open(partial, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=COLUMNS)
+            writer = csv.DictWriter(f, fieldnames=columns)
             writer.writeheader()
             writer.writerows(rows)
-    plotting.save_figure(plotting.sweep_figure(rows), os.path.join(output_dir, "sweep.png"))
 
 
 def read_sweep(output_dir):
