@@ -47,10 +47,9 @@ def import_tensorflow():
     if "tensorflow" in sys.modules or os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "0":
         import tensorflow  # noqa: F401
         return
-    try:
-        stderr_fd = sys.stderr.fileno()
-    except (AttributeError, OSError, ValueError):  # no real descriptor (some notebooks)
-        stderr_fd = 2
+    # TensorFlow's C++ runtime writes to descriptor 2 whatever sys.stderr is (pytest,
+    # a notebook's kernel, pythonw put a stream of their own there).
+    stderr_fd = 2
     with tempfile.TemporaryFile() as capture:
         sys.stderr.flush()
         saved = os.dup(stderr_fd)
