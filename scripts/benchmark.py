@@ -38,9 +38,7 @@ flags.DEFINE_list(
 flags.DEFINE_integer(
     "steps_per_execution", 10, "Steps per compiled call in the fused modes.", lower_bound=1
 )
-flags.DEFINE_integer(
-    "grid_size", 30, "Side of the latent grid to time (0: skip).", lower_bound=0
-)
+flags.DEFINE_integer("grid_size", 30, "Side of the latent grid to time (0: skip).", lower_bound=0)
 FLAGS = flags.FLAGS
 
 
@@ -57,8 +55,14 @@ def main(argv):
         f"median of {FLAGS.repeats} timings of {FLAGS.steps} steps per mode, taken in turns.\n"
     )
     results = benchmark.measure_training(
-        FLAGS.modes, FLAGS.architecture, FLAGS.latent_dim, FLAGS.batch_size, FLAGS.steps,
-        FLAGS.repeats, FLAGS.steps_per_execution, log=print,
+        FLAGS.modes,
+        FLAGS.architecture,
+        FLAGS.latent_dim,
+        FLAGS.batch_size,
+        FLAGS.steps,
+        FLAGS.repeats,
+        FLAGS.steps_per_execution,
+        log=print,
     )
     print()
     print(benchmark.training_table(results))

@@ -20,16 +20,20 @@ from vae_tf.runs import sweeps
 
 cli.define_train_flags(exclude=("output_dir",))
 flags.adopt_module_key_flags(cli)
-flags.DEFINE_string("vary", None, "The train.py setting to vary, e.g. kl_warmup_epochs.",
-                    required=True)
-flags.DEFINE_list("values", None, "Its values, comma-separated, as the flag takes them.",
-                  required=True)
+flags.DEFINE_string(
+    "vary", None, "The train.py setting to vary, e.g. kl_warmup_epochs.", required=True
+)
+flags.DEFINE_list(
+    "values", None, "Its values, comma-separated, as the flag takes them.", required=True
+)
 flags.DEFINE_string("output_dir", "runs/comparison", "Folder of the comparison (resumed).")
 flags.DEFINE_integer("k", 1000, "Importance samples of the NLL per image.", lower_bound=1)
 flags.DEFINE_integer("num_examples", 1000, "Test images evaluated per run.", lower_bound=1)
 flags.DEFINE_bool("sample_quality", True, "Also measure each run's samples (FID, ...).")
 flags.DEFINE_integer(
-    "sample_quality_examples", 10000, "Test images compared with as many samples per run.",
+    "sample_quality_examples",
+    10000,
+    "Test images compared with as many samples per run.",
     lower_bound=2,
 )
 flags.DEFINE_integer("judge_epochs", 3, "Epochs of the judge classifier.", lower_bound=1)
@@ -44,8 +48,12 @@ def main(argv):
     values = cli.setting_values(FLAGS.vary, FLAGS.values)
     try:
         rows = sweeps.run_comparison(
-            cli.config_from_flags(FLAGS), FLAGS.vary, values, FLAGS.output_dir,
-            num_samples=FLAGS.k, num_examples=FLAGS.num_examples,
+            cli.config_from_flags(FLAGS),
+            FLAGS.vary,
+            values,
+            FLAGS.output_dir,
+            num_samples=FLAGS.k,
+            num_examples=FLAGS.num_examples,
             sample_quality=FLAGS.sample_quality,
             sample_quality_examples=FLAGS.sample_quality_examples,
             judge_epochs=FLAGS.judge_epochs,
@@ -53,8 +61,10 @@ def main(argv):
     except ValueError as error:
         raise app.UsageError(str(error))
     for row in rows:
-        print(f"--{FLAGS.vary}={row['value']}: negative ELBO {row['elbo']:.2f}, NLL "
-              f"{row['nll']:.2f}, {row['active_units']} active units")
+        print(
+            f"--{FLAGS.vary}={row['value']}: negative ELBO {row['elbo']:.2f}, NLL "
+            f"{row['nll']:.2f}, {row['active_units']} active units"
+        )
     print(f"wrote {FLAGS.output_dir}/comparison.csv and comparison.png")
 
 

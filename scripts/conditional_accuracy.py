@@ -23,8 +23,9 @@ from vae_tf.runs import data_source
 from vae_tf.runs import load_run
 from vae_tf.runs import read_config
 
-flags.DEFINE_string("run_dir", None, "Run directory of a --conditional training run.",
-                    required=True)
+flags.DEFINE_string(
+    "run_dir", None, "Run directory of a --conditional training run.", required=True
+)
 flags.DEFINE_integer("per_label", 1000, "Images generated per digit.", lower_bound=1)
 flags.DEFINE_integer("judge_epochs", 3, "Epochs of the judge classifier.", lower_bound=1)
 flags.DEFINE_integer("seed", 0, "Seed of z.", lower_bound=0)
@@ -40,8 +41,7 @@ def main(argv):
         raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
     model = load_run(FLAGS.run_dir).model
     if not model.conditional:
-        raise ValueError(f"{FLAGS.run_dir} holds an unconditional VAE: train with "
-                         "--conditional.")
+        raise ValueError(f"{FLAGS.run_dir} holds an unconditional VAE: train with --conditional.")
     source = data_source(read_config(FLAGS.run_dir))
     judge = load_judge(source, FLAGS.judge_epochs, verbose=2)
     accuracy = judge.test_accuracy
@@ -49,21 +49,31 @@ def main(argv):
         print(f"judge classifier: {accuracy:.2%} on the held-out images of {source.name}")
     minimum = MIN_JUDGE_ACCURACY.get(source.name, 0.0)
     if accuracy is not None and accuracy < minimum:
-        print(f"conditional_accuracy.py: error: the judge must reach {minimum:.0%}; train it "
-              f"longer (--judge_epochs).", file=sys.stderr)
+        print(
+            f"conditional_accuracy.py: error: the judge must reach {minimum:.0%}; train it "
+            f"longer (--judge_epochs).",
+            file=sys.stderr,
+        )
         sys.exit(1)
     print("Generating and judging images:")
     result, per_label = evaluation.conditional_accuracy(
         model, judge, per_label=FLAGS.per_label, seed=FLAGS.seed, progress=True
     )
-    print(f"conditional accuracy: {result:.2%} of {len(per_label) * FLAGS.per_label:,} "
-          f"generated images (latent_dim {model.latent_dim})")
+    print(
+        f"conditional accuracy: {result:.2%} of {len(per_label) * FLAGS.per_label:,} "
+        f"generated images (latent_dim {model.latent_dim})"
+    )
     print("per class: " + "  ".join(f"{d}: {a:.1%}" for d, a in enumerate(per_label)))
     if FLAGS.output_json:
         evaluation.write_json(
-            {"accuracy": result, "per_label": per_label.tolist(),
-             "classifier_accuracy": accuracy, "judge_dir": judge.path,
-             "latent_dim": model.latent_dim, "per_label_count": FLAGS.per_label},
+            {
+                "accuracy": result,
+                "per_label": per_label.tolist(),
+                "classifier_accuracy": accuracy,
+                "judge_dir": judge.path,
+                "latent_dim": model.latent_dim,
+                "per_label_count": FLAGS.per_label,
+            },
             FLAGS.output_json,
         )
 

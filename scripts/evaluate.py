@@ -32,12 +32,16 @@ flags.DEFINE_integer(
     "k", 1000, "Importance samples per image (1 gives an estimate of the ELBO).", lower_bound=1
 )
 flags.DEFINE_integer(
-    "num_examples", 1000, "Evaluate the first this many images of the split (at most all).",
+    "num_examples",
+    1000,
+    "Evaluate the first this many images of the split (at most all).",
     lower_bound=1,
 )
 flags.DEFINE_enum("split", "test", ["test", "train"], "MNIST split to evaluate.")
 flags.DEFINE_enum(
-    "binarize", "auto", ["auto", *data.BINARIZATIONS],
+    "binarize",
+    "auto",
+    ["auto", *data.BINARIZATIONS],
     "Images to score: auto (dynamic if the run trained on binarized images, else none), "
     "none (grey levels), dynamic (a seeded Bernoulli draw per pixel), static (> 0.5).",
 )
@@ -47,14 +51,17 @@ flags.DEFINE_integer(
 )
 flags.DEFINE_string("output_json", None, "Also write the results to this JSON file.")
 flags.DEFINE_bool(
-    "sample_quality", False,
+    "sample_quality",
+    False,
     "Also measure the samples: FID, precision and recall in the feature space of a judge "
     "classifier of the run's dataset (trained once, then cached), and the conditional "
     "accuracy of a conditional model.",
 )
 flags.DEFINE_integer(
-    "sample_quality_examples", 10000,
-    "Real images compared with as many samples (at most the split's).", lower_bound=2,
+    "sample_quality_examples",
+    10000,
+    "Real images compared with as many samples (at most the split's).",
+    lower_bound=2,
 )
 flags.DEFINE_integer("judge_epochs", 3, "Epochs of the judge classifier.", lower_bound=1)
 
@@ -65,9 +72,14 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
     result = evaluation.evaluate_run(
-        FLAGS.run_dir, num_samples=FLAGS.k, num_examples=FLAGS.num_examples,
-        split=FLAGS.split, binarize=FLAGS.binarize, seed=FLAGS.seed,
-        chunk_size=FLAGS.chunk_size, progress=True,
+        FLAGS.run_dir,
+        num_samples=FLAGS.k,
+        num_examples=FLAGS.num_examples,
+        split=FLAGS.split,
+        binarize=FLAGS.binarize,
+        seed=FLAGS.seed,
+        chunk_size=FLAGS.chunk_size,
+        progress=True,
     )
     print(
         f"{FLAGS.run_dir}: {result['num_examples']} {result['split']} images, "
@@ -78,8 +90,11 @@ def main(argv):
     print(
         f"negative ELBO  {result['elbo']:8.2f} nats  ({result['elbo_bits_per_dim']:.4f} bits/dim)"
         f" = reconstruction {result['reconstruction']:.2f} + KL {result['kl']:.2f}"
-        + (f" (Monte Carlo estimate against {result['prior']})"
-           if result["kl_estimate"] == "Monte Carlo" else "")
+        + (
+            f" (Monte Carlo estimate against {result['prior']})"
+            if result["kl_estimate"] == "Monte Carlo"
+            else ""
+        )
     )
     print(
         f"NLL (IWAE)     {result['nll']:8.2f} nats  ({result['nll_bits_per_dim']:.4f} bits/dim)"
@@ -87,22 +102,35 @@ def main(argv):
     )
     print(f"active units   {result['active_units']} of {result['latent_dim']} latent dimensions")
     if "mig" in result:
-        print(f"MIG            {result['mig']:8.3f}  (mutual information gap over the factors; "
-              "1 = each factor in one latent dimension of its own)")
-        print("  per factor: " + "  ".join(
-            f"{name} {gap:.3f} (z[{result['mig_best_dimensions'][name]}])"
-            for name, gap in result["mig_per_factor"].items()
-        ))
-    for layer, (kl, units, size) in enumerate(zip(
-        result.get("kl_per_layer", ()), result.get("active_units_per_layer", ()),
-        result.get("latent_dim_per_layer", ()),
-    ), start=1):
+        print(
+            f"MIG            {result['mig']:8.3f}  (mutual information gap over the factors; "
+            "1 = each factor in one latent dimension of its own)"
+        )
+        print(
+            "  per factor: "
+            + "  ".join(
+                f"{name} {gap:.3f} (z[{result['mig_best_dimensions'][name]}])"
+                for name, gap in result["mig_per_factor"].items()
+            )
+        )
+    for layer, (kl, units, size) in enumerate(
+        zip(
+            result.get("kl_per_layer", ()),
+            result.get("active_units_per_layer", ()),
+            result.get("latent_dim_per_layer", ()),
+        ),
+        start=1,
+    ):
         print(f"  layer z{layer}: KL {kl:.2f} nats, {units} of {size} units active")
     if FLAGS.sample_quality:
         try:
             quality = evaluation.sample_quality_run(
-                FLAGS.run_dir, num_examples=FLAGS.sample_quality_examples, split=FLAGS.split,
-                seed=FLAGS.seed, judge_epochs=FLAGS.judge_epochs, progress=True,
+                FLAGS.run_dir,
+                num_examples=FLAGS.sample_quality_examples,
+                split=FLAGS.split,
+                seed=FLAGS.seed,
+                judge_epochs=FLAGS.judge_epochs,
+                progress=True,
             )
         except NoJudgeError as error:  # the likelihood figures above are still written
             print(f"no sample quality: {error}")
@@ -114,22 +142,31 @@ def main(argv):
 
 
 def _print_sample_quality(quality, split):
-    judge = (f"{quality['judge_accuracy']:.2%} on held-out images"
-             if quality["judge_accuracy"] is not None else "no held-out images to score it")
-    print(f"sample quality of {quality['num_images']:,} samples against as many {split} images "
-          f"(judge: {judge}; {quality['judge_dir']})")
+    judge = (
+        f"{quality['judge_accuracy']:.2%} on held-out images"
+        if quality["judge_accuracy"] is not None
+        else "no held-out images to score it"
+    )
+    print(
+        f"sample quality of {quality['num_images']:,} samples against as many {split} images "
+        f"(judge: {judge}; {quality['judge_dir']})"
+    )
     real = quality["real_fid"] is not None
     for name, low in (("fid", True), ("precision", False), ("recall", False)):
         label = "FID" if name == "fid" else name
         line = f"{label:<14} {quality[name]:8.3f}"
         if real:
-            line += f"   (real {'train' if split == 'test' else 'test'} images: " \
-                    f"{quality['real_' + name]:.3f})"
+            line += (
+                f"   (real {'train' if split == 'test' else 'test'} images: "
+                f"{quality['real_' + name]:.3f})"
+            )
         line += "  lower is better" if low else "  higher is better"
         print(line)
     if "conditional_accuracy" in quality:
-        print(f"conditional accuracy {quality['conditional_accuracy']:.2%} of the samples show "
-              "the class they were drawn for")
+        print(
+            f"conditional accuracy {quality['conditional_accuracy']:.2%} of the samples show "
+            "the class they were drawn for"
+        )
 
 
 if __name__ == "__main__":

@@ -26,16 +26,16 @@ flags.DEFINE_string(
     "saved_model", None, "Or a SavedModel directory (RUN/saved_model), used through its endpoints."
 )
 flags.DEFINE_string(
-    "images", None,
+    "images",
+    None,
     "With --saved_model: an .npz of images (x_test, y_test; as --dataset=FILE.npz takes) to "
     "encode for the map and the strip. Default: the test images of the run holding it.",
 )
 flags.DEFINE_integer("num_images", 2000, "How many test images to encode.", lower_bound=1)
-flags.DEFINE_string(
-    "host", "127.0.0.1", "Address to listen on; 0.0.0.0 opens it to the network."
+flags.DEFINE_string("host", "127.0.0.1", "Address to listen on; 0.0.0.0 opens it to the network.")
+flags.DEFINE_integer(
+    "port", 8765, "Port to listen on; 0 picks a free one.", lower_bound=0, upper_bound=65535
 )
-flags.DEFINE_integer("port", 8765, "Port to listen on; 0 picks a free one.", lower_bound=0,
-                     upper_bound=65535)
 flags.DEFINE_bool("open", False, "Open the page in the default browser.")
 
 FLAGS = flags.FLAGS
@@ -45,9 +45,7 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
     cli.quiet_logs()
-    state = explorer.load_explorer(
-        FLAGS.run_dir, FLAGS.saved_model, FLAGS.images, FLAGS.num_images
-    )
+    state = explorer.load_explorer(FLAGS.run_dir, FLAGS.saved_model, FLAGS.images, FLAGS.num_images)
     server = explorer.make_server(state, FLAGS.host, FLAGS.port)
     print(f"Exploring {state.name} at {server.url} (Ctrl-C to stop)", flush=True)
     if FLAGS.open:

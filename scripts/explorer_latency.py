@@ -20,10 +20,12 @@ from vae_tf.explorer import browser
 flags.DEFINE_string("run_dir", None, "Run directory written by scripts/train.py.")
 flags.DEFINE_string("saved_model", None, "Or a SavedModel directory (RUN/saved_model).")
 flags.DEFINE_integer("moves", 300, "Pointer moves.", lower_bound=1)
-flags.DEFINE_float("pause_ms", 30.0, "Time between moves (30 ms: 33 events a second).",
-                   lower_bound=0.0)
+flags.DEFINE_float(
+    "pause_ms", 30.0, "Time between moves (30 ms: 33 events a second).", lower_bound=0.0
+)
 flags.DEFINE_string(
-    "screenshot", None,
+    "screenshot",
+    None,
     "Also save a picture of the page in use (an interpolation between digits 0 and 1 on a 2-D "
     "map) at this path, e.g. docs/explorer.png.",
 )

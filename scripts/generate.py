@@ -24,12 +24,14 @@ flags.DEFINE_string("saved_model", None, "SavedModel directory (RUN/saved_model)
 flags.DEFINE_integer("num", 64, "How many images to sample from the prior.", lower_bound=1)
 flags.DEFINE_integer("seed", 0, "Seed of the prior samples.", lower_bound=0)
 flags.DEFINE_string(
-    "z", None,
-    'Latent points to decode instead of sampling: numbers separated by commas, points '
+    "z",
+    None,
+    "Latent points to decode instead of sampling: numbers separated by commas, points "
     'by semicolons, e.g. "0.5,-1;0,0" for two points of a 2-D latent space.',
 )
 flags.DEFINE_list(
-    "label", [],
+    "label",
+    [],
     "Conditional models only: the class to draw (e.g. 7), or several (3,5,8) used in turn.",
 )
 flags.DEFINE_integer("cols", None, "Images per row; default: about the square root.", lower_bound=1)
@@ -52,8 +54,10 @@ def parse_points(text, latent_dim):
     except ValueError:
         fail(f'--z must hold numbers like "0.5,-1;0,0"; got {text!r}.')
     if not points or any(len(point) != latent_dim for point in points):
-        fail(f"--z must give points of {latent_dim} numbers each (the model's latent size); "
-             f"got {text!r}.")
+        fail(
+            f"--z must give points of {latent_dim} numbers each (the model's latent size); "
+            f"got {text!r}."
+        )
     return np.asarray(points, "float32")
 
 
@@ -71,8 +75,10 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
     if not os.path.isfile(os.path.join(FLAGS.saved_model, "saved_model.pb")):
-        fail(f"{FLAGS.saved_model} is not a SavedModel directory (no saved_model.pb); "
-             "pass RUN/saved_model of a run written by scripts/train.py.")
+        fail(
+            f"{FLAGS.saved_model} is not a SavedModel directory (no saved_model.pb); "
+            "pass RUN/saved_model of a run written by scripts/train.py."
+        )
     try:
         loaded = tf.saved_model.load(FLAGS.saved_model)
     except (OSError, ValueError, IndexError, tf.errors.OpError) as error:
@@ -81,14 +87,18 @@ def main(argv):
         fail(f"{FLAGS.saved_model} is damaged ({first}): export the model again.")
     missing = [name for name in ENDPOINTS if name not in loaded.signatures]
     if missing:
-        fail(f"{FLAGS.saved_model} lacks the endpoint(s) {missing}: export it with "
-             "vae_tf.export_saved_model.")
+        fail(
+            f"{FLAGS.saved_model} lacks the endpoint(s) {missing}: export it with "
+            "vae_tf.export_saved_model."
+        )
     decode_inputs = loaded.signatures["decode"].structured_input_signature[1]
     latent_dim = decode_inputs["z"].shape[-1]
     conditional = "label" in decode_inputs
     if conditional and not FLAGS.label:
-        fail("This SavedModel is a conditional VAE: choose the class with --label=DIGIT "
-             "(or several, e.g. --label=3,5,8).")
+        fail(
+            "This SavedModel is a conditional VAE: choose the class with --label=DIGIT "
+            "(or several, e.g. --label=3,5,8)."
+        )
     if FLAGS.label and not conditional:
         fail("--label is for conditional VAEs; this SavedModel takes no label.")
     if FLAGS.label:
@@ -108,8 +118,10 @@ def main(argv):
     elif conditional:
         labels = tf.constant(np.resize(classes, FLAGS.num), tf.int32)
         images = loaded.sample(labels, tf.constant(FLAGS.seed)).numpy()
-        title = (f"{FLAGS.num} samples from the prior (seed {FLAGS.seed}), "
-                 f"label {','.join(map(str, classes))}")
+        title = (
+            f"{FLAGS.num} samples from the prior (seed {FLAGS.seed}), "
+            f"label {','.join(map(str, classes))}"
+        )
     else:
         images = loaded.sample(tf.constant(FLAGS.num), tf.constant(FLAGS.seed)).numpy()
         title = f"{FLAGS.num} samples from the prior (seed {FLAGS.seed})"

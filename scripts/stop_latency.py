@@ -43,10 +43,20 @@ TRAIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "train.py")
 def _seconds_to_stop(preset, folder):
     output_dir = os.path.join(folder, "run")
     process = subprocess.Popen(
-        [sys.executable, TRAIN, f"--architecture={preset}", f"--dataset={DATASETS[preset]}",
-         f"--batch_size={FLAGS.batch_size}", "--epochs=1", "--checkpoint_steps=5",
-         "--latent_dim=16", f"--output_dir={output_dir}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            TRAIN,
+            f"--architecture={preset}",
+            f"--dataset={DATASETS[preset]}",
+            f"--batch_size={FLAGS.batch_size}",
+            "--epochs=1",
+            "--checkpoint_steps=5",
+            "--latent_dim=16",
+            f"--output_dir={output_dir}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     checkpoints = os.path.join(f"{output_dir}.partial", "checkpoint")
     while process.poll() is None and not TrainingCheckpoint.latest(checkpoints):
@@ -77,8 +87,10 @@ def main(argv):
             with tempfile.TemporaryDirectory() as folder:
                 seconds, line = _seconds_to_stop(preset, folder)
             measures.append(seconds)
-        print(f"  {preset:7s} median {statistics.median(measures):.2f} s, max "
-              f"{max(measures):.2f} s   (last: {line})")
+        print(
+            f"  {preset:7s} median {statistics.median(measures):.2f} s, max "
+            f"{max(measures):.2f} s   (last: {line})"
+        )
 
 
 if __name__ == "__main__":

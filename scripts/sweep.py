@@ -24,15 +24,16 @@ flags.DEFINE_list("latent_dims", [f"{d}" for d in sweeps.LATENT_DIMS], "Latent s
 flags.DEFINE_list("betas", [f"{b:g}" for b in sweeps.BETAS], "KL weights to sweep.")
 flags.DEFINE_string("output_dir", "runs/sweep", "Folder of the sweep (resumed if it exists).")
 flags.DEFINE_integer("k", 100, "Importance samples of the NLL per image.", lower_bound=1)
-flags.DEFINE_integer(
-    "num_examples", 1000, "Test images evaluated per point.", lower_bound=1
-)
+flags.DEFINE_integer("num_examples", 1000, "Test images evaluated per point.", lower_bound=1)
 flags.DEFINE_bool(
-    "sample_quality", True,
+    "sample_quality",
+    True,
     "Measure every point's samples (FID, precision, recall); --nosample_quality skips it.",
 )
 flags.DEFINE_integer(
-    "sample_quality_examples", 10000, "Test images compared with as many samples per point.",
+    "sample_quality_examples",
+    10000,
+    "Test images compared with as many samples per point.",
     lower_bound=2,
 )
 flags.DEFINE_integer("judge_epochs", 3, "Epochs of the judge classifier.", lower_bound=1)
@@ -59,8 +60,13 @@ def main(argv):
     base = cli.config_from_flags(FLAGS)
     try:
         sweeps.run_sweep(
-            base, latent_dims, betas, FLAGS.output_dir, num_samples=FLAGS.k,
-            num_examples=FLAGS.num_examples, sample_quality=FLAGS.sample_quality,
+            base,
+            latent_dims,
+            betas,
+            FLAGS.output_dir,
+            num_samples=FLAGS.k,
+            num_examples=FLAGS.num_examples,
+            sample_quality=FLAGS.sample_quality,
             sample_quality_examples=FLAGS.sample_quality_examples,
             judge_epochs=FLAGS.judge_epochs,
         )
@@ -70,4 +76,6 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    cli.run(main, interrupted="the finished points stay in output_dir; run the same command to go on")
+    cli.run(
+        main, interrupted="the finished points stay in output_dir; run the same command to go on"
+    )

@@ -36,13 +36,15 @@ from vae_tf import cli
 
 cli.define_train_flags()
 flags.DEFINE_bool(
-    "resume", False,
+    "resume",
+    False,
     "Insist on resuming --output_dir: its interrupted run, or its finished run trained "
     "further up to --epochs. Without it, an interrupted run with the same flags resumes "
     "anyway.",
 )
 flags.DEFINE_bool(
-    "overwrite", False,
+    "overwrite",
+    False,
     "Start afresh even if --output_dir holds a run (replaced once the new one is complete) "
     "or an interrupted one (discarded).",
 )
@@ -59,4 +61,6 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    cli.run(main, interrupted="the training had not begun; run the same command to start or resume it")
+    cli.run(
+        main, interrupted="the training had not begun; run the same command to start or resume it"
+    )

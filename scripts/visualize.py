@@ -27,24 +27,30 @@ from vae_tf.runs import split_images
 
 flags.DEFINE_string("run_dir", None, "Run directory written by scripts/train.py.", required=True)
 flags.DEFINE_list(
-    "figures", [],
+    "figures",
+    [],
     f"Figures to draw, comma-separated, from: {', '.join(plotting.FIGURES)}. "
     "Default: all that fit the model.",
 )
 flags.DEFINE_string("out_dir", None, "Where to write the PNGs; default: the run directory.")
 flags.DEFINE_integer("grid_size", 30, "Images per side of the latent grid.", lower_bound=2)
 flags.DEFINE_list(
-    "z_range", [],
+    "z_range",
+    [],
     "Latent grid range low,high: latent values with linear spacing (default -2,2), "
     "probabilities with quantile spacing (default 0.05,0.95).",
 )
 flags.DEFINE_enum(
-    "spacing", "linear", ["linear", "quantile"],
+    "spacing",
+    "linear",
+    ["linear", "quantile"],
     "Latent grid spacing: linear in z, or at Gaussian quantiles (Kingma & Welling).",
 )
 flags.DEFINE_enum("split", "test", ["test", "train"], "MNIST split to encode and show.")
 flags.DEFINE_integer(
-    "num_examples", 10, "Images in the reconstructions (a third as many interpolation pairs).",
+    "num_examples",
+    10,
+    "Images in the reconstructions (a third as many interpolation pairs).",
     lower_bound=1,
 )
 flags.DEFINE_integer(
@@ -55,7 +61,8 @@ flags.DEFINE_list(
 )
 flags.DEFINE_integer("seed", 0, "Chooses the images shown and the prior samples.", lower_bound=0)
 flags.DEFINE_list(
-    "compare_with", [],
+    "compare_with",
+    [],
     "Other run directories: draw comparison.png, their codes and prior samples beside "
     "--run_dir's, instead of the other figures.",
 )
@@ -83,9 +90,7 @@ def main(argv):
         raise app.UsageError(f"--grid_labels must be integers; got {FLAGS.grid_labels}.")
     out_dir = FLAGS.out_dir or FLAGS.run_dir
     run = load_run(FLAGS.run_dir)
-    images, labels = split_images(
-        read_config(FLAGS.run_dir), FLAGS.split, FLAGS.scatter_examples
-    )
+    images, labels = split_images(read_config(FLAGS.run_dir), FLAGS.split, FLAGS.scatter_examples)
     if FLAGS.compare_with:
         paths = [_comparison(run, images, labels, out_dir)]
     else:
@@ -112,10 +117,20 @@ def _figures(run, images, labels, out_dir, z_range, grid_labels):
     source = data_source(read_config(FLAGS.run_dir))
     factors = source.factors(FLAGS.split)[: len(images)] if source.factors else None
     return plotting.write_figures(
-        run.model, out_dir, images, labels, run.history, figures=FLAGS.figures,
-        grid_size=FLAGS.grid_size, z_range=z_range, spacing=FLAGS.spacing,
-        num_examples=FLAGS.num_examples, seed=FLAGS.seed, grid_labels=grid_labels,
-        factors=factors, factor_names=source.factor_names,
+        run.model,
+        out_dir,
+        images,
+        labels,
+        run.history,
+        figures=FLAGS.figures,
+        grid_size=FLAGS.grid_size,
+        z_range=z_range,
+        spacing=FLAGS.spacing,
+        num_examples=FLAGS.num_examples,
+        seed=FLAGS.seed,
+        grid_labels=grid_labels,
+        factors=factors,
+        factor_names=source.factor_names,
     )
 
 

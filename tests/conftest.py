@@ -27,8 +27,9 @@ def judge_cache(tmp_path_factory):
     root = str(tmp_path_factory.mktemp("vae_tf_cache"))
     from vae_tf.metrics.judge import load_judge
 
-    load_judge(vae_tf.data.get_source("mnist"), epochs=1, cache_dir=os.path.join(root, "judges"),
-               log=None)
+    load_judge(
+        vae_tf.data.get_source("mnist"), epochs=1, cache_dir=os.path.join(root, "judges"), log=None
+    )
     return root
 
 

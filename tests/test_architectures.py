@@ -12,11 +12,22 @@ def test_conv_preset_reproduces_the_keras_io_example():
     assert decoder.count_params() == 65_089
     encoder_layers = [type(layer).__name__ for layer in encoder.layers]
     assert encoder_layers == [
-        "InputLayer", "Conv2D", "Conv2D", "Flatten", "Dense", "Dense", "Dense",
+        "InputLayer",
+        "Conv2D",
+        "Conv2D",
+        "Flatten",
+        "Dense",
+        "Dense",
+        "Dense",
     ]
     decoder_layers = [type(layer).__name__ for layer in decoder.layers]
     assert decoder_layers == [
-        "InputLayer", "Dense", "Reshape", "Conv2DTranspose", "Conv2DTranspose", "Conv2DTranspose",
+        "InputLayer",
+        "Dense",
+        "Reshape",
+        "Conv2DTranspose",
+        "Conv2DTranspose",
+        "Conv2DTranspose",
     ]
     # The head gives logits (no sigmoid), computed in float32.
     assert decoder.layers[-1].activation.__name__ == "linear"
@@ -87,8 +98,9 @@ def test_conv64_preset_follows_the_celeba_vae():
     convs = [layer for layer in encoder.layers if isinstance(layer, keras.layers.Conv2D)]
     assert [layer.filters for layer in convs] == [32, 64, 128, 256]
     assert all(layer.strides == (2, 2) for layer in convs)
-    norms = [layer for layer in encoder.layers
-             if isinstance(layer, keras.layers.BatchNormalization)]
+    norms = [
+        layer for layer in encoder.layers if isinstance(layer, keras.layers.BatchNormalization)
+    ]
     assert len(norms) == 4
     ups = [layer for layer in decoder.layers if isinstance(layer, keras.layers.Conv2DTranspose)]
     assert [layer.filters for layer in ups] == [128, 64, 32, 3]
@@ -109,8 +121,9 @@ def test_conv64_vae_trains_and_round_trips_with_its_batch_statistics(tmp_path):
     assert np.abs(moving_mean.numpy()).max() > 0  # updated by the training step
     vae.save(tmp_path / "vae.keras")
     loaded = keras.saving.load_model(tmp_path / "vae.keras")
-    np.testing.assert_allclose(loaded.reconstruct(images[:4]), vae.reconstruct(images[:4]),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        loaded.reconstruct(images[:4]), vae.reconstruct(images[:4]), rtol=1e-5, atol=1e-6
+    )
 
 
 def test_gated_preset_multiplies_a_linear_convolution_by_a_sigmoid_gate(tmp_path):
@@ -124,9 +137,11 @@ def test_gated_preset_multiplies_a_linear_convolution_by_a_sigmoid_gate(tmp_path
     images = np.random.default_rng(0).uniform(size=(2, 28, 28, 1)).astype("float32")
     h_layer, g_layer = convs[:2]
     first_block = keras.Model(encoder.inputs, encoder.get_layer(index=3).output)
+
     def conv(layer):
         kernel, bias = layer.get_weights()
         return tf.nn.conv2d(images, kernel, strides=2, padding="SAME") + bias
+
     expected = conv(h_layer) * tf.sigmoid(conv(g_layer))
     np.testing.assert_allclose(first_block(images), expected, rtol=1e-5, atol=1e-6)
     # It serves conditional models and other shapes, and round trips.

@@ -4,8 +4,8 @@ import os
 
 import numpy as np
 import pytest
-
 from conftest import run_python
+
 from vae_tf import data
 from vae_tf.runs import TrainConfig
 from vae_tf.runs import train
@@ -21,7 +21,11 @@ def _npz(path, x_train=None, x_test=None, **arrays):
 
 def _train(tmp_path, dataset, **changes):
     settings = dict(
-        dataset=dataset, architecture="conv", latent_dim=2, epochs=1, batch_size=16,
+        dataset=dataset,
+        architecture="conv",
+        latent_dim=2,
+        epochs=1,
+        batch_size=16,
         output_dir=str(tmp_path / "run"),
     )
     return train(TrainConfig(**{**settings, **changes}), verbose=0)
@@ -43,21 +47,38 @@ def test_own_npz_arrays_train_like_a_named_dataset(tmp_path):
 @pytest.mark.parametrize(
     "arrays, error, message",
     [
-        (dict(x_train=np.zeros((40, 30, 30), "uint8"), x_test=np.zeros((9, 30, 30), "uint8")),
-         ValueError, "multiple"),
-        (dict(x_train=np.zeros((40, 8, 8, 1, 1), "uint8")), ValueError,
-         r"must have shape \(N, height, width, channels\)"),
+        (
+            dict(x_train=np.zeros((40, 30, 30), "uint8"), x_test=np.zeros((9, 30, 30), "uint8")),
+            ValueError,
+            "multiple",
+        ),
+        (
+            dict(x_train=np.zeros((40, 8, 8, 1, 1), "uint8")),
+            ValueError,
+            r"must have shape \(N, height, width, channels\)",
+        ),
         (dict(x_train=np.full((40, 8, 8), 255.0)), ValueError, "divide by 255"),
-        (dict(x_train=np.where(np.arange(40)[:, None, None] == 3, np.nan,
-                               np.zeros((40, 8, 8)))), ValueError,
-         r"NaN or infinite values in 1 image\(s\), the first at index 3"),
+        (
+            dict(x_train=np.where(np.arange(40)[:, None, None] == 3, np.nan, np.zeros((40, 8, 8)))),
+            ValueError,
+            r"NaN or infinite values in 1 image\(s\), the first at index 3",
+        ),
         (dict(x_train=np.zeros((0, 8, 8), "uint8")), ValueError, "is empty"),
-        (dict(y_train=-np.ones(40, "int64"), y_test=np.zeros(10, "int64")), ValueError,
-         "negative classes"),
-        (dict(y_train=np.zeros(40) + 0.5, y_test=np.zeros(10)), ValueError,
-         "integer class indices"),
-        (dict(y_train=np.zeros(39, "int64"), y_test=np.zeros(10, "int64")), ValueError,
-         "one label per image: 40 images but 39 labels"),
+        (
+            dict(y_train=-np.ones(40, "int64"), y_test=np.zeros(10, "int64")),
+            ValueError,
+            "negative classes",
+        ),
+        (
+            dict(y_train=np.zeros(40) + 0.5, y_test=np.zeros(10)),
+            ValueError,
+            "integer class indices",
+        ),
+        (
+            dict(y_train=np.zeros(39, "int64"), y_test=np.zeros(10, "int64")),
+            ValueError,
+            "one label per image: 40 images but 39 labels",
+        ),
         (dict(y_train=np.zeros(40, "int64")), ValueError, "both y_train and y_test"),
         (dict(x_test=np.zeros((10, 4, 4), "uint8")), ValueError, "of one shape"),
     ],
@@ -75,8 +96,11 @@ def test_unreadable_npz_files(tmp_path):
     (tmp_path / "garbage.npz").write_bytes(b"not a zip file")
     with pytest.raises(ValueError, match="Cannot read .*garbage.npz as an .npz"):
         _train(tmp_path, str(tmp_path / "garbage.npz"))
-    np.savez(tmp_path / "pickled.npz", x_train=np.array([{"a": 1}], dtype=object),
-             x_test=np.zeros((1, 8, 8)))
+    np.savez(
+        tmp_path / "pickled.npz",
+        x_train=np.array([{"a": 1}], dtype=object),
+        x_test=np.zeros((1, 8, 8)),
+    )
     with pytest.raises(ValueError, match="allow_pickle"):  # never unpickled
         _train(tmp_path, str(tmp_path / "pickled.npz"))
     np.savez(tmp_path / "keys.npz", images=np.zeros((4, 8, 8)))
@@ -113,14 +137,18 @@ def test_output_dir_that_cannot_be_written(tmp_path):
 @pytest.mark.slow
 def test_scripts_print_one_line_and_exit_2_without_traceback(tmp_path):
     (tmp_path / "garbage.npz").write_bytes(b"not a zip file")
-    result = run_python(["scripts/train.py", f"--dataset={tmp_path / 'garbage.npz'}",
-                         f"--output_dir={tmp_path / 'run'}"])
+    result = run_python(
+        [
+            "scripts/train.py",
+            f"--dataset={tmp_path / 'garbage.npz'}",
+            f"--output_dir={tmp_path / 'run'}",
+        ]
+    )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1].startswith("train.py: error: Cannot read")
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "run").exists() and not (tmp_path / "run.partial").exists()
-    verbose = run_python(["scripts/train.py", f"--dataset={tmp_path / 'garbage.npz'}",
-                          "--verbose"])
+    verbose = run_python(["scripts/train.py", f"--dataset={tmp_path / 'garbage.npz'}", "--verbose"])
     assert verbose.returncode != 0 and "Traceback" in verbose.stderr
     flag = run_python(["scripts/evaluate.py", "--run_dir=x", "--k=0"])
     assert flag.returncode == 2

@@ -5,12 +5,12 @@ import importlib.util
 import keras
 import numpy as np
 import pytest
+from conftest import run_python
 
 import vae_tf
 from vae_tf import benchmark
 from vae_tf.runs import TrainConfig
 from vae_tf.runs import build_model
-from conftest import run_python
 
 
 def _trained_weights(x, steps_per_execution):
@@ -47,16 +47,26 @@ def test_calls_never_overrun_an_epoch_nor_a_kl_schedule():
     assert steps_per_call(steps_per_epoch=13, steps_per_execution=20) == 13
     model = build_model(TrainConfig(architecture="mlp", steps_per_execution=4))
     with pytest.warns(UserWarning, match="with steps_per_execution=4 it changes every 4 steps"):
-        model.fit(np.zeros((8, 28, 28, 1), "float32"), batch_size=4, verbose=0,
-                  callbacks=[vae_tf.callbacks.KLWarmup(1, unit="steps")])
+        model.fit(
+            np.zeros((8, 28, 28, 1), "float32"),
+            batch_size=4,
+            verbose=0,
+            callbacks=[vae_tf.callbacks.KLWarmup(1, unit="steps")],
+        )
 
 
 def test_measure_training_times_every_mode_in_turns(mnist_small):
     (x, _), _ = mnist_small
     log = []
     results = benchmark.measure_training(
-        ["eager", "graph", "steps_per_execution", "mixed_precision"], architecture="mlp",
-        latent_dim=2, batch_size=64, steps=4, repeats=2, steps_per_execution=2, images=x,
+        ["eager", "graph", "steps_per_execution", "mixed_precision"],
+        architecture="mlp",
+        latent_dim=2,
+        batch_size=64,
+        steps=4,
+        repeats=2,
+        steps_per_execution=2,
+        images=x,
         log=log.append,
     )
     assert [result.mode for result in results[:3]] == ["eager", "graph", "steps_per_execution"]
@@ -86,8 +96,12 @@ def test_modes_that_cannot_run_here_are_skipped_with_the_reason(mnist_small, mon
         importlib.util, "find_spec", lambda name: None if name == "torch" else find_spec(name)
     )
     results = benchmark.measure_training(
-        ["graph", "mixed_precision", "pytorch"], architecture="mlp", batch_size=32, steps=2,
-        repeats=1, images=x,
+        ["graph", "mixed_precision", "pytorch"],
+        architecture="mlp",
+        batch_size=32,
+        steps=2,
+        repeats=1,
+        images=x,
     )
     assert results[1].images_per_second is None and "bfloat16 CPU" in results[1].note
     assert results[2].images_per_second is None and "torch is not installed" in results[2].note
@@ -126,16 +140,25 @@ def test_networks_pipeline_and_latent_grid_timings():
     with pytest.raises(ValueError, match="2-D latent space"):
         benchmark.latent_grid_seconds(build_model(TrainConfig(architecture="mlp", latent_dim=3)))
     assert benchmark.networks_images_per_second("mlp", 2, batch_size=16, steps=3) > 0
-    assert benchmark.pipeline_images_per_second(
-        np.zeros((256, 28, 28, 1), "float32"), batch_size=64, steps=5
-    ) > 0
+    assert (
+        benchmark.pipeline_images_per_second(
+            np.zeros((256, 28, 28, 1), "float32"), batch_size=64, steps=5
+        )
+        > 0
+    )
 
 
 @pytest.mark.slow
 def test_benchmark_script_prints_the_table():
     result = run_python(
-        ["scripts/benchmark.py", "--architecture=mlp", "--steps=2", "--repeats=1",
-         "--modes=eager,graph", "--grid_size=2"]
+        [
+            "scripts/benchmark.py",
+            "--architecture=mlp",
+            "--steps=2",
+            "--repeats=1",
+            "--modes=eager,graph",
+            "--grid_size=2",
+        ]
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "| mode | setting | images/s | x eager |" in result.stdout

@@ -4,12 +4,12 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from conftest import assert_close
+from conftest import run_python
 
 import vae_tf
 from vae_tf import evaluation
 from vae_tf import plotting
-from conftest import assert_close
-from conftest import run_python
 
 
 def conditional_vae(preset="conv", latent_dim=2, seed=0):
@@ -141,19 +141,28 @@ def test_conditional_accuracy_bookkeeping(trained):
     assert accuracy == pytest.approx(0.1)
     np.testing.assert_array_equal(per_label, np.eye(10)[3])
     with pytest.raises(ValueError, match="conditional"):
-        evaluation.conditional_accuracy(vae_tf.VAE(*vae_tf.build_encoder_decoder("mlp", 2)),
-                                        AlwaysThree())
+        evaluation.conditional_accuracy(
+            vae_tf.VAE(*vae_tf.build_encoder_decoder("mlp", 2)), AlwaysThree()
+        )
 
 
 def test_conditional_figures(tmp_path, trained):
     (x, y), _ = vae_tf.data.load_mnist()
     paths = plotting.write_figures(trained, tmp_path, x[:200], y[:200], grid_labels=[3, 8])
     names = sorted(os.path.basename(p) for p in paths)
-    assert names == sorted([
-        "latent_grid_label3.png", "latent_grid_label8.png", "latent_scatter.png",
-        "reconstructions.png", "samples.png", "latent_traversal.png", "style_grid.png",
-        "analogies.png", "class_interpolation.png",
-    ])
+    assert names == sorted(
+        [
+            "latent_grid_label3.png",
+            "latent_grid_label8.png",
+            "latent_scatter.png",
+            "reconstructions.png",
+            "samples.png",
+            "latent_traversal.png",
+            "style_grid.png",
+            "analogies.png",
+            "class_interpolation.png",
+        ]
+    )
     style = plotting.style_grid_figure(trained, rows=4)
     assert style.axes[0].get_images()[0].get_array().shape == (4 * 28, 10 * 28)
     analogies = plotting.analogies_figure(trained, x[:3], y[:3])
@@ -175,10 +184,12 @@ def test_class_interpolation_holds_the_style_or_moves_the_code(trained):
     assert len(strips) == 4 and all(strip.shape == (28, 8 * 28) for strip in strips)
     tiles = [np.split(np.asarray(strip), 8, axis=1) for strip in strips]
     # The pairs the figure chose (its seed), read back from the real images it shows.
-    rows = [int(np.flatnonzero((x[:100, ..., 0] == tiles[r][0]).all(axis=(1, 2)))[0])
-            for r in (0, 2)]
-    ends = [int(np.flatnonzero((x[:100, ..., 0] == tiles[r][-1]).all(axis=(1, 2)))[0])
-            for r in (1, 3)]
+    rows = [
+        int(np.flatnonzero((x[:100, ..., 0] == tiles[r][0]).all(axis=(1, 2)))[0]) for r in (0, 2)
+    ]
+    ends = [
+        int(np.flatnonzero((x[:100, ..., 0] == tiles[r][-1]).all(axis=(1, 2)))[0]) for r in (1, 3)
+    ]
     for pair, (start, end) in enumerate(zip(rows, ends)):
         assert y[start] != y[end]
         held, moving = tiles[2 * pair], tiles[2 * pair + 1]
@@ -189,8 +200,11 @@ def test_class_interpolation_holds_the_style_or_moves_the_code(trained):
         assert_close(held[6], trained.decode(z_start, [y[end]])[0, ..., 0], atol=1e-5)
         # Halfway in between: the mixed label vector 0.4 e_a + 0.6 e_b (t = 3/5).
         mixed = np.eye(10, dtype="float32")[[y[start]]] * 0.4 + np.eye(10)[[y[end]]] * 0.6
-        assert_close(held[4], plotting.conditional.decode_mixed(trained, z_start, mixed)[0, ..., 0],
-                     atol=1e-5)
+        assert_close(
+            held[4],
+            plotting.conditional.decode_mixed(trained, z_start, mixed)[0, ..., 0],
+            atol=1e-5,
+        )
         # Codes and label: from the first image's code under a to the second's under b.
         assert_close(moving[1], trained.decode(z_start, [y[start]])[0, ..., 0], atol=1e-5)
         assert_close(moving[6], trained.decode(z_end, [y[end]])[0, ..., 0], atol=1e-5)
@@ -198,27 +212,45 @@ def test_class_interpolation_holds_the_style_or_moves_the_code(trained):
         plotting.class_interpolation_figure(trained, x[:5], np.full(5, 3))
     with pytest.raises(ValueError, match="conditional"):
         plotting.class_interpolation_figure(
-            vae_tf.VAE(*vae_tf.build_encoder_decoder("mlp", 2)), x[:5], y[:5])
+            vae_tf.VAE(*vae_tf.build_encoder_decoder("mlp", 2)), x[:5], y[:5]
+        )
 
 
 @pytest.mark.slow
 def test_train_conditional_run_and_generate_by_label(tmp_path):
     config = vae_tf.TrainConfig(
-        architecture="mlp", latent_dim=2, conditional=True, epochs=1, steps_per_epoch=4,
+        architecture="mlp",
+        latent_dim=2,
+        conditional=True,
+        epochs=1,
+        steps_per_epoch=4,
         output_dir=str(tmp_path / "run"),
     )
     result = vae_tf.train(config, verbose=0)
     files = set(os.listdir(result.run_dir))
-    assert {"style_grid.png", "analogies.png", "samples.png", "latent_grid_label0.png",
-            "latent_grid_label9.png", "vae.keras", "saved_model"} <= files
+    assert {
+        "style_grid.png",
+        "analogies.png",
+        "samples.png",
+        "latent_grid_label0.png",
+        "latent_grid_label9.png",
+        "vae.keras",
+        "saved_model",
+    } <= files
     assert "interpolation.png" not in files
     saved_model = os.path.join(result.run_dir, "saved_model")
     out = tmp_path / "sevens.png"
     generated = run_python(
-        ["-c", "import runpy, sys; sys.modules['vae_tf'] = None; "
-               "sys.argv = ['generate.py'] + sys.argv[1:]; "
-               "runpy.run_path('scripts/generate.py', run_name='__main__')",
-         f"--saved_model={saved_model}", "--label=7", "--num=8", f"--out={out}"]
+        [
+            "-c",
+            "import runpy, sys; sys.modules['vae_tf'] = None; "
+            "sys.argv = ['generate.py'] + sys.argv[1:]; "
+            "runpy.run_path('scripts/generate.py', run_name='__main__')",
+            f"--saved_model={saved_model}",
+            "--label=7",
+            "--num=8",
+            f"--out={out}",
+        ]
     )
     assert generated.returncode == 0, generated.stderr[-3000:]
     assert out.read_bytes()[:4] == b"\x89PNG" and "8 images" in generated.stdout

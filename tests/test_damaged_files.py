@@ -6,9 +6,9 @@ import shutil
 
 import numpy as np
 import pytest
+from conftest import run_python
 
 import vae_tf
-from conftest import run_python
 from vae_tf import data
 from vae_tf.explorer.backends import SavedModelBackend
 from vae_tf.runs import TrainConfig
@@ -24,10 +24,17 @@ def finished_run(tmp_path_factory):
     base = tmp_path_factory.mktemp("damaged")
     (x_train, y_train), (x_test, y_test) = data.load_mnist()
     dataset = str(base / "digits.npz")
-    np.savez(dataset, x_train=x_train[:64], y_train=y_train[:64], x_test=x_test[:32],
-             y_test=y_test[:32])
-    config = TrainConfig(latent_dim=2, epochs=1, steps_per_epoch=2, batch_size=16,
-                         dataset=dataset, output_dir=str(base / "run"))
+    np.savez(
+        dataset, x_train=x_train[:64], y_train=y_train[:64], x_test=x_test[:32], y_test=y_test[:32]
+    )
+    config = TrainConfig(
+        latent_dim=2,
+        epochs=1,
+        steps_per_epoch=2,
+        batch_size=16,
+        dataset=dataset,
+        output_dir=str(base / "run"),
+    )
     train(config, verbose=0)
     return str(base / "run")
 
@@ -59,8 +66,11 @@ def _damaged(path):
 def test_a_damaged_vae_keras_is_named_not_missing(run_dir, damage):
     model_path = run_dir / "vae.keras"
     damage(model_path)
-    with pytest.raises(vae_tf.DamagedFileError, match=_damaged(model_path) + r"not a complete "
-                       r"\.keras archive: .*\): train the run again, or restore the file"):
+    with pytest.raises(
+        vae_tf.DamagedFileError,
+        match=_damaged(model_path) + r"not a complete "
+        r"\.keras archive: .*\): train the run again, or restore the file",
+    ):
         load_run(run_dir)
 
 
@@ -70,28 +80,44 @@ def test_scripts_report_a_truncated_vae_keras_in_one_line(run_dir):
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
-    assert re.match(r"visualize\.py: error: " + re.escape(str(run_dir / "vae.keras")) +
-                    r" is damaged \(not a complete \.keras archive", lines[-1]), result.stderr
+    assert re.match(
+        r"visualize\.py: error: "
+        + re.escape(str(run_dir / "vae.keras"))
+        + r" is damaged \(not a complete \.keras archive",
+        lines[-1],
+    ), result.stderr
 
 
-@pytest.mark.parametrize("content, problem", [
-    ("", r"empty"),
-    ('{"latent_dim": 2, "ep', r"not valid JSON: .*"),
-    ("[1, 2]", r"a JSON list, not the settings"),
-])
+@pytest.mark.parametrize(
+    "content, problem",
+    [
+        ("", r"empty"),
+        ('{"latent_dim": 2, "ep', r"not valid JSON: .*"),
+        ("[1, 2]", r"a JSON list, not the settings"),
+    ],
+)
 def test_a_damaged_config_json_says_what_is_wrong(run_dir, content, problem):
     (run_dir / "config.json").write_text(content)
-    with pytest.raises(vae_tf.DamagedFileError, match=_damaged(run_dir / "config.json") +
-                       problem + r"\): restore it from a copy"):
+    with pytest.raises(
+        vae_tf.DamagedFileError,
+        match=_damaged(run_dir / "config.json") + problem + r"\): restore it from a copy",
+    ):
         read_config(run_dir)
 
 
-@pytest.mark.parametrize("edit, problem", [
-    (lambda lines: lines[:-1] + [lines[-1][: len(lines[-1]) // 2]],
-     r"line 2 has \d+ cells for \d+ columns"),
-    (lambda lines: lines[:1] + [lines[1].replace(lines[1].split(",")[2], "x1.5e", 1)],
-     r"line 2: \w+ is 'x1\.5e', not a number"),
-])
+@pytest.mark.parametrize(
+    "edit, problem",
+    [
+        (
+            lambda lines: lines[:-1] + [lines[-1][: len(lines[-1]) // 2]],
+            r"line 2 has \d+ cells for \d+ columns",
+        ),
+        (
+            lambda lines: lines[:1] + [lines[1].replace(lines[1].split(",")[2], "x1.5e", 1)],
+            r"line 2: \w+ is 'x1\.5e', not a number",
+        ),
+    ],
+)
 def test_a_damaged_history_csv_names_the_line(run_dir, edit, problem):
     history = run_dir / "history.csv"
     lines = history.read_text().splitlines()
@@ -106,15 +132,19 @@ def test_a_damaged_history_csv_names_the_line(run_dir, edit, problem):
 def _variables_file(saved_model, suffix):
     return next(
         os.path.join(saved_model, "variables", name)
-        for name in os.listdir(os.path.join(saved_model, "variables")) if name.endswith(suffix)
+        for name in os.listdir(os.path.join(saved_model, "variables"))
+        if name.endswith(suffix)
     )
 
 
-@pytest.mark.parametrize("damaged, named", [
-    (lambda path: os.path.join(path, "saved_model.pb"), "saved_model.pb"),
-    (lambda path: _variables_file(path, ".data-00000-of-00001"), "variables"),
-    (lambda path: _variables_file(path, ".index"), "variables"),
-])
+@pytest.mark.parametrize(
+    "damaged, named",
+    [
+        (lambda path: os.path.join(path, "saved_model.pb"), "saved_model.pb"),
+        (lambda path: _variables_file(path, ".data-00000-of-00001"), "variables"),
+        (lambda path: _variables_file(path, ".index"), "variables"),
+    ],
+)
 def test_a_damaged_saved_model_names_the_part_that_is_damaged(run_dir, damaged, named):
     saved_model = str(run_dir / "saved_model")
     assert vae_tf.load_saved_model(saved_model).decode is not None  # whole, it loads

@@ -45,8 +45,10 @@ def small_images(n=10):
 
 
 def epoch(dataset):
-    return [batch.numpy() if not isinstance(batch, tuple) else tuple(b.numpy() for b in batch)
-            for batch in dataset]
+    return [
+        batch.numpy() if not isinstance(batch, tuple) else tuple(b.numpy() for b in batch)
+        for batch in dataset
+    ]
 
 
 def test_dataset_batches_and_reshuffles_every_epoch_reproducibly():
@@ -84,8 +86,8 @@ def test_validation_binarization_is_identical_every_epoch():
     images = small_images(8)
     labels = np.arange(8)
     dataset = data.make_dataset(images, labels, batch_size=8, binarize=True, seed=0)
-    (x1, y1), = epoch(dataset)
-    (x2, _), = epoch(dataset)
+    ((x1, y1),) = epoch(dataset)
+    ((x2, _),) = epoch(dataset)
     np.testing.assert_array_equal(x1, x2)
     np.testing.assert_array_equal(y1, labels)
     assert set(np.unique(x1)) <= {0.0, 1.0}
@@ -106,8 +108,9 @@ def test_make_dataset_rejects_bad_batch_size():
 
 
 def test_keras_datasets_by_name_offline_message(monkeypatch):
-    import keras
     import urllib.error
+
+    import keras
 
     def offline():
         raise urllib.error.URLError("[Errno -2] Name or service not known")

@@ -63,7 +63,8 @@ def test_entropy_and_mutual_information_match_closed_forms():
     uniform = rng.integers(0, 8, 200000)
     assert disentanglement.entropy(uniform) == pytest.approx(math.log(8), abs=1e-3)
     assert disentanglement.mutual_information(uniform, uniform) == pytest.approx(
-        disentanglement.entropy(uniform))
+        disentanglement.entropy(uniform)
+    )
     independent = rng.integers(0, 5, 200000)
     # The plug-in estimate's bias is about (8-1)(5-1)/(2N) nats.
     assert disentanglement.mutual_information(uniform, independent) < 2e-4
@@ -73,7 +74,8 @@ def test_entropy_and_mutual_information_match_closed_forms():
     p_same = 0.7 + 0.3 / 8
     conditional = -(p_same * math.log(p_same) + 7 * (0.3 / 8) * math.log(0.3 / 8))
     assert disentanglement.mutual_information(uniform, noisy) == pytest.approx(
-        math.log(8) - conditional, abs=3e-3)
+        math.log(8) - conditional, abs=3e-3
+    )
 
 
 def test_mig_is_near_one_for_a_copy_of_the_factors_and_near_zero_for_noise():
@@ -81,10 +83,13 @@ def test_mig_is_near_one_for_a_copy_of_the_factors_and_near_zero_for_noise():
     sizes = (3, 6, 10, 16, 16)
     factors = np.stack([rng.integers(0, size, 20000) for size in sizes], axis=1)
     # Each factor in a dimension of its own (scaled, shifted, slightly noisy), two dead ones.
-    copy = np.concatenate([
-        factors * [0.5, -2.0, 1.0, 0.1, 3.0] + rng.normal(0, 1e-3, factors.shape),
-        rng.normal(size=(20000, 2)) * 1e-3,
-    ], axis=1)
+    copy = np.concatenate(
+        [
+            factors * [0.5, -2.0, 1.0, 0.1, 3.0] + rng.normal(0, 1e-3, factors.shape),
+            rng.normal(size=(20000, 2)) * 1e-3,
+        ],
+        axis=1,
+    )
     result = disentanglement.mutual_information_gap(copy, factors, factor_names=list("abcde"))
     assert result["mig"] > 0.97 and (result["gaps"] > 0.95).all()
     assert result["best_dimensions"].tolist() == [0, 1, 2, 3, 4]
@@ -103,8 +108,9 @@ def test_mig_is_near_one_for_a_copy_of_the_factors_and_near_zero_for_noise():
     assert disentanglement.mutual_information_gap(mixed, factors)["gaps"][3:].max() < 0.5
     # dSprites' sizes: 20 bins carry at most log 20 of a 40-value factor.
     orientation = rng.integers(0, 40, (20000, 1))
-    code = np.concatenate([orientation + rng.normal(0, 1e-3, (20000, 1)),
-                           rng.normal(size=(20000, 1))], axis=1)
+    code = np.concatenate(
+        [orientation + rng.normal(0, 1e-3, (20000, 1)), rng.normal(size=(20000, 1))], axis=1
+    )
     gap = disentanglement.mutual_information_gap(code, orientation)["gaps"][0]
     assert gap == pytest.approx(math.log(20) / math.log(40), abs=0.02)
     with pytest.raises(ValueError, match="integer"):
@@ -117,10 +123,17 @@ def test_mig_is_near_one_for_a_copy_of_the_factors_and_near_zero_for_noise():
 
 def test_a_run_on_shapes_is_measured_and_drawn_per_factor(tmp_path):
     run_dir = str(tmp_path / "run")
-    result = vae_tf.train(vae_tf.TrainConfig(
-        dataset="shapes", architecture="mlp", latent_dim=4, epochs=1, steps_per_epoch=20,
-        output_dir=run_dir,
-    ), verbose=0)
+    result = vae_tf.train(
+        vae_tf.TrainConfig(
+            dataset="shapes",
+            architecture="mlp",
+            latent_dim=4,
+            epochs=1,
+            steps_per_epoch=20,
+            output_dir=run_dir,
+        ),
+        verbose=0,
+    )
     assert os.path.isfile(os.path.join(run_dir, "factor_traversal.png"))
     source = vae_tf.data.get_source("shapes")
     assert source.image_shape == (64, 64, 1) and source.num_classes == 3
@@ -136,7 +149,8 @@ def test_a_run_on_shapes_is_measured_and_drawn_per_factor(tmp_path):
     assert list(measured["mig_per_factor"]) == list(shapes.FACTOR_NAMES)
     assert 0 <= measured["mig"] <= 1
     figure = plotting.factor_traversal_figure(
-        result.model, x_test[:500], factors[:500], shapes.FACTOR_NAMES, steps=5)
+        result.model, x_test[:500], factors[:500], shapes.FACTOR_NAMES, steps=5
+    )
     assert len(figure.axes) == 5
     assert figure.axes[0].get_images()[0].get_array().shape == (64, 5 * 64)
     # The same run's settings on MNIST: refused before any model is loaded.

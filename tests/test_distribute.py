@@ -18,12 +18,12 @@ import types
 
 import numpy as np
 import pytest
+from conftest import REPO
+from conftest import run_python
 
 import vae_tf
 from vae_tf import distribute
 from vae_tf.callbacks import TrainingCheckpoint
-from conftest import REPO
-from conftest import run_python
 
 TRAIN = os.path.join(REPO, "scripts", "train.py")
 
@@ -48,9 +48,7 @@ def _make_model(strategy, kind):
 
     keras.utils.set_random_seed(0)
     with strategy.scope():
-        encoder, decoder = vae_tf.build_encoder_decoder(
-            "mlp", 2, variational=kind != "autoencoder"
-        )
+        encoder, decoder = vae_tf.build_encoder_decoder("mlp", 2, variational=kind != "autoencoder")
         if kind == "autoencoder":
             model = vae_tf.Autoencoder(encoder, decoder)
         elif kind in VARIANTS:
@@ -133,12 +131,26 @@ def _start_workers(cluster, run_dir, scratch):
     for index in range(2):
         tf_config = {"cluster": cluster, "task": {"type": "worker", "index": index}}
         env = {**os.environ, "TF_CONFIG": json.dumps(tf_config), "TMPDIR": str(scratch)}
-        workers.append(subprocess.Popen(
-            [sys.executable, TRAIN, "--strategy=multi_worker", f"--output_dir={run_dir}",
-             "--architecture=mlp", "--epochs=4", "--steps_per_epoch=10", "--batch_size=64",
-             "--checkpoint_steps=3"],
-            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        ))
+        workers.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    TRAIN,
+                    "--strategy=multi_worker",
+                    f"--output_dir={run_dir}",
+                    "--architecture=mlp",
+                    "--epochs=4",
+                    "--steps_per_epoch=10",
+                    "--batch_size=64",
+                    "--checkpoint_steps=3",
+                ],
+                cwd=REPO,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+        )
     return workers
 
 
@@ -169,9 +181,12 @@ def test_two_workers_on_localhost_stop_together_on_sigterm_and_only_the_chief_wr
     # The script's last line; TensorFlow's C++ runtime may log after it, as a worker
     # left behind by the other loses its heartbeats ("Failed to send RPC to
     # coordination service").
-    stop = re.compile(r"^train\.py: Terminated (?:in epoch \d at step (\d+)|at the end of epoch "
-                      r"\d \(step (\d+)\)): saved a checkpoint in (\S+); run the same command "
-                      r"on every worker to resume\.$", re.MULTILINE)
+    stop = re.compile(
+        r"^train\.py: Terminated (?:in epoch \d at step (\d+)|at the end of epoch "
+        r"\d \(step (\d+)\)): saved a checkpoint in (\S+); run the same command "
+        r"on every worker to resume\.$",
+        re.MULTILINE,
+    )
     steps = []
     for worker, output in zip(workers, outputs):
         assert worker.returncode == 143, output[-4000:]
@@ -219,12 +234,15 @@ def test_strategies_by_name_and_their_errors(monkeypatch):
         vae_tf.TrainConfig(strategy="parameter_server").validate()
 
 
-@pytest.mark.parametrize("cluster, task, chief", [
-    ({"worker": ["a:1", "b:1"]}, ("worker", 0), True),
-    ({"worker": ["a:1", "b:1"]}, ("worker", 1), False),
-    ({"chief": ["c:1"], "worker": ["a:1"]}, ("chief", 0), True),
-    ({"chief": ["c:1"], "worker": ["a:1"]}, ("worker", 0), False),
-])
+@pytest.mark.parametrize(
+    "cluster, task, chief",
+    [
+        ({"worker": ["a:1", "b:1"]}, ("worker", 0), True),
+        ({"worker": ["a:1", "b:1"]}, ("worker", 1), False),
+        ({"chief": ["c:1"], "worker": ["a:1"]}, ("chief", 0), True),
+        ({"chief": ["c:1"], "worker": ["a:1"]}, ("worker", 0), False),
+    ],
+)
 def test_the_chief_is_the_chief_task_or_else_worker_0(cluster, task, chief):
     import tensorflow as tf
 

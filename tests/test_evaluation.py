@@ -6,11 +6,11 @@ import math
 import keras
 import numpy as np
 import pytest
+from conftest import run_python
 from keras import layers
 
 import vae_tf
 from vae_tf import evaluation
-from conftest import run_python
 
 SIGMA = 0.3
 OFFSET = 0.5
@@ -44,7 +44,11 @@ def linear_gaussian_vae(scales=(0.4, 0.2)):
     decoder = keras.Model(z, layers.Reshape((2, 2, 1))(layers.Dense(4, name="mean")(z)))
     decoder.get_layer("mean").set_weights([w.T, np.full(4, OFFSET)])
     model = vae_tf.VAE(
-        encoder, decoder, likelihood="gaussian", sigma=SIGMA, decoder_output="probabilities",
+        encoder,
+        decoder,
+        likelihood="gaussian",
+        sigma=SIGMA,
+        decoder_output="probabilities",
         seed=0,
     )
 
@@ -82,9 +86,7 @@ def test_inexact_posterior_bound_is_above_the_true_nll():
     )
     x = np.random.default_rng(2).uniform(size=(30, 2, 2, 1)).astype("float32")
     true_nll = -log_marginal(x).mean()
-    nlls = [
-        evaluation.evaluate_likelihood(model, x, num_samples=k)["nll"] for k in (1, 10, 1000)
-    ]
+    nlls = [evaluation.evaluate_likelihood(model, x, num_samples=k)["nll"] for k in (1, 10, 1000)]
     assert nlls[0] > nlls[1] > nlls[2] > true_nll - 0.01
     assert nlls[2] == pytest.approx(true_nll, abs=0.05)  # and converges to it
 
@@ -115,8 +117,7 @@ def test_one_sample_equals_the_elbo_in_expectation(trained_mlp, mnist_small):
     assert abs(difference) < 5 * standard_error
     assert result["elbo"] == pytest.approx(result["reconstruction"] + result["kl"])
     # The K=1 estimator, averaged over its draws, is the ELBO.
-    k1 = evaluation.evaluate_likelihood(trained_mlp, np.repeat(images, 100, axis=0),
-                                        num_samples=1)
+    k1 = evaluation.evaluate_likelihood(trained_mlp, np.repeat(images, 100, axis=0), num_samples=1)
     assert k1["nll"] == pytest.approx(result["elbo"], abs=1.0)
 
 
@@ -182,7 +183,11 @@ def binarized_run(tmp_path_factory):
     """A short run trained on binarized images: `(run_dir, model)`."""
     run_dir = str(tmp_path_factory.mktemp("evaluation") / "run")
     config = vae_tf.TrainConfig(
-        architecture="mlp", latent_dim=4, epochs=1, steps_per_epoch=5, binarize=True,
+        architecture="mlp",
+        latent_dim=4,
+        epochs=1,
+        steps_per_epoch=5,
+        binarize=True,
         output_dir=run_dir,
     )
     return run_dir, vae_tf.train(config, verbose=0).model
@@ -193,9 +198,16 @@ def test_evaluate_script_prints_and_writes_json(binarized_run, tmp_path, judge_c
     run_dir, _ = binarized_run
     output = tmp_path / "out" / "evaluation.json"
     result = run_python(
-        ["scripts/evaluate.py", f"--run_dir={run_dir}", "--k=20", "--num_examples=50",
-         f"--output_json={output}", "--sample_quality", "--sample_quality_examples=300",
-         "--judge_epochs=1"],
+        [
+            "scripts/evaluate.py",
+            f"--run_dir={run_dir}",
+            "--k=20",
+            "--num_examples=50",
+            f"--output_json={output}",
+            "--sample_quality",
+            "--sample_quality_examples=300",
+            "--judge_epochs=1",
+        ],
         env={"VAE_TF_CACHE": judge_cache},
     )
     assert result.returncode == 0, result.stderr[-3000:]

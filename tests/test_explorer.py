@@ -15,6 +15,7 @@ import urllib.request
 
 import numpy as np
 import pytest
+from conftest import REPO
 from PIL import Image
 
 import vae_tf
@@ -24,15 +25,13 @@ from vae_tf.explorer import browser
 from vae_tf.explorer.png import png_bytes
 from vae_tf.explorer.png import to_uint8
 
-from conftest import REPO
-
 
 def png_pixels(data_url_or_bytes):
     """Pixels of a PNG (a data URL or bytes), read by Pillow: `(H, W, C)` uint8."""
     if isinstance(data_url_or_bytes, str):
         prefix = "data:image/png;base64,"
         assert data_url_or_bytes.startswith(prefix)
-        data_url_or_bytes = base64.b64decode(data_url_or_bytes[len(prefix):])
+        data_url_or_bytes = base64.b64decode(data_url_or_bytes[len(prefix) :])
     pixels = np.asarray(Image.open(io.BytesIO(data_url_or_bytes)))
     return pixels[..., None] if pixels.ndim == 2 else pixels
 
@@ -90,7 +89,9 @@ def call(url, path, body=None, raw=None, method=None, headers=None):
     """`(status, decoded JSON)` of a request; `raw` sends bytes as they are."""
     data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
     request = urllib.request.Request(
-        url.rstrip("/") + path, data=data, method=method,
+        url.rstrip("/") + path,
+        data=data,
+        method=method,
         headers={"Content-Type": "application/json", **(headers or {})},
     )
     try:
@@ -112,8 +113,9 @@ def test_info_orders_dimensions_by_their_kl(served):
     # Closed-form KL to N(0, 1) per dimension, computed here in numpy.
     kl = 0.5 * np.mean(np.exp(z_log_var) + z_mean**2 - 1 - z_log_var, axis=0)
     assert info["usage_name"] == "KL"
-    np.testing.assert_allclose([d["usage"] for d in info["dimensions"]], np.sort(kl)[::-1],
-                               rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        [d["usage"] for d in info["dimensions"]], np.sort(kl)[::-1], rtol=1e-4, atol=1e-5
+    )
     assert info["sliders"] == list(np.argsort(-kl, kind="stable"))
 
 
@@ -138,7 +140,7 @@ def test_map_and_examples_are_the_encoded_test_images(served):
     assert answer["labels"] == state.labels.tolist()
     _, examples = call(url, "/api/examples")
     assert len(examples["images"]) == explorer.api.EXAMPLES
-    np.testing.assert_allclose(examples["z"], means[:len(examples["z"])], atol=1e-6)
+    np.testing.assert_allclose(examples["z"], means[: len(examples["z"])], atol=1e-6)
     np.testing.assert_array_equal(png_pixels(examples["images"][3]), to_uint8(state.images[3]))
 
 
@@ -151,8 +153,9 @@ def test_interpolation_paths(served):
     np.testing.assert_allclose(linear, [[2 - t, t] for t in (0, 0.5, 1, 1.5, 2)])
     # Orthogonal ends of norm 2: the great circle keeps the norm, at angle t * 90 degrees.
     angles = np.linspace(0, math.pi / 2, 5)
-    np.testing.assert_allclose(spherical, 2 * np.stack([np.cos(angles), np.sin(angles)], 1),
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        spherical, 2 * np.stack([np.cos(angles), np.sin(angles)], 1), atol=1e-12
+    )
     expected = np.asarray(state.backend.model.decode(spherical.astype("float32")))
     np.testing.assert_allclose(answer["spherical"]["images"], expected, atol=6e-5)
 
@@ -200,13 +203,16 @@ def test_bad_decodes_get_400_with_the_problem(served, body, message):
     assert status == 400 and message in answer["error"]
 
 
-@pytest.mark.parametrize("raw, message", [
-    (b'{"z": [[0, NaN]]}', "NaN"),
-    (b'{"z": [[0, Infinity]]}', "Infinity"),
-    (b'{"z": [[0, 1e999]]}', "finite"),
-    (b'{"z": [[0, 0]', "not valid JSON"),
-    (b"\xff\xfe", "not valid JSON"),
-])
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        (b'{"z": [[0, NaN]]}', "NaN"),
+        (b'{"z": [[0, Infinity]]}', "Infinity"),
+        (b'{"z": [[0, 1e999]]}', "finite"),
+        (b'{"z": [[0, 0]', "not valid JSON"),
+        (b"\xff\xfe", "not valid JSON"),
+    ],
+)
 def test_non_json_numbers_and_broken_bodies_get_400(served, raw, message):
     _, url = served["plain"]
     status, answer = call(url, "/api/decode", raw=raw)
@@ -357,9 +363,17 @@ def test_colour_64x64_images_come_back_in_colour(tmp_path):
 @pytest.mark.slow
 def test_explore_script_serves_and_stops_on_ctrl_c(runs):
     process = subprocess.Popen(
-        [sys.executable, "scripts/explore.py", f"--run_dir={runs['plain']}", "--port=0",
-         "--num_images=100"],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "scripts/explore.py",
+            f"--run_dir={runs['plain']}",
+            "--port=0",
+            "--num_images=100",
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         # A suite started in the background (`nohup ... &`) runs with SIGINT ignored, and
         # Python keeps an inherited SIG_IGN: give the script the default, as a terminal would.
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
@@ -397,7 +411,9 @@ def decoded_src(page):
 def wait_for_new_image(page, before):
     page.wait_for_function(
         "(before) => document.getElementById('decoded').src !== before"
-        " && document.getElementById('decoded').complete", arg=before, timeout=20000,
+        " && document.getElementById('decoded').complete",
+        arg=before,
+        timeout=20000,
     )
 
 

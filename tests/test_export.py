@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
+from conftest import run_python
 
 import vae_tf
 from vae_tf import export_saved_model
-from conftest import run_python
 
 CONSUMER = """
 import sys
@@ -41,8 +41,14 @@ def test_saved_model_serves_without_vae_tf(tmp_path, conv_vae, mnist_small, vari
     if variant == "vamp":
         # The sample endpoint draws from the VampPrior: the encoder's
         # posteriors at the pseudo-inputs, all inside the graph.
-        conv_vae = vae_tf.VAE(*vae_tf.build_encoder_decoder("conv", 2), seed=3, prior="vamp",
-                              prior_components=20, objective="iwae", num_samples=2)
+        conv_vae = vae_tf.VAE(
+            *vae_tf.build_encoder_decoder("conv", 2),
+            seed=3,
+            prior="vamp",
+            prior_components=20,
+            objective="iwae",
+            num_samples=2,
+        )
     conv_vae.compile(optimizer="adam")
     conv_vae.fit(x[:256], epochs=1, batch_size=128, verbose=0)
     directory = export_saved_model(conv_vae, tmp_path / "saved_model")

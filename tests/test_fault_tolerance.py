@@ -14,9 +14,9 @@ import time
 import keras
 import numpy as np
 import pytest
+from conftest import REPO
 
 import vae_tf
-from conftest import REPO
 from vae_tf import cli
 from vae_tf import data
 from vae_tf.callbacks import TrainingCheckpoint
@@ -27,8 +27,12 @@ from vae_tf.runs import train
 # 6 epochs of 20 steps, a checkpoint every 7 steps and at every epoch's end:
 # room for three signals at random steps.
 RUN_FLAGS = [
-    "--latent_dim=2", "--epochs=6", "--batch_size=32", "--checkpoint_steps=7",
-    "--deterministic", "--seed=5",
+    "--latent_dim=2",
+    "--epochs=6",
+    "--batch_size=32",
+    "--checkpoint_steps=7",
+    "--deterministic",
+    "--seed=5",
 ]
 
 
@@ -37,14 +41,24 @@ def _digits(tmp_path):
     path = tmp_path / "digits.npz"
     if not path.exists():
         (x_train, y_train), (x_test, y_test) = data.load_mnist()
-        np.savez(path, x_train=x_train[:640], y_train=y_train[:640], x_test=x_test[:64],
-                 y_test=y_test[:64])
+        np.savez(
+            path,
+            x_train=x_train[:640],
+            y_train=y_train[:640],
+            x_test=x_test[:64],
+            y_test=y_test[:64],
+        )
     return str(path)
 
 
 def _train_script(tmp_path, output_dir):
-    return [sys.executable, "scripts/train.py", *RUN_FLAGS, f"--dataset={_digits(tmp_path)}",
-            f"--output_dir={output_dir}"]
+    return [
+        sys.executable,
+        "scripts/train.py",
+        *RUN_FLAGS,
+        f"--dataset={_digits(tmp_path)}",
+        f"--output_dir={output_dir}",
+    ]
 
 
 def _weights(run_dir):
@@ -58,7 +72,11 @@ def _signal_after_checkpoint(command, checkpoints, after_step, signals, rng):
     Returns `(returncode, stdout, stderr)`.
     """
     process = subprocess.Popen(
-        command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        command,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         # A suite started in the background (`nohup ... &`) ignores SIGINT, and so would
         # its children.
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
@@ -81,7 +99,10 @@ def _signal_after_checkpoint(command, checkpoints, after_step, signals, rng):
 @pytest.mark.slow
 def test_sigint_sigterm_and_a_double_ctrl_c_resume_to_the_uninterrupted_weights(tmp_path):
     whole = subprocess.run(
-        _train_script(tmp_path, tmp_path / "whole"), cwd=REPO, capture_output=True, text=True,
+        _train_script(tmp_path, tmp_path / "whole"),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
         timeout=300,
     )
     assert whole.returncode == 0, whole.stderr[-3000:]
@@ -96,8 +117,10 @@ def test_sigint_sigterm_and_a_double_ctrl_c_resume_to_the_uninterrupted_weights(
         r"of epoch (\d) \(step ([\d,]+)\)): saved a checkpoint in (\S+); run the same "
         r"command to resume\.\n\Z"
     )
-    for number, status, name in [(signal.SIGINT, 130, "Interrupted"),
-                                 (signal.SIGTERM, 143, "Terminated")]:
+    for number, status, name in [
+        (signal.SIGINT, 130, "Interrupted"),
+        (signal.SIGTERM, 143, "Terminated"),
+    ]:
         returncode, stdout, stderr = _signal_after_checkpoint(
             command, checkpoints, step, [number], rng
         )
@@ -137,8 +160,13 @@ def test_sigint_sigterm_and_a_double_ctrl_c_resume_to_the_uninterrupted_weights(
 
 def _config(tmp_path, **changes):
     settings = dict(
-        latent_dim=2, epochs=1, steps_per_epoch=2, batch_size=16, steps_per_execution=1,
-        dataset=_digits(tmp_path), output_dir=str(tmp_path / "run"),
+        latent_dim=2,
+        epochs=1,
+        steps_per_epoch=2,
+        batch_size=16,
+        steps_per_execution=1,
+        dataset=_digits(tmp_path),
+        output_dir=str(tmp_path / "run"),
     )
     return TrainConfig(**{**settings, **changes})
 
@@ -155,17 +183,36 @@ def _interrupt(config, at_step):
         train(config, verbose=0, callbacks=[Crash()])
 
 
-@pytest.mark.parametrize("variant", [
-    {},
-    # The IWAE bound's K codes per image and the VampPrior's pseudo-inputs
-    # resume exactly too.
-    dict(objective="iwae", num_samples=3, prior="vamp", prior_components=5),
-])
+@pytest.mark.parametrize(
+    "variant",
+    [
+        {},
+        # The IWAE bound's K codes per image and the VampPrior's pseudo-inputs
+        # resume exactly too.
+        dict(objective="iwae", num_samples=3, prior="vamp", prior_components=5),
+    ],
+)
 def test_mid_epoch_checkpoint_resumes_exactly(tmp_path, variant):
-    whole = train(_config(tmp_path, epochs=2, steps_per_epoch=4, output_dir=str(tmp_path / "a"),
-                          deterministic=True, **variant), verbose=0)
-    config = _config(tmp_path, epochs=2, steps_per_epoch=4, checkpoint_steps=2,
-                     output_dir=str(tmp_path / "b"), deterministic=True, **variant)
+    whole = train(
+        _config(
+            tmp_path,
+            epochs=2,
+            steps_per_epoch=4,
+            output_dir=str(tmp_path / "a"),
+            deterministic=True,
+            **variant,
+        ),
+        verbose=0,
+    )
+    config = _config(
+        tmp_path,
+        epochs=2,
+        steps_per_epoch=4,
+        checkpoint_steps=2,
+        output_dir=str(tmp_path / "b"),
+        deterministic=True,
+        **variant,
+    )
     _interrupt(config, at_step=8)
     position = TrainingCheckpoint.latest(str(tmp_path / "b.partial" / "checkpoint"))
     assert (position["epoch"], position["batch"], position["step"]) == (1, 2, 6)
@@ -293,8 +340,10 @@ def test_checkpoints_appear_whole_and_a_damaged_one_falls_back_to_the_one_before
     conv_vae.fit(images, batch_size=16, epochs=2, callbacks=[checkpoint], verbose=0)
     # The newest pair and the one before it.
     assert sorted(os.listdir(tmp_path)) == [
-        "step-000000000007.json", "step-000000000007.weights.h5",
-        "step-000000000008.json", "step-000000000008.weights.h5",
+        "step-000000000007.json",
+        "step-000000000007.weights.h5",
+        "step-000000000008.json",
+        "step-000000000008.weights.h5",
     ]
     assert TrainingCheckpoint.latest(str(tmp_path))["epoch"] == 2
     trained = [w.numpy() for w in conv_vae.weights]
@@ -312,8 +361,11 @@ def test_checkpoints_appear_whole_and_a_damaged_one_falls_back_to_the_one_before
 
     newest = str(tmp_path / "step-000000000008.weights.h5")
     _truncate(newest)
-    with pytest.warns(UserWarning, match=re.escape(newest) + r" is damaged \(.*\).*"
-                      "Resuming from the checkpoint before it instead"):
+    with pytest.warns(
+        UserWarning,
+        match=re.escape(newest) + r" is damaged \(.*\).*"
+        "Resuming from the checkpoint before it instead",
+    ):
         model, position = restored()
     assert position == {"epoch": 1, "batch": 3, "step": 7}
     assert int(model.optimizer.iterations.numpy()) == 7
@@ -322,9 +374,12 @@ def test_checkpoints_appear_whole_and_a_damaged_one_falls_back_to_the_one_before
     _truncate(str(tmp_path / "step-000000000007.weights.h5"))
     with pytest.raises(vae_tf.DamagedFileError) as error:  # the only one left
         restored()
-    assert re.match(re.escape(str(tmp_path / "step-000000000007.weights.h5")) + r" is damaged "
-                    r"\(.+\): no earlier checkpoint can be read either; delete .* to start "
-                    r"afresh, or pass overwrite=True\.$", str(error.value))
+    assert re.match(
+        re.escape(str(tmp_path / "step-000000000007.weights.h5")) + r" is damaged "
+        r"\(.+\): no earlier checkpoint can be read either; delete .* to start "
+        r"afresh, or pass overwrite=True\.$",
+        str(error.value),
+    )
 
     # A checkpoint whose JSON was never written, or is damaged, does not count.
     (tmp_path / "step-000000000007.json").write_text('{"epoch": 1, "ba')
@@ -375,17 +430,24 @@ def test_a_full_disk_at_a_checkpoint_keeps_the_one_before_and_says_where(tmp_pat
         "command to resume."
     )
     assert sorted(os.listdir(checkpoints)) == [
-        "step-000000000001.json", "step-000000000001.weights.h5",
-        "step-000000000002.json", "step-000000000002.weights.h5",
+        "step-000000000001.json",
+        "step-000000000001.weights.h5",
+        "step-000000000002.json",
+        "step-000000000002.weights.h5",
     ]
     monkeypatch.undo()
     resumed = train(config, verbose=0)
     assert int(resumed.model.optimizer.iterations.numpy()) == 6
 
 
-@pytest.mark.parametrize("write", [
-    "model", "saved_model", "figure",
-])
+@pytest.mark.parametrize(
+    "write",
+    [
+        "model",
+        "saved_model",
+        "figure",
+    ],
+)
 def test_a_full_disk_while_writing_the_run_leaves_the_finished_run_untouched(
     tmp_path, monkeypatch, write
 ):
@@ -406,10 +468,13 @@ def test_a_full_disk_while_writing_the_run_leaves_the_finished_run_untouched(
         "figure": (matplotlib.figure.Figure, "savefig", _no_space),
     }[write]
     monkeypatch.setattr(owner, name, replacement)
-    with pytest.raises(vae_tf.DiskFullError, match=re.escape(
-        f"No space left on the disk of {run_dir}.partial: free some space there; the last whole "
-        f"checkpoint (2 epochs and 0 steps done) is kept in {run_dir}.partial"
-    )):
+    with pytest.raises(
+        vae_tf.DiskFullError,
+        match=re.escape(
+            f"No space left on the disk of {run_dir}.partial: free some space there; the last whole "
+            f"checkpoint (2 epochs and 0 steps done) is kept in {run_dir}.partial"
+        ),
+    ):
         train(_config(tmp_path, epochs=2), verbose=0, resume=True)
     for name, content in before.items():
         assert (run_dir / name).read_bytes() == content
@@ -433,7 +498,9 @@ def ctrl_c_raises():
 
 
 def test_a_signal_stops_fit_at_that_step_with_a_checkpoint_there(
-    tmp_path, conv_vae, ctrl_c_raises,
+    tmp_path,
+    conv_vae,
+    ctrl_c_raises,
 ):
     from vae_tf.callbacks import SignalCatcher
     from vae_tf.callbacks import StopOnSignal
@@ -447,10 +514,17 @@ def test_a_signal_stops_fit_at_that_step_with_a_checkpoint_there(
     images = data.load_mnist()[1][0][:64]
     checkpoint = TrainingCheckpoint(str(tmp_path))  # per epoch only
     with SignalCatcher() as catcher, pytest.raises(vae_tf.TrainingInterrupted) as stop:
-        conv_vae.fit(images, batch_size=16, epochs=3, verbose=0, callbacks=[
-            SignalAtStep(), checkpoint, StopOnSignal(catcher, checkpoint)])
-    assert str(stop.value) == (f"Interrupted in epoch 2 at step 6: saved a checkpoint in "
-                               f"{tmp_path}; run the same command to resume.")
+        conv_vae.fit(
+            images,
+            batch_size=16,
+            epochs=3,
+            verbose=0,
+            callbacks=[SignalAtStep(), checkpoint, StopOnSignal(catcher, checkpoint)],
+        )
+    assert str(stop.value) == (
+        f"Interrupted in epoch 2 at step 6: saved a checkpoint in "
+        f"{tmp_path}; run the same command to resume."
+    )
     assert stop.value.exit_status == 130 and isinstance(stop.value, KeyboardInterrupt)
     assert stop.value.position == {"epoch": 1, "batch": 2, "step": 6}
     assert TrainingCheckpoint.latest(str(tmp_path))["step"] == 6

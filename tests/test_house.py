@@ -7,13 +7,13 @@ import keras
 import numpy as np
 import pytest
 from absl import flags
+from conftest import assert_close
 
 import vae_tf
 from vae_tf import cli
 from vae_tf import data
 from vae_tf.models import LatentVariableModel
 from vae_tf.models import StandardNormal
-from conftest import assert_close
 
 
 def test_standard_normal_prior_density_samples_and_kl():
@@ -67,16 +67,27 @@ def test_log_importance_weights_are_log_joint_minus_log_posterior(conv_vae, mnis
 def test_a_registered_source_trains_like_a_named_dataset(tmp_path, mnist_small):
     (x, y), (x_test, y_test) = mnist_small
     arrays = ((x[:64], y[:64]), (x_test[:32], y_test[:32]))
-    data.register("digits64", lambda: data.DataSource(
-        "digits64", (28, 28, 1), 10, "bernoulli", lambda: arrays
-    ))
+    data.register(
+        "digits64",
+        lambda: data.DataSource("digits64", (28, 28, 1), 10, "bernoulli", lambda: arrays),
+    )
     source = data.get_source("digits64")
-    assert (source.image_shape, source.num_classes, source.likelihood) == ((28, 28, 1), 10,
-                                                                         "bernoulli")
+    assert (source.image_shape, source.num_classes, source.likelihood) == (
+        (28, 28, 1),
+        10,
+        "bernoulli",
+    )
     assert "digits64" in data.registry.names()
     # latent_dim=3: no latent grid per class to draw.
-    config = vae_tf.TrainConfig(dataset="digits64", architecture="mlp", latent_dim=3, epochs=1,
-                                batch_size=32, conditional=True, output_dir=str(tmp_path / "run"))
+    config = vae_tf.TrainConfig(
+        dataset="digits64",
+        architecture="mlp",
+        latent_dim=3,
+        epochs=1,
+        batch_size=32,
+        conditional=True,
+        output_dir=str(tmp_path / "run"),
+    )
     result = vae_tf.train(config, verbose=0)
     assert result.model.conditional and result.model.num_classes == 10
     with pytest.raises(ValueError, match="dataset must be one of .*'digits64'"):
@@ -118,3 +129,21 @@ def test_library_words_become_flags_where_scripts_print():
     assert cli.flag_words("--epochs=3, x_train=..., my_epochs=2, runs/output_dir/a") == (
         "--epochs=3, x_train=..., my_epochs=2, runs/output_dir/a"
     )
+
+
+def test_the_formatter_owns_the_layout():
+    # `ruff check --fix . && ruff format .` from the project's root mends a failure.
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    for command in (["check", "."], ["format", "--check", "."]):
+        result = subprocess.run(
+            [sys.executable, "-m", "ruff", *command],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr

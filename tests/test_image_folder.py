@@ -5,11 +5,11 @@ import os
 import numpy as np
 import pytest
 import tensorflow as tf
+from conftest import REPO
+from conftest import run_python
 from PIL import Image
 
 import vae_tf
-from conftest import REPO
-from conftest import run_python
 from vae_tf.data import ImageFolder
 
 
@@ -61,7 +61,7 @@ def test_folder_lists_images_with_class_labels_and_a_fixed_split(folder):
 def test_images_are_cropped_to_the_centre_resized_and_labelled(folder):
     images = ImageFolder(folder, image_size=16, validation_split=0)
     batches = list(images.dataset(batch_size=64, labels=True).as_numpy_iterator())
-    (x, y), = batches
+    ((x, y),) = batches
     assert x.shape == (12, 16, 16, 3) and x.dtype == np.float32  # 2 bad files skipped
     assert x.min() >= 0 and x.max() <= 1
     reds, blues = x[y == 0], x[y == 1]
@@ -115,7 +115,9 @@ def test_a_folder_trains_the_conv64_vae_at_64x64_rgb(folder):
     vae.compile(optimizer="adam")
     history = vae.fit(
         images.dataset("train", batch_size=4, shuffle=True, seed=0),
-        validation_data=images.dataset("validation", batch_size=4), epochs=2, verbose=0,
+        validation_data=images.dataset("validation", batch_size=4),
+        epochs=2,
+        verbose=0,
     ).history
     assert np.isfinite(history["total_loss"]).all() and np.isfinite(history["val_total_loss"]).all()
     sample, labels = images.load("validation", count=3)
@@ -130,15 +132,31 @@ TRAIN = os.path.join(REPO, "scripts", "train.py")
 def test_train_script_on_a_folder_writes_the_run_figures_and_export(folder, tmp_path):
     run_dir = tmp_path / "run"
     result = run_python(
-        [TRAIN, f"--data_dir={folder}", "--architecture=conv64", "--latent_dim=8",
-         "--epochs=2", "--batch_size=4", "--validation_split=0.25", "--conditional",
-         f"--output_dir={run_dir}"]
+        [
+            TRAIN,
+            f"--data_dir={folder}",
+            "--architecture=conv64",
+            "--latent_dim=8",
+            "--epochs=2",
+            "--batch_size=4",
+            "--validation_split=0.25",
+            "--conditional",
+            f"--output_dir={run_dir}",
+        ]
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Your input ran out of data" not in result.stderr  # a folder's unknown length
     assert "broken.png" in result.stderr  # the skipped file, named
-    for name in ("vae.keras", "loss.png", "latent_scatter.png", "reconstructions.png",
-                 "samples.png", "style_grid.png", "analogies.png", "latent_traversal.png"):
+    for name in (
+        "vae.keras",
+        "loss.png",
+        "latent_scatter.png",
+        "reconstructions.png",
+        "samples.png",
+        "style_grid.png",
+        "analogies.png",
+        "latent_traversal.png",
+    ):
         assert (run_dir / name).is_file(), name
     config = vae_tf.runs.read_config(run_dir)
     assert config.data_dir == str(folder) and config.image_size == 64
@@ -165,8 +183,11 @@ def test_train_script_reports_an_unreachable_dataset_in_one_line(tmp_path):
     # No network here (or a blocked one): KERAS_HOME points at an empty cache.
     result = run_python(
         [TRAIN, "--dataset=fashion_mnist", f"--output_dir={tmp_path / 'run'}"],
-        env={"KERAS_HOME": str(tmp_path / "keras"), "HTTPS_PROXY": "http://127.0.0.1:9",
-             "HTTP_PROXY": "http://127.0.0.1:9"},
+        env={
+            "KERAS_HOME": str(tmp_path / "keras"),
+            "HTTPS_PROXY": "http://127.0.0.1:9",
+            "HTTP_PROXY": "http://127.0.0.1:9",
+        },
     )
     assert result.returncode == 2
     assert "train.py: error: Cannot load fashion_mnist through keras.datasets" in result.stderr
@@ -184,7 +205,11 @@ def test_cifar10_trains_end_to_end_where_keras_can_load_it(monkeypatch, tmp_path
     )
     monkeypatch.setattr(keras.datasets.cifar10, "load_data", lambda: fake)
     config = vae_tf.TrainConfig(
-        dataset="cifar10", latent_dim=4, epochs=1, batch_size=16, conditional=True,
+        dataset="cifar10",
+        latent_dim=4,
+        epochs=1,
+        batch_size=16,
+        conditional=True,
         output_dir=str(tmp_path / "run"),
     )
     result = vae_tf.train(config, verbose=0)

@@ -10,12 +10,12 @@ import math
 import keras
 import numpy as np
 import pytest
+from conftest import assert_close
 
 import vae_tf
 from vae_tf import Sampler
 from vae_tf.evaluation import evaluate_likelihood
 from vae_tf.models import priors
-from conftest import assert_close
 
 # A linear Gaussian model x = W z + b + sigma * noise over 4 pixels and 2
 # latent dimensions. W's columns are orthogonal, so the exact posterior is a
@@ -43,8 +43,13 @@ def _linear_gaussian_vae(log_var_shift=0.0, mean_shift=0.0, **kwargs):
     decoder = keras.Model(codes, mean)
     decoder.get_layer("mean").set_weights([W.T, B])
     return vae_tf.VAE(
-        encoder, decoder, likelihood="gaussian", sigma=SIGMA, decoder_output="probabilities",
-        seed=0, **kwargs,
+        encoder,
+        decoder,
+        likelihood="gaussian",
+        sigma=SIGMA,
+        decoder_output="probabilities",
+        seed=0,
+        **kwargs,
     )
 
 
@@ -137,9 +142,10 @@ def _standard_normal(z):
 def _mixture_of(model):
     prior = model.prior
     if isinstance(prior, priors.VampPrior):
-        means, log_vars = (np.asarray(part, "float64") for part in model.encode(
-            np.clip(np.asarray(prior.pseudo_inputs), 0.0, 1.0)
-        ))
+        means, log_vars = (
+            np.asarray(part, "float64")
+            for part in model.encode(np.clip(np.asarray(prior.pseudo_inputs), 0.0, 1.0))
+        )
         log_weights = np.full(prior.components, -math.log(prior.components))
     else:
         means, log_vars = np.asarray(prior.means, "float64"), np.asarray(prior.log_vars, "float64")
@@ -148,11 +154,14 @@ def _mixture_of(model):
     return lambda z: _numpy_mixture_log_density(z, means, log_vars, log_weights)
 
 
-@pytest.mark.parametrize("settings", [
-    dict(objective="iwae", num_samples=4),
-    dict(objective="elbo", num_samples=3, prior="mog", prior_components=7),
-    dict(objective="iwae", num_samples=5, prior="vamp", prior_components=6),
-])
+@pytest.mark.parametrize(
+    "settings",
+    [
+        dict(objective="iwae", num_samples=4),
+        dict(objective="elbo", num_samples=3, prior="mog", prior_components=7),
+        dict(objective="iwae", num_samples=5, prior="vamp", prior_components=6),
+    ],
+)
 def test_k_sample_loss_terms_match_an_independent_numpy_computation(mnist_small, settings):
     (x, _), _ = mnist_small
     images = (x[:5] > 0.5).astype("float32")
@@ -170,12 +179,10 @@ def test_k_sample_loss_terms_match_an_independent_numpy_computation(mnist_small,
         log_prior = _mixture_of(model)
     terms = model.loss_terms(keras.ops.convert_to_tensor(images))
     # The model's Sampler drew its noise first from the seed's start.
-    epsilon = np.asarray(Sampler(seed=11).noise(
-        keras.ops.zeros((5, 3)), settings["num_samples"]
-    ), "float64")
-    reconstruction, kl, bound, (z_mean, z_log_var) = _numpy_terms(
-        model, images, epsilon, log_prior
+    epsilon = np.asarray(
+        Sampler(seed=11).noise(keras.ops.zeros((5, 3)), settings["num_samples"]), "float64"
     )
+    reconstruction, kl, bound, (z_mean, z_log_var) = _numpy_terms(model, images, epsilon, log_prior)
     assert_close(terms.reconstruction, reconstruction, rtol=1e-5, atol=1e-3)
     if model.prior.closed_form_kl:
         kl = 0.5 * (np.exp(z_log_var) + z_mean**2 - 1 - z_log_var).sum(axis=1)
@@ -197,7 +204,9 @@ def test_mixture_and_vamp_prior_densities_and_samples(mnist_small):
     mog.logits.assign(np.log([0.2, 0.5, 0.3]))
     z = rng.normal(size=(4, 5, 2)).astype("float32") * 3
     expected = _numpy_mixture_log_density(
-        z.astype("float64"), np.asarray(mog.means), np.asarray(mog.log_vars),
+        z.astype("float64"),
+        np.asarray(mog.means),
+        np.asarray(mog.log_vars),
         np.log([0.2, 0.5, 0.3]),
     )
     assert_close(mog.log_prob(z), expected, rtol=1e-5, atol=1e-4)
@@ -219,8 +228,7 @@ def test_mixture_and_vamp_prior_densities_and_samples(mnist_small):
     vae = vae_tf.VAE(*vae_tf.build_encoder_decoder("mlp", 2), prior="vamp", prior_components=5)
     vae.prior.pseudo_inputs.assign(x[:5] * 1.4 - 0.2)  # clipped to [0, 1] as images
     assert_close(vae.prior.pseudo_images(), np.clip(x[:5] * 1.4 - 0.2, 0, 1))
-    assert_close(vae.prior.log_prob(z), _mixture_of(vae)(z.astype("float64")), rtol=1e-5,
-                 atol=1e-4)
+    assert_close(vae.prior.log_prob(z), _mixture_of(vae)(z.astype("float64")), rtol=1e-5, atol=1e-4)
     # Samples come from the components, each a posterior of the encoder.
     component_means, _ = vae.encode(np.asarray(vae.prior.pseudo_images()))
     draws = np.asarray(vae.prior.sample(100_000, 0), "float64")
@@ -230,8 +238,10 @@ def test_mixture_and_vamp_prior_densities_and_samples(mnist_small):
 def test_variants_round_trip_through_keras_files_with_their_prior_weights(tmp_path, mnist_small):
     (x, _), _ = mnist_small
     images = (x[:64] > 0.5).astype("float32")
-    for settings in (dict(objective="iwae", num_samples=3, prior="vamp", prior_components=4),
-                     dict(prior="mog", prior_components=5, beta=2.0)):
+    for settings in (
+        dict(objective="iwae", num_samples=3, prior="vamp", prior_components=4),
+        dict(prior="mog", prior_components=5, beta=2.0),
+    ):
         keras.utils.set_random_seed(0)
         model = vae_tf.VAE(*vae_tf.build_encoder_decoder("mlp", 2), seed=2, **settings)
         model.compile(optimizer="adam")
@@ -241,7 +251,10 @@ def test_variants_round_trip_through_keras_files_with_their_prior_weights(tmp_pa
         loaded = keras.saving.load_model(path)
         assert type(loaded.prior) is type(model.prior)
         assert (loaded.objective, loaded.num_samples, loaded.prior.components) == (
-            model.objective, model.num_samples, model.prior.components)
+            model.objective,
+            model.num_samples,
+            model.prior.components,
+        )
         for mine, theirs in zip(model.prior.weights, loaded.prior.weights):
             np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
         z = np.random.default_rng(0).normal(size=(7, 2)).astype("float32")
@@ -301,17 +314,25 @@ def test_two_layer_weights_and_elbo_match_an_independent_computation(prior):
     logits = np.asarray(networks[1](flat_z1), "float64").reshape(4, 3000, 4)
     pixels = x.reshape(4, 1, 4)
     reconstruction = -(pixels * _log_sigmoid(logits) + (1 - pixels) * _log_sigmoid(-logits)).sum(-1)
-    log_q = np.stack([_numpy_normal_log_density(z1, m1[:, None], lv1[:, None]),
-                      _numpy_normal_log_density(z2, m2, lv2).reshape(4, 3000)], axis=-1)
+    log_q = np.stack(
+        [
+            _numpy_normal_log_density(z1, m1[:, None], lv1[:, None]),
+            _numpy_normal_log_density(z2, m2, lv2).reshape(4, 3000),
+        ],
+        axis=-1,
+    )
     if prior == "normal":
         log_p2 = _standard_normal(z2)
     else:
         pseudo = np.clip(np.asarray(model.prior.pseudo_inputs), 0.0, 1.0)
         component_means, component_log_vars = top_encoder(encoder(pseudo)[0].astype("float32"))
-        log_p2 = _numpy_mixture_log_density(z2, component_means, component_log_vars,
-                                            np.full(3, -math.log(3)))
-    log_p = np.stack([_numpy_normal_log_density(flat_z1, pm1, plv1).reshape(4, 3000),
-                      log_p2.reshape(4, 3000)], axis=-1)
+        log_p2 = _numpy_mixture_log_density(
+            z2, component_means, component_log_vars, np.full(3, -math.log(3))
+        )
+    log_p = np.stack(
+        [_numpy_normal_log_density(flat_z1, pm1, plv1).reshape(4, 3000), log_p2.reshape(4, 3000)],
+        axis=-1,
+    )
     eps = keras.ops.convert_to_tensor(epsilon, "float32")
     got_reconstruction, got_log_q, got_log_p = model.importance_terms(
         keras.ops.convert_to_tensor(x), eps
@@ -333,9 +354,14 @@ def test_two_layer_weights_and_elbo_match_an_independent_computation(prior):
 
 def test_two_layer_model_round_trips_and_refuses_what_it_is_not(tmp_path):
     keras.utils.set_random_seed(0)
-    model = vae_tf.HierarchicalVAE(*vae_tf.build_hierarchical_networks(4), seed=2,
-                                   objective="iwae", num_samples=2, prior="vamp",
-                                   prior_components=3)
+    model = vae_tf.HierarchicalVAE(
+        *vae_tf.build_hierarchical_networks(4),
+        seed=2,
+        objective="iwae",
+        num_samples=2,
+        prior="vamp",
+        prior_components=3,
+    )
     # Untrained: the VampPrior's pseudo-inputs start at random, so a lost
     # weight would show (the one-layer round trip above trains first).
     images = (vae_tf.data.load_mnist()[1][0][:5] > 0.5).astype("float32")
@@ -345,15 +371,19 @@ def test_two_layer_model_round_trips_and_refuses_what_it_is_not(tmp_path):
     z = np.random.default_rng(0).normal(size=(3, 4)).astype("float32")
     np.testing.assert_allclose(loaded.decode(z), model.decode(z), atol=1e-6)
     eps = keras.random.normal((5, 7, 12), seed=1)
-    assert_close(loaded.log_importance_weights(images, eps)[0],
-                 model.log_importance_weights(images, eps)[0], atol=1e-4)
+    assert_close(
+        loaded.log_importance_weights(images, eps)[0],
+        model.log_importance_weights(images, eps)[0],
+        atol=1e-4,
+    )
     with pytest.raises(ValueError, match="two stochastic layers have no per-dimension KL"):
         vae_tf.HierarchicalVAE(*vae_tf.build_hierarchical_networks(4), free_bits=0.1)
     with pytest.raises(ValueError, match=r"top_decoder must take one input of shape \(4,\)"):
         networks = vae_tf.build_hierarchical_networks(4)
         vae_tf.HierarchicalVAE(*networks[:3], networks[2])
-    with pytest.raises(ValueError, match="stochastic_layers=2 is built for architecture 'mlp'.*"
-                                         "architecture='conv'"):
+    with pytest.raises(
+        ValueError, match="stochastic_layers=2 is built for architecture 'mlp'.*architecture='conv'"
+    ):
         vae_tf.TrainConfig(stochastic_layers=2).validate()
     with pytest.raises(ValueError, match="stochastic_layers must be one of \\(1, 2\\)"):
         vae_tf.TrainConfig(stochastic_layers=3).validate()

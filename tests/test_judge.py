@@ -19,8 +19,13 @@ def digits_npz(tmp_path_factory):
     """3,000 training and 1,000 test MNIST digits with labels, as a user's .npz."""
     (x_train, y_train), (x_test, y_test) = vae_tf.data.load_mnist()
     path = str(tmp_path_factory.mktemp("npz") / "digits.npz")
-    np.savez(path, x_train=(x_train[:3000, ..., 0] * 255).astype("uint8"), y_train=y_train[:3000],
-             x_test=(x_test[:1000, ..., 0] * 255).astype("uint8"), y_test=y_test[:1000])
+    np.savez(
+        path,
+        x_train=(x_train[:3000, ..., 0] * 255).astype("uint8"),
+        y_train=y_train[:3000],
+        x_test=(x_test[:1000, ..., 0] * 255).astype("uint8"),
+        y_test=y_test[:1000],
+    )
     return path
 
 
@@ -28,14 +33,11 @@ def digits_npz(tmp_path_factory):
 def cached_judge(digits_npz, tmp_path_factory):
     cache = str(tmp_path_factory.mktemp("cache"))
     lines = []
-    judge = judges.load_judge(get_source(digits_npz), epochs=2, cache_dir=cache,
-                              log=lines.append)
+    judge = judges.load_judge(get_source(digits_npz), epochs=2, cache_dir=cache, log=lines.append)
     return judge, cache, lines
 
 
-def test_the_judge_is_trained_once_then_read_from_its_cache(
-    cached_judge, digits_npz, monkeypatch
-):
+def test_the_judge_is_trained_once_then_read_from_its_cache(cached_judge, digits_npz, monkeypatch):
     judge, cache, lines = cached_judge
     assert not judge.info["cached"] and lines[0].startswith("Training the judge classifier")
     assert judge.path == judges.judge_dir(get_source(digits_npz), 2, 0, cache)
@@ -69,7 +71,8 @@ def test_a_changed_file_gets_a_new_judge_and_a_damaged_cache_is_replaced(
     values["y_train"] = (values["y_train"] + 1) % 10
     np.savez(changed, **values)
     assert judges.fingerprint(get_source(str(changed))) != judges.fingerprint(
-        get_source(digits_npz))
+        get_source(digits_npz)
+    )
     # Same bytes under another path: the same fingerprint (the name is only the stem).
     copy = tmp_path / "copy" / "digits.npz"
     copy.parent.mkdir()
@@ -119,15 +122,19 @@ def test_a_folder_of_classes_gets_a_judge_scored_on_its_held_out_images(tmp_path
             image = np.clip(np.array(colour) + noise, 0, 255).astype("uint8")
             Image.fromarray(image).save(tmp_path / "data" / name / f"{i}.png")
     folder = vae_tf.data.ImageFolder(tmp_path / "data", 16, 3, validation_split=0.25)
-    judge = judges.load_judge(vae_tf.data.folder_source(folder), epochs=3,
-                              cache_dir=str(tmp_path / "cache"), log=None)
+    judge = judges.load_judge(
+        vae_tf.data.folder_source(folder), epochs=3, cache_dir=str(tmp_path / "cache"), log=None
+    )
     assert judge.num_classes == 2 and judge.image_shape == (16, 16, 3)
     assert judge.test_accuracy == 1.0  # red against blue, 20 held-out images
     # Touching a file changes the folder's fingerprint: a new judge is trained.
     before = judges.fingerprint(vae_tf.data.folder_source(folder))
     os.utime(folder.paths("train")[0], ns=(1, 1))
-    after = judges.fingerprint(vae_tf.data.folder_source(
-        vae_tf.data.ImageFolder(tmp_path / "data", 16, 3, validation_split=0.25)))
+    after = judges.fingerprint(
+        vae_tf.data.folder_source(
+            vae_tf.data.ImageFolder(tmp_path / "data", 16, 3, validation_split=0.25)
+        )
+    )
     assert before != after
 
 
@@ -165,10 +172,18 @@ def test_conditional_models_are_judged_on_their_classes(cached_judge, digits_npz
     """A short conditional run on the .npz: its evaluation holds the conditional accuracy."""
     judge, cache, _ = cached_judge
     run_dir = str(tmp_path / "run")
-    vae_tf.train(vae_tf.TrainConfig(
-        architecture="mlp", latent_dim=4, dataset=digits_npz, conditional=True, epochs=2,
-        batch_size=32, output_dir=run_dir,
-    ), verbose=0)
+    vae_tf.train(
+        vae_tf.TrainConfig(
+            architecture="mlp",
+            latent_dim=4,
+            dataset=digits_npz,
+            conditional=True,
+            epochs=2,
+            batch_size=32,
+            output_dir=run_dir,
+        ),
+        verbose=0,
+    )
     result = evaluation.sample_quality_run(
         run_dir, num_examples=300, judge_epochs=2, cache_dir=cache, log=None
     )

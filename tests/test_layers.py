@@ -53,16 +53,21 @@ def test_sampler_takes_both_calling_styles_and_k_codes_per_row():
     z_mean = keras.ops.convert_to_tensor([[0.0, 10.0], [-5.0, 1.0]])
     z_log_var = keras.ops.convert_to_tensor([[0.0, -2.0], [1.0, 0.0]])
     # The documents' style and the keras.io example's draw the same noise.
-    np.testing.assert_array_equal(Sampler(seed=3)(z_mean, z_log_var),
-                                  Sampler(seed=3)([z_mean, z_log_var]))
+    np.testing.assert_array_equal(
+        Sampler(seed=3)(z_mean, z_log_var), Sampler(seed=3)([z_mean, z_log_var])
+    )
     many = np.asarray(Sampler(seed=3)(z_mean, z_log_var, num_samples=20_000))
     assert many.shape == (2, 20_000, 2)
     np.testing.assert_allclose(many.mean(axis=1), z_mean, atol=0.05)
     np.testing.assert_allclose(many.std(axis=1), np.exp(0.5 * np.asarray(z_log_var)), rtol=0.03)
     inputs = [keras.Input((2,)), keras.Input((2,))]
-    functional = keras.Model(inputs, [Sampler()(*inputs), Sampler()(inputs),
-                                      Sampler()(*inputs, num_samples=3)])
+    functional = keras.Model(
+        inputs, [Sampler()(*inputs), Sampler()(inputs), Sampler()(*inputs, num_samples=3)]
+    )
     assert [tuple(output.shape) for output in functional.outputs] == [
-        (None, 2), (None, 2), (None, 3, 2)]
+        (None, 2),
+        (None, 2),
+        (None, 3, 2),
+    ]
     with pytest.raises(ValueError, match=r"sampler\(z_mean, z_log_var\) or sampler\(\[z_mean"):
         Sampler()(z_mean)

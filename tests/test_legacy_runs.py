@@ -10,9 +10,9 @@ import shutil
 import keras
 import numpy as np
 import pytest
+from conftest import REPO
 
 import vae_tf
-from conftest import REPO
 from vae_tf.callbacks import TrainingCheckpoint
 from vae_tf.runs import TrainConfig
 
@@ -43,10 +43,12 @@ def test_legacy_models_load_and_compute_what_they_did(name, legacy):
     images, z = EXPECTED["images"], EXPECTED["z"]
     labels = EXPECTED["labels"] if model.conditional else None
     np.testing.assert_allclose(model.decode(z, labels), EXPECTED[f"{name}_decode"], atol=1e-6)
-    np.testing.assert_allclose(model.encode(images, labels)[0], EXPECTED[f"{name}_z_mean"],
-                               atol=1e-6)
-    np.testing.assert_allclose(model.reconstruct(images, labels),
-                               EXPECTED[f"{name}_reconstruct"], atol=1e-6)
+    np.testing.assert_allclose(
+        model.encode(images, labels)[0], EXPECTED[f"{name}_z_mean"], atol=1e-6
+    )
+    np.testing.assert_allclose(
+        model.reconstruct(images, labels), EXPECTED[f"{name}_reconstruct"], atol=1e-6
+    )
     if model.variational:
         _, kl = model.per_example_losses(keras.ops.convert_to_tensor(images), labels)
         np.testing.assert_allclose(kl, EXPECTED[f"{name}_kl"], rtol=1e-5)
@@ -60,8 +62,9 @@ def test_legacy_models_load_and_compute_what_they_did(name, legacy):
 
 def test_a_legacy_finished_run_trains_further_to_the_uninterrupted_weights(legacy):
     config = vae_tf.runs.read_config("vae_run")
-    further = vae_tf.train(TrainConfig(**{**config.settings(), "epochs": 3}), verbose=0,
-                           resume=True)
+    further = vae_tf.train(
+        TrainConfig(**{**config.settings(), "epochs": 3}), verbose=0, resume=True
+    )
     assert len(further.history["total_loss"]) == 3
     _assert_weights_of_the_uninterrupted_run(further.model)
 
@@ -69,16 +72,25 @@ def test_a_legacy_finished_run_trains_further_to_the_uninterrupted_weights(legac
 def test_a_legacy_checkpoint_resumes_to_the_uninterrupted_weights(legacy):
     position = TrainingCheckpoint.latest(os.path.join("interrupted.partial", "checkpoint"))
     assert (position["epoch"], position["batch"], position["step"]) == (1, 4, 10)
-    config = TrainConfig(dataset="tiny.npz", latent_dim=2, batch_size=16, steps_per_execution=1,
-                         seed=3, deterministic=True, epochs=3, checkpoint_steps=4,
-                         output_dir="interrupted")
+    config = TrainConfig(
+        dataset="tiny.npz",
+        latent_dim=2,
+        batch_size=16,
+        steps_per_execution=1,
+        seed=3,
+        deterministic=True,
+        epochs=3,
+        checkpoint_steps=4,
+        output_dir="interrupted",
+    )
     resumed = vae_tf.train(config, verbose=0)
     assert len(resumed.history["total_loss"]) == 3
     # The rows appended keep to the legacy header (no epoch_seconds), their values aligned.
     assert "epoch_seconds" not in resumed.history
     np.testing.assert_allclose(
         resumed.history["total_loss"],
-        np.add(resumed.history["reconstruction_loss"], resumed.history["kl_loss"]), rtol=1e-5,
+        np.add(resumed.history["reconstruction_loss"], resumed.history["kl_loss"]),
+        rtol=1e-5,
     )
     assert not os.path.exists("interrupted.partial")
     _assert_weights_of_the_uninterrupted_run(resumed.model)

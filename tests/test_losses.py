@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
+from conftest import assert_close
 
 from vae_tf import losses
-from conftest import assert_close
 
 
 def numpy_bernoulli_nll(x, logits):

@@ -46,8 +46,15 @@ def test_mixed_precision_follows_the_float32_loss_trajectory(policy, mnist_small
 
 def test_iwae_vamp_prior_and_two_layers_train_in_bfloat16_like_float32(mnist_small):
     (x, _), _ = mnist_small
-    settings = dict(architecture="mlp", latent_dim=8, stochastic_layers=2, objective="iwae",
-                    num_samples=3, prior="vamp", prior_components=10)
+    settings = dict(
+        architecture="mlp",
+        latent_dim=8,
+        stochastic_layers=2,
+        objective="iwae",
+        num_samples=3,
+        prior="vamp",
+        prior_components=10,
+    )
     _, reference = _history(x, "float32", **settings)
     model, history = _history(x, "mixed_bfloat16", **settings)
     assert model.top_encoder.layers[1].compute_dtype == "bfloat16"

@@ -2,11 +2,11 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from conftest import assert_close
 from keras import layers
 
 import vae_tf
 from vae_tf import VAE
-from conftest import assert_close
 
 
 def deterministic_vae(latent_dim=2, beta=1.0):

@@ -2,9 +2,8 @@ import os
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
-
 from conftest import REPO
+from nbclient import NotebookClient
 
 # End-to-end: notebooks run top to bottom in a kernel.
 pytestmark = pytest.mark.slow
@@ -25,7 +24,9 @@ def test_notebook_runs_top_to_bottom(name, tmp_path, monkeypatch, judge_cache):
     with open(os.path.join(REPO, "notebooks", name)) as f:
         notebook = nbformat.read(f, as_version=4)
     NotebookClient(
-        notebook, timeout=600, kernel_name="python3",
+        notebook,
+        timeout=600,
+        kernel_name="python3",
         resources={"metadata": {"path": str(tmp_path)}},
     ).execute()
     outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]

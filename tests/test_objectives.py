@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from conftest import assert_close
 
 import vae_tf
 from vae_tf import losses
@@ -14,7 +15,6 @@ from vae_tf.callbacks import KLWarmup
 from vae_tf.models import MIN_LOG_SIGMA
 from vae_tf.models import LossTerms
 from vae_tf.models.objective import batch_objective
-from conftest import assert_close
 
 RNG = np.random.default_rng(0)
 
@@ -78,12 +78,16 @@ def test_each_likelihood_matches_an_independent_computation(likelihood):
     if likelihood == "gaussian_learned":
         sigma = 0.35
         model.log_sigma.assign(math.log(sigma))
-    expected = {
-        "bernoulli": -(x * np.log(p) + (1 - x) * np.log(1 - p)),
-        "gaussian": -np.log(_numpy_normal_pdf(x, p, sigma)),
-        "gaussian_learned": -np.log(_numpy_normal_pdf(x, p, sigma)),
-        "mse": (x - p) ** 2,
-    }[likelihood].reshape(3, -1).sum(axis=1)
+    expected = (
+        {
+            "bernoulli": -(x * np.log(p) + (1 - x) * np.log(1 - p)),
+            "gaussian": -np.log(_numpy_normal_pdf(x, p, sigma)),
+            "gaussian_learned": -np.log(_numpy_normal_pdf(x, p, sigma)),
+            "mse": (x - p) ** 2,
+        }[likelihood]
+        .reshape(3, -1)
+        .sum(axis=1)
+    )
     assert_close(model.reconstruction_nll(x, logits), expected, rtol=1e-4)
 
 
@@ -231,7 +235,11 @@ def test_autoencoder_trains_with_the_same_step_and_tools(mnist_small, tmp_path):
     saved = tf.saved_model.load(str(tmp_path / "saved_model"))
     assert_close(saved.encode(x_test[:4])["z"], z, atol=1e-5)
     paths = vae_tf.plotting.write_figures(
-        ae, tmp_path / "figures", x_test[:64], y_test[:64], history,
+        ae,
+        tmp_path / "figures",
+        x_test[:64],
+        y_test[:64],
+        history,
         figures=["latent_scatter", "samples", "latent_traversal"],
     )
     assert len(paths) == 3

@@ -4,10 +4,10 @@ import sys
 import zipfile
 
 import pytest
-
-from vae_tf import _startup
 from conftest import REPO
 from conftest import run_python
+
+from vae_tf import _startup
 
 
 @pytest.mark.slow
@@ -28,7 +28,10 @@ def test_import_without_keras_backend_uses_tensorflow():
     env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
     result = subprocess.run(
         [sys.executable, "-c", "import vae_tf, keras; print(keras.backend.backend())"],
-        env=env, capture_output=True, text=True, timeout=120,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0 and result.stdout.strip() == "tensorflow"
 
@@ -43,7 +46,12 @@ def test_import_refuses_another_backend_clearly():
 
 def test_old_import_paths_give_the_moved_objects():
     import vae_tf
-    from vae_tf import checkpointing, image_folder, model, run_directory, sweeps, training
+    from vae_tf import checkpointing
+    from vae_tf import image_folder
+    from vae_tf import model
+    from vae_tf import run_directory
+    from vae_tf import sweeps
+    from vae_tf import training
 
     assert model.VAE is vae_tf.models.VAE and model.Autoencoder is vae_tf.models.Autoencoder
     assert training.train is vae_tf.runs.train and training.TrainConfig is vae_tf.TrainConfig
@@ -58,9 +66,21 @@ def test_old_import_paths_give_the_moved_objects():
 def test_the_wheel_ships_the_explorer_page(tmp_path):
     # pip may not reach an index here: build with the setuptools already installed.
     result = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(tmp_path), REPO],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            REPO,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr
     (wheel,) = tmp_path.glob("vae_tf-*.whl")

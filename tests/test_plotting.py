@@ -53,9 +53,12 @@ def test_latent_grid_needs_a_two_dimensional_latent_space():
 
 def test_loss_curves_show_train_and_validation():
     history = {
-        "total_loss": [3.0, 2.0], "val_total_loss": [3.5, 2.5],
-        "reconstruction_loss": [2.0, 1.5], "val_reconstruction_loss": [2.5, 2.0],
-        "kl_loss": [1.0, 0.5], "val_kl_loss": [1.0, 0.5],
+        "total_loss": [3.0, 2.0],
+        "val_total_loss": [3.5, 2.5],
+        "reconstruction_loss": [2.0, 1.5],
+        "val_reconstruction_loss": [2.5, 2.0],
+        "kl_loss": [1.0, 0.5],
+        "val_kl_loss": [1.0, 0.5],
     }
     fig = plotting.loss_curves_figure(history)
     assert len(fig.axes) == 3
@@ -186,7 +189,11 @@ def test_write_figures_fits_the_model(tmp_path, models, digits):
     images, labels = digits
     history = {"total_loss": [2.0, 1.0], "reconstruction_loss": [1.5, 0.8], "kl_loss": [0.5, 0.2]}
     paths = plotting.write_figures(models[2], tmp_path, images, labels, history)
-    plain = [n for n in plotting.FIGURES if n not in ("style_grid", "analogies", "class_interpolation", "factor_traversal")]
+    plain = [
+        n
+        for n in plotting.FIGURES
+        if n not in ("style_grid", "analogies", "class_interpolation", "factor_traversal")
+    ]
     assert [os.path.basename(p) for p in paths] == [f"{n}.png" for n in plain]
     ten = plotting.default_figures(models[5], history)
     assert "latent_grid" not in ten and "latent_traversal" in ten
@@ -202,8 +209,12 @@ def test_write_figures_fits_the_model(tmp_path, models, digits):
 
 
 def test_loss_curves_show_a_scheduled_kl_weight():
-    history = {"total_loss": [3.0, 2.0], "reconstruction_loss": [2.0, 1.5],
-               "kl_loss": [1.0, 0.5], "kl_weight": [0.25, 0.75]}
+    history = {
+        "total_loss": [3.0, 2.0],
+        "reconstruction_loss": [2.0, 1.5],
+        "kl_loss": [1.0, 0.5],
+        "kl_weight": [0.25, 0.75],
+    }
     fig = plotting.loss_curves_figure(history, units="squared error per example (not nats)")
     assert len(fig.axes) == 4  # a second axis on the KL panel
     np.testing.assert_array_equal(fig.axes[3].get_lines()[0].get_ydata(), [0.25, 0.75])
@@ -227,9 +238,16 @@ def test_model_comparison_puts_codes_and_samples_side_by_side(models, digits):
 
 def test_sweep_figure_panels():
     rows = [
-        {"latent_dim": d, "beta": b, "reconstruction": 100 / b + d, "kl": 10 * b, "nll": 90.0 + b,
-         "active_units": d}
-        for d in (2, 10) for b in (0.5, 1.0, 4.0)
+        {
+            "latent_dim": d,
+            "beta": b,
+            "reconstruction": 100 / b + d,
+            "kl": 10 * b,
+            "nll": 90.0 + b,
+            "active_units": d,
+        }
+        for d in (2, 10)
+        for b in (0.5, 1.0, 4.0)
     ]
     fig = plotting.sweep_figure(rows)
     rate, nll, units = fig.axes

@@ -33,7 +33,8 @@ def arrays(max_rank=5, max_side=6):
     shapes = hnp.array_shapes(min_dims=0, max_dims=max_rank, min_side=0, max_side=max_side)
     return DTYPES.flatmap(
         lambda dtype: hnp.arrays(
-            dtype, shapes,
+            dtype,
+            shapes,
             elements=VALUES.map(lambda value: _cast(value, dtype)),
         )
     )
@@ -82,9 +83,7 @@ def test_make_dataset(images, batch_size):
 
 @pytest.fixture(scope="module")
 def mlp_vae():
-    encoder, decoder = vae_tf.build_encoder_decoder(
-        "mlp", latent_dim=2, image_shape=(4, 4, 1)
-    )
+    encoder, decoder = vae_tf.build_encoder_decoder("mlp", latent_dim=2, image_shape=(4, 4, 1))
     return vae_tf.VAE(encoder, decoder, seed=0)
 
 

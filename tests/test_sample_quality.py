@@ -74,11 +74,14 @@ def test_a_model_covering_half_the_data_is_precise_with_half_the_recall():
     assert recall == pytest.approx(0.5, abs=0.04)
 
 
-@pytest.mark.parametrize("real, generated, message", [
-    (np.zeros((10, 3)), np.zeros((10, 4)), "differ in size"),
-    (np.zeros((10, 3)), np.full((10, 3), np.nan), "NaN"),
-    (np.zeros(10), np.zeros((10, 3)), "shape"),
-])
+@pytest.mark.parametrize(
+    "real, generated, message",
+    [
+        (np.zeros((10, 3)), np.zeros((10, 4)), "differ in size"),
+        (np.zeros((10, 3)), np.full((10, 3), np.nan), "NaN"),
+        (np.zeros(10), np.zeros((10, 3)), "shape"),
+    ],
+)
 def test_bad_features_are_refused(real, generated, message):
     with pytest.raises(ValueError, match=message):
         frechet_distance(real, generated)

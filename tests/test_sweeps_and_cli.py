@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 from absl import app
 from absl import flags
+from conftest import REPO
+from conftest import run_python
 
 import vae_tf
 from vae_tf import cli
 from vae_tf.runs import sweeps
-from conftest import REPO
-from conftest import run_python
 
 
 def _parsed(*argv, exclude=()):
@@ -36,8 +36,16 @@ def test_every_config_field_has_a_flag_with_its_default():
 
 def test_flags_become_a_config():
     config = cli.config_from_flags(
-        _parsed("--beta=4", "--kl_warmup_epochs=10", "--free_bits=0.1", "--likelihood=gaussian",
-                "--sigma=0.2", "--z_log_var_clip=8", "--jit_compile=false", "--binarize")
+        _parsed(
+            "--beta=4",
+            "--kl_warmup_epochs=10",
+            "--free_bits=0.1",
+            "--likelihood=gaussian",
+            "--sigma=0.2",
+            "--z_log_var_clip=8",
+            "--jit_compile=false",
+            "--binarize",
+        )
     )
     assert (config.beta, config.kl_warmup_epochs, config.free_bits) == (4.0, 10, 0.1)
     assert (config.likelihood, config.sigma, config.z_log_var_clip) == ("gaussian", 0.2, 8.0)
@@ -86,8 +94,15 @@ def test_sweep_trains_evaluates_plots_and_resumes(tmp_path, monkeypatch, judge_c
     output_dir = str(tmp_path / "sweep")
     lines = []
     rows = sweeps.run_sweep(
-        BASE, latent_dims=(2,), betas=(1, 4), output_dir=output_dir, num_samples=5,
-        num_examples=40, sample_quality_examples=100, judge_epochs=1, log=lines.append,
+        BASE,
+        latent_dims=(2,),
+        betas=(1, 4),
+        output_dir=output_dir,
+        num_samples=5,
+        num_examples=40,
+        sample_quality_examples=100,
+        judge_epochs=1,
+        log=lines.append,
     )
     assert [(row["latent_dim"], row["beta"]) for row in rows] == [(2, 1), (2, 4)]
     # Before each point: which of how many (and, from the second, the time left); then its results.
@@ -107,10 +122,14 @@ def test_sweep_trains_evaluates_plots_and_resumes(tmp_path, monkeypatch, judge_c
 
     # Run again: every point is reused, nothing retrains or is measured again.
     monkeypatch.setattr(sweeps, "train", lambda *args, **kwargs: pytest.fail("retrained"))
-    monkeypatch.setattr(sweeps.evaluation, "sample_quality_run",
-                        lambda *args, **kwargs: pytest.fail("measured again"))
-    again = sweeps.run_sweep(BASE, latent_dims=(2,), betas=(1, 4), output_dir=output_dir,
-                             judge_epochs=1, log=None)
+    monkeypatch.setattr(
+        sweeps.evaluation,
+        "sample_quality_run",
+        lambda *args, **kwargs: pytest.fail("measured again"),
+    )
+    again = sweeps.run_sweep(
+        BASE, latent_dims=(2,), betas=(1, 4), output_dir=output_dir, judge_epochs=1, log=None
+    )
     assert again == rows
 
 
@@ -120,18 +139,27 @@ def test_a_sweep_of_unlabelled_data_says_there_is_no_judge(tmp_path):
     np.savez(path, x_train=x_train[:256], x_test=x_test[:64])
     lines = []
     (row,) = sweeps.run_sweep(
-        dataclasses.replace(BASE, dataset=path), latent_dims=(2,), betas=(1,),
-        output_dir=str(tmp_path / "sweep"), num_samples=3, num_examples=20, log=lines.append,
+        dataclasses.replace(BASE, dataset=path),
+        latent_dims=(2,),
+        betas=(1,),
+        output_dir=str(tmp_path / "sweep"),
+        num_samples=3,
+        num_examples=20,
+        log=lines.append,
     )
-    assert any(line.startswith("No sample quality in this sweep:") and "no labels" in line
-               for line in lines)
+    assert any(
+        line.startswith("No sample quality in this sweep:") and "no labels" in line
+        for line in lines
+    )
     assert np.isnan(row["fid"]) and np.isfinite(row["nll"])
     assert (tmp_path / "sweep" / "sweep.png").is_file()
 
 
 def test_sweep_refuses_objectives_without_nats(tmp_path):
-    for config in (dataclasses.replace(BASE, autoencoder=True),
-                   dataclasses.replace(BASE, likelihood="mse")):
+    for config in (
+        dataclasses.replace(BASE, autoencoder=True),
+        dataclasses.replace(BASE, likelihood="mse"),
+    ):
         with pytest.raises(ValueError, match="needs a VAE"):
             sweeps.run_sweep(config, output_dir=str(tmp_path))
 
@@ -140,9 +168,20 @@ def test_sweep_refuses_objectives_without_nats(tmp_path):
 def test_sweep_script(tmp_path, judge_cache):
     output_dir = tmp_path / "sweep"
     result = run_python(
-        ["scripts/sweep.py", "--architecture=mlp", "--epochs=1", "--steps_per_epoch=2",
-         "--latent_dims=2", "--betas=2", "--k=3", "--num_examples=20", "--kl_warmup_steps=1",
-         "--sample_quality_examples=50", "--judge_epochs=1", f"--output_dir={output_dir}"],
+        [
+            "scripts/sweep.py",
+            "--architecture=mlp",
+            "--epochs=1",
+            "--steps_per_epoch=2",
+            "--latent_dims=2",
+            "--betas=2",
+            "--k=3",
+            "--num_examples=20",
+            "--kl_warmup_steps=1",
+            "--sample_quality_examples=50",
+            "--judge_epochs=1",
+            f"--output_dir={output_dir}",
+        ],
         env={"VAE_TF_CACHE": judge_cache},  # the session's judge: none is trained here
     )
     assert result.returncode == 0, result.stderr[-3000:]
@@ -163,11 +202,20 @@ def test_a_comparison_trains_each_value_and_plots_the_curves(tmp_path, monkeypat
     output_dir = str(tmp_path / "warmup")
     base = dataclasses.replace(BASE, epochs=2)
     rows = sweeps.run_comparison(
-        base, "kl_warmup_epochs", [0, 2], output_dir, num_samples=5, num_examples=40,
-        sample_quality_examples=100, judge_epochs=1, log=None,
+        base,
+        "kl_warmup_epochs",
+        [0, 2],
+        output_dir,
+        num_samples=5,
+        num_examples=40,
+        sample_quality_examples=100,
+        judge_epochs=1,
+        log=None,
     )
     assert [(row["setting"], row["value"]) for row in rows] == [
-        ("kl_warmup_epochs", 0), ("kl_warmup_epochs", 2)]
+        ("kl_warmup_epochs", 0),
+        ("kl_warmup_epochs", 2),
+    ]
     for row in rows:
         run = vae_tf.runs.load_run(row["run_dir"])
         assert run.run_dir == os.path.join(output_dir, f"kl_warmup_epochs{row['value']}")
@@ -228,12 +276,19 @@ def _full_disk_in_tensorflow(argv):
     raise tf.errors.ResourceExhaustedError(None, None, "/data/x/variables; No space left on device")
 
 
-@pytest.mark.parametrize("main, status, line", [
-    (_ctrl_c, 130, "evaluate.py: Interrupted: nothing was written.\n"),
-    (_sigterm, 143, "evaluate.py: Terminated: nothing was written.\n"),
-    (_full_disk, 1, "evaluate.py: error: No space left on the disk of /data/runs/x: free some "
-                    "space there.\n"),
-])
+@pytest.mark.parametrize(
+    "main, status, line",
+    [
+        (_ctrl_c, 130, "evaluate.py: Interrupted: nothing was written.\n"),
+        (_sigterm, 143, "evaluate.py: Terminated: nothing was written.\n"),
+        (
+            _full_disk,
+            1,
+            "evaluate.py: error: No space left on the disk of /data/runs/x: free some "
+            "space there.\n",
+        ),
+    ],
+)
 def test_scripts_stop_in_one_line_on_ctrl_c_sigterm_and_a_full_disk(
     main, status, line, monkeypatch, capsys
 ):
@@ -244,22 +299,30 @@ def test_scripts_stop_in_one_line_on_ctrl_c_sigterm_and_a_full_disk(
 def test_a_full_disk_in_tensorflow_names_the_current_folder(monkeypatch, capsys, tmp_path):
     monkeypatch.chdir(tmp_path)
     status, line = _run_script(_full_disk_in_tensorflow, monkeypatch, capsys)
-    assert (status, line) == (1, f"evaluate.py: error: No space left on the disk of {tmp_path}: "
-                                 "free some space there.\n")
+    assert (status, line) == (
+        1,
+        f"evaluate.py: error: No space left on the disk of {tmp_path}: free some space there.\n",
+    )
 
 
 def test_the_stop_line_names_settings_as_flags(monkeypatch, capsys):
-    status, line = _run_script(_ctrl_c, monkeypatch, capsys,
-                               interrupted="the finished points stay in output_dir")
-    assert (status, line) == (130, "evaluate.py: Interrupted: the finished points stay in "
-                                   "--output_dir.\n")
+    status, line = _run_script(
+        _ctrl_c, monkeypatch, capsys, interrupted="the finished points stay in output_dir"
+    )
+    assert (status, line) == (
+        130,
+        "evaluate.py: Interrupted: the finished points stay in --output_dir.\n",
+    )
 
 
 @pytest.mark.slow
 def test_ctrl_c_stops_a_running_script_in_one_line():
     process = subprocess.Popen(
         [sys.executable, "scripts/benchmark.py", "--modes=eager", "--steps=400", "--repeats=3"],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # not nohup's SIG_IGN
     )
     assert process.stdout.readline().startswith("Machine:")  # past start-up, measuring

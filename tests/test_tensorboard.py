@@ -28,7 +28,11 @@ from vae_tf.explorer.png import to_uint8
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     config = vae_tf.TrainConfig(
-        architecture="mlp", latent_dim=2, epochs=2, steps_per_epoch=6, seed=5,
+        architecture="mlp",
+        latent_dim=2,
+        epochs=2,
+        steps_per_epoch=6,
+        seed=5,
         output_dir=str(tmp_path_factory.mktemp("tb") / "run"),
     )
     result = vae_tf.train(config, verbose=0)
@@ -57,9 +61,7 @@ def test_scalars_per_epoch(run):
         tags = accumulator.Tags()["tensors"]
         for name in ("epoch_total_loss", "epoch_reconstruction_loss", "epoch_kl_loss"):
             assert name in tags
-    values = [
-        float(tf.make_ndarray(e.tensor_proto)) for e in train.Tensors("epoch_total_loss")
-    ]
+    values = [float(tf.make_ndarray(e.tensor_proto)) for e in train.Tensors("epoch_total_loss")]
     np.testing.assert_allclose(values, run.history["total_loss"], rtol=1e-5)
 
 
@@ -90,9 +92,7 @@ def test_projector_of_the_encoded_validation_images(run):
         config = text_format.Parse(f.read(), projector.ProjectorConfig())
     (embedding,) = config.embeddings
     codes = np.loadtxt(os.path.join(folder, embedding.tensor_path), delimiter="\t")
-    images, labels = vae_tf.runs.split_images(
-        vae_tf.runs.read_config(run.run_dir), "test", 1000
-    )
+    images, labels = vae_tf.runs.split_images(vae_tf.runs.read_config(run.run_dir), "test", 1000)
     model = vae_tf.load_run(run.run_dir).model
     np.testing.assert_allclose(
         codes[:, :2], latent.encode_means(model, images), rtol=1e-5, atol=1e-5
@@ -105,7 +105,7 @@ def test_projector_of_the_encoded_validation_images(run):
     assert list(embedding.sprite.single_image_dim) == [28, 28]
     assert sprite.shape[:2] == (32 * 28, 32 * 28)  # ceil(sqrt(1000)) = 32 a side
     row, col = divmod(37, 32)
-    tile_37 = sprite[row * 28:(row + 1) * 28, col * 28:(col + 1) * 28]
+    tile_37 = sprite[row * 28 : (row + 1) * 28, col * 28 : (col + 1) * 28]
     np.testing.assert_array_equal(tile_37, to_uint8(images[37])[..., 0])
 
 
@@ -115,8 +115,14 @@ def test_conditional_latent_grids_per_class(tmp_path, mnist_small):
     model = vae_tf.VAE(encoder, decoder, num_classes=10)
     model.compile(optimizer="adam")
     log_dir = str(tmp_path / "images")
-    model.fit(x[:128], y[:128], epochs=1, batch_size=64, verbose=0,
-              callbacks=[TensorBoardImages(log_dir, x[:4], y[:4], grid_size=3)])
+    model.fit(
+        x[:128],
+        y[:128],
+        epochs=1,
+        batch_size=64,
+        verbose=0,
+        callbacks=[TensorBoardImages(log_dir, x[:4], y[:4], grid_size=3)],
+    )
     accumulator = events(log_dir)
     tags = set(accumulator.Tags()["tensors"])
     assert {f"latent_grid/label_{k}" for k in range(10)} <= tags
@@ -142,9 +148,16 @@ def _free_port():
 def test_tensorboard_serves_scalars_images_and_the_projector(run):
     port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "tensorboard.main", f"--logdir={os.path.dirname(run.run_dir)}",
-         "--host=127.0.0.1", f"--port={port}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "tensorboard.main",
+            f"--logdir={os.path.dirname(run.run_dir)}",
+            "--host=127.0.0.1",
+            f"--port={port}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
 
     def get(path):

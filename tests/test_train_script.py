@@ -9,14 +9,24 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from absl import flags
-
-import vae_tf
 from conftest import run_python
 
+import vae_tf
+
 ARTIFACTS = {
-    "config.json", "history.csv", "vae.keras", "saved_model", "encoder.png", "decoder.png",
-    "loss.png", "latent_grid.png", "latent_scatter.png", "reconstructions.png", "samples.png",
-    "interpolation.png", "latent_traversal.png",
+    "config.json",
+    "history.csv",
+    "vae.keras",
+    "saved_model",
+    "encoder.png",
+    "decoder.png",
+    "loss.png",
+    "latent_grid.png",
+    "latent_scatter.png",
+    "reconstructions.png",
+    "samples.png",
+    "interpolation.png",
+    "latent_traversal.png",
 }
 
 
@@ -24,8 +34,14 @@ ARTIFACTS = {
 def test_train_script_writes_every_artifact(tmp_path):
     run_dir = tmp_path / "run"
     result = run_python(
-        ["scripts/train.py", "--latent_dim=2", "--epochs=2", "--steps_per_epoch=3",
-         "--batch_size=32", f"--output_dir={run_dir}"]
+        [
+            "scripts/train.py",
+            "--latent_dim=2",
+            "--epochs=2",
+            "--steps_per_epoch=3",
+            "--batch_size=32",
+            f"--output_dir={run_dir}",
+        ]
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Total params: 69,076" in result.stdout  # the summaries
@@ -38,8 +54,14 @@ def test_train_script_writes_every_artifact(tmp_path):
     with open(run_dir / "history.csv") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == 2
-    for key in ("loss", "total_loss", "reconstruction_loss", "kl_loss", "val_total_loss",
-                "epoch_seconds"):
+    for key in (
+        "loss",
+        "total_loss",
+        "reconstruction_loss",
+        "kl_loss",
+        "val_total_loss",
+        "epoch_seconds",
+    ):
         assert np.isfinite(float(rows[-1][key]))
     model = keras.saving.load_model(run_dir / "vae.keras")
     saved = tf.saved_model.load(str(run_dir / "saved_model"))
@@ -51,7 +73,11 @@ def test_train_script_writes_every_artifact(tmp_path):
 
 def test_train_without_2d_latent_skips_the_grid(tmp_path):
     config = vae_tf.TrainConfig(
-        architecture="mlp", latent_dim=3, epochs=1, steps_per_epoch=2, train_on_all=True,
+        architecture="mlp",
+        latent_dim=3,
+        epochs=1,
+        steps_per_epoch=2,
+        train_on_all=True,
         output_dir=str(tmp_path / "run"),
     )
     result = vae_tf.train(config, verbose=0)
@@ -107,8 +133,14 @@ def test_existing_run_directory_is_never_overwritten(tmp_path):
 
 
 def test_config_validation_names_the_field():
-    for field, value in [("epochs", 0), ("batch_size", -2), ("beta", float("nan")),
-                         ("jit_compile", "yes"), ("architecture", "vit"), ("seed", -1)]:
+    for field, value in [
+        ("epochs", 0),
+        ("batch_size", -2),
+        ("beta", float("nan")),
+        ("jit_compile", "yes"),
+        ("architecture", "vit"),
+        ("seed", -1),
+    ]:
         with pytest.raises(ValueError, match=field):
             vae_tf.TrainConfig(**{field: value}).validate()
 
@@ -116,7 +148,11 @@ def test_config_validation_names_the_field():
 def test_short_epochs_never_run_out_of_data(tmp_path):
     # 3 batches per pass, 2 steps per epoch, 4 epochs: 8 steps need a repeated dataset.
     config = vae_tf.TrainConfig(
-        architecture="mlp", latent_dim=2, epochs=4, steps_per_epoch=2, batch_size=20000,
+        architecture="mlp",
+        latent_dim=2,
+        epochs=4,
+        steps_per_epoch=2,
+        batch_size=20000,
         output_dir=str(tmp_path / "run"),
     )
     result = vae_tf.train(config, verbose=0)

@@ -3,15 +3,19 @@ import os
 import numpy as np
 import pytest
 import tensorflow as tf
+from conftest import run_python
 
 import vae_tf
 from vae_tf import plotting
-from conftest import run_python
 
 # End-to-end: every test runs the scripts in subprocesses.
 pytestmark = pytest.mark.slow
 
-PLAIN_FIGURES = [name for name in plotting.FIGURES if name not in ("style_grid", "analogies", "class_interpolation", "factor_traversal")]
+PLAIN_FIGURES = [
+    name
+    for name in plotting.FIGURES
+    if name not in ("style_grid", "analogies", "class_interpolation", "factor_traversal")
+]
 BLOCK_VAE_TF = (
     "import runpy, sys; sys.modules['vae_tf'] = None; "
     "sys.argv = ['generate.py'] + sys.argv[1:]; "
@@ -26,12 +30,19 @@ def runs(tmp_path_factory):
     paths = {}
     for latent_dim in (2, 3):
         config = vae_tf.TrainConfig(
-            architecture="mlp", latent_dim=latent_dim, epochs=1, steps_per_epoch=5,
+            architecture="mlp",
+            latent_dim=latent_dim,
+            epochs=1,
+            steps_per_epoch=5,
             output_dir=str(base / f"latent{latent_dim}"),
         )
         paths[latent_dim] = vae_tf.train(config, verbose=0).run_dir
     config = vae_tf.TrainConfig(
-        architecture="mlp", latent_dim=2, epochs=1, steps_per_epoch=5, autoencoder=True,
+        architecture="mlp",
+        latent_dim=2,
+        epochs=1,
+        steps_per_epoch=5,
+        autoencoder=True,
         output_dir=str(base / "autoencoder"),
     )
     paths["autoencoder"] = vae_tf.train(config, verbose=0).run_dir
@@ -52,10 +63,15 @@ def test_autoencoder_runs_write_the_same_figures(runs):
 
 
 def test_visualize_compares_runs_side_by_side(runs, tmp_path):
-    result = run_python([
-        "scripts/visualize.py", f"--run_dir={runs[2]}", f"--compare_with={runs['autoencoder']}",
-        f"--out_dir={tmp_path}", "--scatter_examples=500",
-    ])
+    result = run_python(
+        [
+            "scripts/visualize.py",
+            f"--run_dir={runs[2]}",
+            f"--compare_with={runs['autoencoder']}",
+            f"--out_dir={tmp_path}",
+            "--scatter_examples=500",
+        ]
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert os.listdir(tmp_path) == ["comparison.png"]
 
@@ -69,11 +85,19 @@ def test_visualize_regenerates_every_figure(runs, tmp_path):
 
 
 def test_visualize_selected_figures_and_options(runs, tmp_path):
-    result = run_python([
-        "scripts/visualize.py", f"--run_dir={runs[2]}", f"--out_dir={tmp_path}",
-        "--figures=latent_grid,samples", "--spacing=quantile", "--z_range=0.1,0.9",
-        "--grid_size=8", "--split=train", "--seed=3",
-    ])
+    result = run_python(
+        [
+            "scripts/visualize.py",
+            f"--run_dir={runs[2]}",
+            f"--out_dir={tmp_path}",
+            "--figures=latent_grid,samples",
+            "--spacing=quantile",
+            "--z_range=0.1,0.9",
+            "--grid_size=8",
+            "--split=train",
+            "--seed=3",
+        ]
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert sorted(os.listdir(tmp_path)) == ["latent_grid.png", "samples.png"]
 
@@ -103,8 +127,9 @@ def test_visualize_refuses_a_directory_without_a_model(tmp_path):
 def test_generate_samples_without_vae_tf(runs, tmp_path):
     out = tmp_path / "samples.png"
     saved_model = os.path.join(runs[2], "saved_model")
-    result = run_python(["-c", BLOCK_VAE_TF, f"--saved_model={saved_model}", "--num=10",
-                         f"--out={out}"])
+    result = run_python(
+        ["-c", BLOCK_VAE_TF, f"--saved_model={saved_model}", "--num=10", f"--out={out}"]
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert out.read_bytes()[:4] == b"\x89PNG"
     assert "10 images" in result.stdout
@@ -113,8 +138,9 @@ def test_generate_samples_without_vae_tf(runs, tmp_path):
 def test_generate_decodes_given_points(runs, tmp_path):
     out = tmp_path / "points.png"
     saved_model = os.path.join(runs[3], "saved_model")
-    result = run_python(["-c", BLOCK_VAE_TF, f"--saved_model={saved_model}",
-                         "--z=0.5,-1,0;0,0,2", f"--out={out}"])
+    result = run_python(
+        ["-c", BLOCK_VAE_TF, f"--saved_model={saved_model}", "--z=0.5,-1,0;0,0,2", f"--out={out}"]
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert out.exists() and "2 images" in result.stdout
     bad = run_python(["scripts/generate.py", f"--saved_model={saved_model}", "--z=0.5,-1"])

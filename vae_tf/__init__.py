@@ -55,13 +55,13 @@ from vae_tf import plotting  # noqa: E402
 from vae_tf import runs  # noqa: E402
 from vae_tf import sweeps  # noqa: E402
 from vae_tf import training  # noqa: E402  (old path of vae_tf.runs)
+from vae_tf._files import DamagedFileError  # noqa: E402
+from vae_tf._files import DiskFullError  # noqa: E402
 from vae_tf.architectures import PRESETS  # noqa: E402
 from vae_tf.architectures import build_decoder  # noqa: E402
 from vae_tf.architectures import build_encoder  # noqa: E402
 from vae_tf.architectures import build_encoder_decoder  # noqa: E402
 from vae_tf.architectures import build_hierarchical_networks  # noqa: E402
-from vae_tf._files import DamagedFileError  # noqa: E402
-from vae_tf._files import DiskFullError  # noqa: E402
 from vae_tf.callbacks import TrainingInterrupted  # noqa: E402
 from vae_tf.export import export_saved_model  # noqa: E402
 from vae_tf.export import load_saved_model  # noqa: E402

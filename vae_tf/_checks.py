@@ -57,8 +57,10 @@ class Number:
 
     def describe(self):
         if self.low is not None and self.high is not None:
-            return (f"in {'(' if self.low_open else '['}{self.low:g}, {self.high:g}"
-                    f"{')' if self.high_open else ']'}")
+            return (
+                f"in {'(' if self.low_open else '['}{self.low:g}, {self.high:g}"
+                f"{')' if self.high_open else ']'}"
+            )
         if self.low is not None:
             return f"{'>' if self.low_open else '>='} {self.low:g}"
         if self.high is not None:
@@ -72,9 +74,7 @@ class Number:
             return False
         if self.low is not None and (value <= self.low if self.low_open else value < self.low):
             return False
-        if self.high is not None and (
-            value >= self.high if self.high_open else value > self.high
-        ):
+        if self.high is not None and (value >= self.high if self.high_open else value > self.high):
             return False
         return True
 

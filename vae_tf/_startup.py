@@ -46,6 +46,7 @@ def import_tensorflow():
     """Imports TensorFlow (and queries its devices) with the start-up notices held back."""
     if "tensorflow" in sys.modules or os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "0":
         import tensorflow  # noqa: F401
+
         return
     # TensorFlow's C++ runtime writes to descriptor 2 whatever sys.stderr is (pytest,
     # a notebook's kernel, pythonw put a stream of their own there).

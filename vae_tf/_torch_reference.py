@@ -24,16 +24,22 @@ class _ConvVAE(nn.Module):
         height, width, channels = image_shape
         self.low = (64, height // 4, width // 4)
         self.encoder = nn.Sequential(
-            nn.Conv2d(channels, 32, 3, stride=2, padding=1), nn.ReLU(),
-            nn.Conv2d(32, 64, 3, stride=2, padding=1), nn.ReLU(),
-            nn.Flatten(), nn.Linear(int(np.prod(self.low)), 16), nn.ReLU(),
+            nn.Conv2d(channels, 32, 3, stride=2, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(32, 64, 3, stride=2, padding=1),
+            nn.ReLU(),
+            nn.Flatten(),
+            nn.Linear(int(np.prod(self.low)), 16),
+            nn.ReLU(),
         )
         self.heads = nn.Linear(16, 2 * latent_dim)
         self.expand = nn.Linear(latent_dim, int(np.prod(self.low)))
         # padding=1 with output_padding=1 doubles the size, as Keras' "same".
         self.decoder = nn.Sequential(
-            nn.ConvTranspose2d(64, 64, 3, stride=2, padding=1, output_padding=1), nn.ReLU(),
-            nn.ConvTranspose2d(64, 32, 3, stride=2, padding=1, output_padding=1), nn.ReLU(),
+            nn.ConvTranspose2d(64, 64, 3, stride=2, padding=1, output_padding=1),
+            nn.ReLU(),
+            nn.ConvTranspose2d(64, 32, 3, stride=2, padding=1, output_padding=1),
+            nn.ReLU(),
             nn.ConvTranspose2d(32, channels, 3, padding=1),
         )
 
@@ -53,9 +59,7 @@ class _MlpVAE(nn.Module):
         self.image_shape = image_shape
         self.encoder = nn.Sequential(nn.Flatten(), nn.Linear(pixels, 400), nn.ReLU())
         self.heads = nn.Linear(400, 2 * latent_dim)
-        self.decoder = nn.Sequential(
-            nn.Linear(latent_dim, 400), nn.ReLU(), nn.Linear(400, pixels)
-        )
+        self.decoder = nn.Sequential(nn.Linear(latent_dim, 400), nn.ReLU(), nn.Linear(400, pixels))
 
     def forward(self, x):
         z_mean, z_log_var = self.heads(self.encoder(x)).chunk(2, dim=1)
@@ -81,9 +85,9 @@ def make_runner(images, architecture, latent_dim, batch_size, seed=0):
 
     def step(x):
         logits, z_mean, z_log_var = model(x)
-        reconstruction = F.binary_cross_entropy_with_logits(
-            logits, x, reduction="none"
-        ).sum(dim=(1, 2, 3))
+        reconstruction = F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(
+            dim=(1, 2, 3)
+        )
         kl = 0.5 * (z_log_var.exp() + z_mean**2 - 1 - z_log_var).sum(dim=1)
         loss = (reconstruction + kl).mean()
         optimizer.zero_grad(set_to_none=True)
@@ -95,7 +99,7 @@ def make_runner(images, architecture, latent_dim, batch_size, seed=0):
         order = torch.randperm(len(data))
         for index in range(steps):
             first = (index % batches_per_pass) * batch_size
-            step(data[order[first:first + batch_size]])
+            step(data[order[first : first + batch_size]])
         return time.perf_counter() - start
 
     return run

@@ -43,7 +43,6 @@ from vae_tf._checks import check_positive_int
 from vae_tf.data import MNIST_SHAPE
 
 
-
 def _latent_heads(x, latent_dim, variational):
     if not variational:
         return layers.Dense(latent_dim, name="z", dtype="float32")(x)
@@ -61,15 +60,11 @@ def _conv_encoder(inputs):
 
 def _conv_decoder(latent_inputs, image_shape):
     height, width, channels = image_shape
-    x = layers.Dense((height // 4) * (width // 4) * 64, activation="relu")(
-        latent_inputs
-    )
+    x = layers.Dense((height // 4) * (width // 4) * 64, activation="relu")(latent_inputs)
     x = layers.Reshape((height // 4, width // 4, 64))(x)
     x = layers.Conv2DTranspose(64, 3, strides=2, padding="same", activation="relu")(x)
     x = layers.Conv2DTranspose(32, 3, strides=2, padding="same", activation="relu")(x)
-    return layers.Conv2DTranspose(
-        channels, 3, padding="same", name="logits", dtype="float32"
-    )(x)
+    return layers.Conv2DTranspose(channels, 3, padding="same", name="logits", dtype="float32")(x)
 
 
 def _halving_check(preset, halvings, hint):
@@ -158,18 +153,21 @@ def _gated_decoder(latent_inputs, image_shape):
 #          shape check or None, default image shape)
 PRESETS = {
     "conv": (
-        _conv_encoder, _conv_decoder,
+        _conv_encoder,
+        _conv_decoder,
         _halving_check("conv", 2, "Resize or pad the images, or use the 'mlp' preset."),
         MNIST_SHAPE,
     ),
     "mlp": (_mlp_encoder, _mlp_decoder, None, MNIST_SHAPE),
     "gated": (
-        _gated_encoder, _gated_decoder,
+        _gated_encoder,
+        _gated_decoder,
         _halving_check("gated", 2, "Resize or pad the images, or use the 'mlp' preset."),
         MNIST_SHAPE,
     ),
     "conv64": (
-        _conv64_encoder, _conv64_decoder,
+        _conv64_encoder,
+        _conv64_decoder,
         _halving_check("conv64", 4, "Resize the images (image_size=64 is its size)."),
         (64, 64, 3),
     ),
@@ -185,15 +183,12 @@ def check_architecture(preset, latent_dim, image_shape=None):
     """
     if preset not in PRESETS:
         raise ValueError(
-            f"Unknown architecture preset {preset!r}; choose one of "
-            f"{sorted(PRESETS)}."
+            f"Unknown architecture preset {preset!r}; choose one of {sorted(PRESETS)}."
         )
     check_positive_int("latent_dim", latent_dim)
     image_shape = tuple(PRESETS[preset][3] if image_shape is None else image_shape)
     if len(image_shape) != 3:
-        raise ValueError(
-            f"image_shape must be (height, width, channels); got {image_shape!r}."
-        )
+        raise ValueError(f"image_shape must be (height, width, channels); got {image_shape!r}.")
     for axis, size in zip(("height", "width", "channels"), image_shape):
         check_positive_int(f"image_shape's {axis}", size)
     check = PRESETS[preset][2]
@@ -244,8 +239,9 @@ def build_encoder(
         height, width, _ = image_shape
         maps = layers.RepeatVector(height * width)(label)
         maps = layers.Reshape((height, width, num_classes), name="label_maps")(maps)
-        inputs, features = [images, label], layers.Concatenate(name="images_and_label")(
-            [images, maps]
+        inputs, features = (
+            [images, label],
+            layers.Concatenate(name="images_and_label")([images, maps]),
         )
     outputs = _latent_heads(PRESETS[preset][0](features), latent_dim, variational)
     return keras.Model(inputs, outputs, name="encoder")
@@ -353,12 +349,14 @@ def build_hierarchical_networks(latent_dim=50, image_shape=None, hidden_latent_d
     decoder = keras.Model(z1, logits, name="decoder")
     z1_top = keras.Input(shape=(hidden,), name="z1")
     top_encoder = keras.Model(
-        z1_top, _gaussian_heads(_dense_stack(z1_top, top_units, "top"), latent_dim),
+        z1_top,
+        _gaussian_heads(_dense_stack(z1_top, top_units, "top"), latent_dim),
         name="top_encoder",
     )
     z2 = keras.Input(shape=(latent_dim,), name="z2")
     top_decoder = keras.Model(
-        z2, _gaussian_heads(_dense_stack(z2, top_units, "top"), hidden, "prior_"),
+        z2,
+        _gaussian_heads(_dense_stack(z2, top_units, "top"), hidden, "prior_"),
         name="top_decoder",
     )
     return encoder, decoder, top_encoder, top_decoder

@@ -78,9 +78,7 @@ def mixed_precision_policy():
     """
     gpus = tf.config.list_physical_devices("GPU")
     if gpus:
-        capability = tf.config.experimental.get_device_details(gpus[0]).get(
-            "compute_capability"
-        )
+        capability = tf.config.experimental.get_device_details(gpus[0]).get("compute_capability")
         return "mixed_float16" if capability and capability >= (7, 0) else None
     return "mixed_bfloat16" if _cpu_has_bfloat16() else None
 
@@ -164,8 +162,15 @@ def _mode(mode, base, steps_per_execution, images):
 
 
 def measure_training(
-    modes=MODES, architecture="conv", latent_dim=2, batch_size=128, steps=50, repeats=3,
-    steps_per_execution=10, images=None, log=None,
+    modes=MODES,
+    architecture="conv",
+    latent_dim=2,
+    batch_size=128,
+    steps=50,
+    repeats=3,
+    steps_per_execution=10,
+    images=None,
+    log=None,
 ):
     """Training images per second of each mode, measured in turns.
 
@@ -307,7 +312,8 @@ def training_table(results):
 def summary(results):
     """One line: the fastest Keras mode against the eager baseline and PyTorch."""
     speeds = {
-        result.mode: result.images_per_second for result in results
+        result.mode: result.images_per_second
+        for result in results
         if result.images_per_second is not None
     }
     keras_modes = [mode for mode in speeds if mode not in (BASELINE, "pytorch")]

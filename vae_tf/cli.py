@@ -42,7 +42,8 @@ from vae_tf.callbacks.interrupt import sigterm_as_interrupt
 from vae_tf.runs.config import TrainConfig
 
 flags.DEFINE_bool(
-    "verbose", False,
+    "verbose",
+    False,
     "Show the full traceback of an error, and TensorFlow's C++ start-up lines.",
 )
 
@@ -136,7 +137,9 @@ def define_train_flags(exclude=(), flag_values=flags.FLAGS):
 
 
 _PARSERS = {
-    "bool": flags.BooleanParser(), "integer": flags.IntegerParser(), "float": flags.FloatParser(),
+    "bool": flags.BooleanParser(),
+    "integer": flags.IntegerParser(),
+    "float": flags.FloatParser(),
     "string": flags.ArgumentParser(),
 }
 
@@ -196,7 +199,11 @@ def config_from_flags(flag_values=flags.FLAGS, **overrides):
 
 # A full disk and a failed training (1), bad input (2, as argparse has it).
 _ERRORS = {
-    DiskFullError: 1, app.UsageError: 2, flags.Error: 2, ValueError: 2, OSError: 2,
+    DiskFullError: 1,
+    app.UsageError: 2,
+    flags.Error: 2,
+    ValueError: 2,
+    OSError: 2,
     FloatingPointError: 1,
 }
 

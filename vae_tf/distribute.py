@@ -38,8 +38,8 @@ def _multi_worker_strategy():
         tf_config["cluster"], tf_config["task"]["type"], tf_config["task"]["index"]
     except (ValueError, KeyError, TypeError) as error:
         raise ValueError(
-            "TF_CONFIG must be JSON like {\"cluster\": {\"worker\": [\"host1:port\", "
-            "\"host2:port\"]}, \"task\": {\"type\": \"worker\", \"index\": 0}}; got "
+            'TF_CONFIG must be JSON like {"cluster": {"worker": ["host1:port", '
+            '"host2:port"]}, "task": {"type": "worker", "index": 0}}; got '
             f"{text!r} ({type(error).__name__}: {error})."
         ) from error
     return tf.distribute.MultiWorkerMirroredStrategy()
@@ -94,7 +94,8 @@ def num_workers(strategy):
     if resolver is None or not resolver.task_type:
         return 1
     return sum(
-        len(tasks) for kind, tasks in resolver.cluster_spec().as_dict().items()
+        len(tasks)
+        for kind, tasks in resolver.cluster_spec().as_dict().items()
         if kind in ("chief", "worker")
     )
 

@@ -120,15 +120,17 @@ def _chunks(model, images, labels, num_samples, chunk_size, seed):
         condition = model.condition(block_labels, len(block))
         parts = []
         for done in range(0, num_samples, samples_per_call):
-            parts.append(log_weights(
-                block, condition, tf.constant(min(samples_per_call, num_samples - done)),
-                tf.constant([seed, calls], tf.int32),
-            ))
+            parts.append(
+                log_weights(
+                    block,
+                    condition,
+                    tf.constant(min(samples_per_call, num_samples - done)),
+                    tf.constant([seed, calls], tf.int32),
+                )
+            )
             calls += 1
         weights = np.concatenate([ops.convert_to_numpy(part[0]) for part in parts], axis=1)
-        reconstruction = np.concatenate(
-            [ops.convert_to_numpy(part[1]) for part in parts], axis=1
-        )
+        reconstruction = np.concatenate([ops.convert_to_numpy(part[1]) for part in parts], axis=1)
         if model.closed_form_kl:
             kl = ops.sum(model.kl_per_dimension(*model.posterior(block, condition)), axis=-1)
             kl = ops.convert_to_numpy(kl)
@@ -156,8 +158,10 @@ def log_importance_weights(model, images, labels=None, num_samples=1, seed=0, ch
     """
     images, labels = _checked_inputs(model, images, labels, num_samples, chunk_size)
     return np.concatenate(
-        [weights for _, weights, _, _ in _chunks(model, images, labels, num_samples,
-                                                  chunk_size, seed)]
+        [
+            weights
+            for _, weights, _, _ in _chunks(model, images, labels, num_samples, chunk_size, seed)
+        ]
     )
 
 
@@ -171,7 +175,13 @@ def _checked_inputs(model, images, labels, num_samples, chunk_size):
 
 
 def evaluate_likelihood(
-    model, images, labels=None, num_samples=1000, seed=0, chunk_size=2048, per_example=False,
+    model,
+    images,
+    labels=None,
+    num_samples=1000,
+    seed=0,
+    chunk_size=2048,
+    per_example=False,
     progress=False,
 ):
     """Test negative ELBO and importance-weighted negative log-likelihood.
@@ -233,7 +243,8 @@ def evaluate_likelihood(
         "nll": float(nll.mean()),
         "elbo_bits_per_dim": float(elbo.mean() / dimensions),
         "nll_bits_per_dim": float(nll.mean() / dimensions),
-        "nll_standard_error": float(nll.std(ddof=1) / math.sqrt(len(nll))) if len(nll) > 1
+        "nll_standard_error": float(nll.std(ddof=1) / math.sqrt(len(nll)))
+        if len(nll) > 1
         else float("nan"),
         "k": int(num_samples),
         "num_examples": int(len(images)),
@@ -278,16 +289,19 @@ def layer_report(model, images, num_samples=100, seed=0, batch_size=100):
         )
         _, log_posterior, log_prior = model.importance_terms(block, epsilon)
         kl.append(ops.convert_to_numpy(ops.mean(log_posterior - log_prior, axis=1)))
-    hidden_means = np.concatenate([
-        ops.convert_to_numpy(model.hidden_posterior(
-            tf.convert_to_tensor(images[start : start + batch_size])
-        )[0])
-        for start in range(0, len(images), batch_size)
-    ])
+    hidden_means = np.concatenate(
+        [
+            ops.convert_to_numpy(
+                model.hidden_posterior(tf.convert_to_tensor(images[start : start + batch_size]))[0]
+            )
+            for start in range(0, len(images), batch_size)
+        ]
+    )
     return {
         "kl_per_layer": [float(value) for value in np.concatenate(kl).mean(axis=0)],
         "active_units_per_layer": [
-            int(np.sum(hidden_means.var(axis=0) > 0.01)), active_units(model, images)[0]
+            int(np.sum(hidden_means.var(axis=0) > 0.01)),
+            active_units(model, images)[0],
         ],
         "latent_dim_per_layer": [model.hidden_latent_dim, model.latent_dim],
     }
@@ -301,8 +315,15 @@ def run_binarization(run_dir):
 
 
 def evaluate_run(
-    run_dir, num_samples=1000, num_examples=1000, split="test", binarize="auto", seed=0,
-    chunk_size=2048, arrays=None, progress=False,
+    run_dir,
+    num_samples=1000,
+    num_examples=1000,
+    split="test",
+    binarize="auto",
+    seed=0,
+    chunk_size=2048,
+    arrays=None,
+    progress=False,
 ):
     """`evaluate_likelihood` of a run directory's model on its data (MNIST, ..., a folder).
 
@@ -345,7 +366,12 @@ def evaluate_run(
     labels = labels[:num_examples] if model.conditional else None
     start = time.perf_counter()
     result = evaluate_likelihood(
-        model, images, labels, num_samples=num_samples, seed=seed, chunk_size=chunk_size,
+        model,
+        images,
+        labels,
+        num_samples=num_samples,
+        seed=seed,
+        chunk_size=chunk_size,
         progress=progress,
     )
     layers = layer_report(model, images, seed=seed) if model.stochastic_layers > 1 else {}
@@ -368,8 +394,15 @@ def evaluate_run(
 
 
 def sample_quality_run(
-    run_dir, num_examples=10000, split="test", seed=0, judge_epochs=3, cache_dir=None,
-    arrays=None, progress=False, log=print,
+    run_dir,
+    num_examples=10000,
+    split="test",
+    seed=0,
+    judge_epochs=3,
+    cache_dir=None,
+    arrays=None,
+    progress=False,
+    log=print,
 ):
     """FID, precision and recall of a run's samples against its real images.
 
@@ -411,14 +444,21 @@ def sample_quality_run(
         raise ValueError("An Autoencoder has no prior to sample from: evaluate a VAE's samples.")
     start = time.perf_counter()
     source = data_source(config)
-    judge = load_judge(source, judge_epochs, seed=0, cache_dir=cache_dir, log=log,
-                       verbose=2 if progress else 0)
+    judge = load_judge(
+        source, judge_epochs, seed=0, cache_dir=cache_dir, log=log, verbose=2 if progress else 0
+    )
     if arrays is None and source.folder is None:
         arrays = source.load()  # once, for the compared images and the reference ones
     images, labels = split_images(config, split, num_examples, arrays)
     features = judge.features(images)
     result = sample_quality(
-        model, judge, images, labels, seed=seed, progress=progress, real_features=features,
+        model,
+        judge,
+        images,
+        labels,
+        seed=seed,
+        progress=progress,
+        real_features=features,
     )
     other = "train" if split == "test" else "test"
     held_out = source.folder is None or len(source.folder.paths("validation")) > 0

@@ -57,9 +57,7 @@ def export_saved_model(model, path):
     """
     path = os.fspath(path)
     if os.path.exists(path):
-        raise FileExistsError(
-            f"{path} already exists; remove it or choose another path."
-        )
+        raise FileExistsError(f"{path} already exists; remove it or choose another path.")
     z_spec = tf.TensorSpec((None, model.latent_dim), tf.float32, name="z")
     images_spec = tf.TensorSpec((None, *model.image_shape), tf.float32, name="images")
     label_spec = tf.TensorSpec((None,), tf.int32, name="label")
@@ -146,6 +144,4 @@ def load_saved_model(path):
                 saved_model_pb2.SavedModel().ParseFromString(f.read())
         except Exception:
             raise DamagedFileError(graph, "not a whole SavedModel graph", fix) from None
-        raise DamagedFileError(
-            os.path.join(path, "variables"), first_line(error), fix
-        ) from None
+        raise DamagedFileError(os.path.join(path, "variables"), first_line(error), fix) from None

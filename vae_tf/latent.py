@@ -60,7 +60,6 @@ def latent_grid_coordinates(n=30, z_range=(-2.0, 2.0), spacing="linear"):
     return grid.reshape(-1, 2).astype("float32")
 
 
-
 def encode_batches(model, images, labels=None, batch_size=256):
     """`(z_mean, z_log_var)` of `images` as numpy, encoded `batch_size` at a time.
 
@@ -72,7 +71,8 @@ def encode_batches(model, images, labels=None, batch_size=256):
         part_labels = None if labels is None else np.asarray(labels)[start : start + batch_size]
         parts.append(model.encode(images[start : start + batch_size], part_labels))
     return tuple(
-        None if column[0] is None
+        None
+        if column[0] is None
         else np.concatenate([keras.ops.convert_to_numpy(part) for part in column])
         for column in zip(*parts)
     )
@@ -93,7 +93,6 @@ def pca(points, components=2):
     _, singular_values, vt = np.linalg.svd(centered, full_matrices=False)
     variance = singular_values**2
     return centered @ vt[:components].T, variance[:components] / variance.sum()
-
 
 
 def slerp(a, b, t):
@@ -124,8 +123,6 @@ def lerp(a, b, t):
     """Linear interpolation between the rows of `a` and `b`: `(len(a), len(t), D)`."""
     a, b, t = np.asarray(a, "float64"), np.asarray(b, "float64"), np.asarray(t, "float64")
     return (1 - t[None, :, None]) * a[:, None] + t[None, :, None] * b[:, None]
-
-
 
 
 def prior_codes(model, num_samples, seed=0):

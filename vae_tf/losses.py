@@ -61,9 +61,7 @@ def bernoulli_nll_from_probabilities(x, probabilities):
     """
     x = ops.cast(x, "float32")
     probabilities = ops.clip(ops.cast(probabilities, "float32"), EPSILON, 1.0 - EPSILON)
-    return sum_per_example(
-        -(x * ops.log(probabilities) + (1.0 - x) * ops.log1p(-probabilities))
-    )
+    return sum_per_example(-(x * ops.log(probabilities) + (1.0 - x) * ops.log1p(-probabilities)))
 
 
 def gaussian_nll(x, mean, log_sigma):
@@ -145,9 +143,7 @@ def diagonal_normal_log_density(epsilon, z_log_var):
     """
     epsilon = ops.cast(epsilon, "float32")
     z_log_var = ops.cast(z_log_var, "float32")
-    return -0.5 * ops.sum(
-        ops.square(epsilon) + z_log_var + math.log(2.0 * math.pi), axis=-1
-    )
+    return -0.5 * ops.sum(ops.square(epsilon) + z_log_var + math.log(2.0 * math.pi), axis=-1)
 
 
 def diagonal_mixture_log_density(z, means, log_vars, log_weights):

@@ -32,7 +32,9 @@ def _interactive():
 def progress_bar(total, unit="step", stateful=("nll",)):
     """A `keras.utils.Progbar` of `total` units, with ETA; `stateful` values are shown as given."""
     return keras.utils.Progbar(
-        total, unit_name=unit, stateful_metrics=list(stateful),
+        total,
+        unit_name=unit,
+        stateful_metrics=list(stateful),
         interval=0.1 if _interactive() else LOG_INTERVAL,
     )
 

@@ -38,8 +38,21 @@ from vae_tf.callbacks.tensorboard import tensorboard_callbacks
 from vae_tf.callbacks.timing import EpochTimer
 
 __all__ = [
-    "CyclicalKLAnnealing", "EpochTimer", "Interrupted", "KLSchedule", "KLWarmup",
-    "SignalCatcher", "StepProgressBar", "StopOnNonFiniteLoss", "StopOnSignal",
-    "TensorBoardImages", "TensorBoardProjector", "TrainingCheckpoint", "TrainingInterrupted",
-    "UNITS", "load_training_state", "sigterm_as_interrupt", "tensorboard_callbacks",
+    "CyclicalKLAnnealing",
+    "EpochTimer",
+    "Interrupted",
+    "KLSchedule",
+    "KLWarmup",
+    "SignalCatcher",
+    "StepProgressBar",
+    "StopOnNonFiniteLoss",
+    "StopOnSignal",
+    "TensorBoardImages",
+    "TensorBoardProjector",
+    "TrainingCheckpoint",
+    "TrainingInterrupted",
+    "UNITS",
+    "load_training_state",
+    "sigterm_as_interrupt",
+    "tensorboard_callbacks",
 ]

@@ -144,7 +144,8 @@ class TrainingCheckpoint(keras.callbacks.BackupAndRestore):
             except DamagedFileError as error:
                 if index + 1 == len(found):
                     raise DamagedFileError(
-                        position["weights"], error.problem,
+                        position["weights"],
+                        error.problem,
                         "no earlier checkpoint can be read either; delete "
                         f"{self.backup_dir} to start afresh, or pass overwrite=True",
                     ) from None
@@ -217,7 +218,8 @@ class TrainingCheckpoint(keras.callbacks.BackupAndRestore):
             raise
         self._saved = position
         kept = {
-            path for kept in self.checkpoints(self.backup_dir)[:KEPT]
+            path
+            for kept in self.checkpoints(self.backup_dir)[:KEPT]
             for path in (kept["weights"], kept["weights"][: -len(".weights.h5")] + ".json")
         }
         for older in glob.glob(os.path.join(self.backup_dir, "step-*")):

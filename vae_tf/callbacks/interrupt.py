@@ -112,7 +112,8 @@ class SignalCatcher:
         if _in_main_thread():
             # A signal ignored by the parent (`nohup`'s SIGINT) stays ignored.
             self._previous = {
-                number: signal.signal(number, self._handle) for number in self.SIGNALS
+                number: signal.signal(number, self._handle)
+                for number in self.SIGNALS
                 if signal.getsignal(number) is not signal.SIG_IGN
             }
         return self
@@ -174,8 +175,9 @@ class StopOnSignal(keras.callbacks.Callback):
         resume_hint: How to go on, for the message.
     """
 
-    def __init__(self, catcher, checkpoint, shown_dir=None,
-                 resume_hint="run the same command to resume"):
+    def __init__(
+        self, catcher, checkpoint, shown_dir=None, resume_hint="run the same command to resume"
+    ):
         super().__init__()
         self.catcher = catcher
         self.checkpoint = checkpoint
@@ -208,8 +210,11 @@ class StopOnSignal(keras.callbacks.Callback):
             self._pending = signal_number
             return
         position = self.checkpoint.save()
-        self._stop(signal_number, position, f"in epoch {position['epoch'] + 1} at step "
-                                            f"{position['step']:,}")
+        self._stop(
+            signal_number,
+            position,
+            f"in epoch {position['epoch'] + 1} at step {position['step']:,}",
+        )
 
     def on_epoch_end(self, epoch, logs=None):
         # A signal during validation counts too (the workers vote again).
@@ -225,12 +230,16 @@ class StopOnSignal(keras.callbacks.Callback):
 
     def _stop_at_epoch_end(self, signal_number):
         position = self.checkpoint.save()  # usually saved already, by the checkpoint itself
-        self._stop(signal_number, position,
-                   f"at the end of epoch {position['epoch']} (step {position['step']:,})")
+        self._stop(
+            signal_number,
+            position,
+            f"at the end of epoch {position['epoch']} (step {position['step']:,})",
+        )
 
     def _stop(self, signal_number, position, where):
         raise TrainingInterrupted(
             f"{SIGNAL_NAMES[signal_number]} {where}: saved a checkpoint in {self.shown_dir}; "
             f"{self.resume_hint}.",
-            signal_number, position,
+            signal_number,
+            position,
         )

@@ -208,11 +208,14 @@ def tensorboard_callbacks(log_dir, images, labels=None, seed=0):
     return [
         keras.callbacks.TensorBoard(log_dir),
         TensorBoardImages(
-            os.path.join(log_dir, "images"), images[:RECONSTRUCTED_IMAGES],
-            None if labels is None else labels[:RECONSTRUCTED_IMAGES], seed=seed,
+            os.path.join(log_dir, "images"),
+            images[:RECONSTRUCTED_IMAGES],
+            None if labels is None else labels[:RECONSTRUCTED_IMAGES],
+            seed=seed,
         ),
         TensorBoardProjector(
-            os.path.join(log_dir, "projector"), images[:PROJECTED_IMAGES],
+            os.path.join(log_dir, "projector"),
+            images[:PROJECTED_IMAGES],
             None if labels is None else labels[:PROJECTED_IMAGES],
         ),
     ]

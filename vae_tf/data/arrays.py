@@ -44,9 +44,7 @@ def check_images(images, image_shape=None, name="images"):
         hint = ""
         if images.ndim == 3 and (image_shape is None or image_shape[-1] == 1):
             hint = " Add the channel axis with images[..., np.newaxis]."
-        raise ValueError(
-            f"{name} must have shape {expected}; got {images.shape}.{hint}"
-        )
+        raise ValueError(f"{name} must have shape {expected}; got {images.shape}.{hint}")
     if image_shape is not None and images.shape[1:] != tuple(image_shape):
         raise ValueError(
             f"{name} must have shape {expected} for this model; got "
@@ -107,8 +105,7 @@ def check_labels(labels, num_classes, num_images=None, name="labels"):
         )
     if num_images is not None and len(labels) != num_images:
         raise ValueError(
-            f"{name} must hold one label per image: {num_images} images but "
-            f"{len(labels)} labels."
+            f"{name} must hold one label per image: {num_images} images but {len(labels)} labels."
         )
     if len(labels) and (labels.min() < 0 or labels.max() >= num_classes):
         raise ValueError(
@@ -144,5 +141,3 @@ def binarize_images(images, method="dynamic", seed=0):
     if method == "static":
         return (images > 0.5).astype("float32")
     return images
-
-

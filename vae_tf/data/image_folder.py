@@ -48,7 +48,8 @@ def _scan(data_dir):
     for root, dirs, files in os.walk(data_dir):
         dirs.sort()
         paths.extend(
-            os.path.join(root, name) for name in sorted(files)
+            os.path.join(root, name)
+            for name in sorted(files)
             if name.lower().endswith(IMAGE_EXTENSIONS) and not name.startswith(".")
         )
     return paths
@@ -103,7 +104,12 @@ class ImageFolder:
     """
 
     def __init__(
-        self, data_dir, image_size=64, channels=3, validation_split=0.1, bad_images="skip",
+        self,
+        data_dir,
+        image_size=64,
+        channels=3,
+        validation_split=0.1,
+        bad_images="skip",
         cache=None,
     ):
         data_dir = os.fspath(data_dir)
@@ -132,8 +138,7 @@ class ImageFolder:
         held_out = math.ceil(validation_split * len(paths)) if validation_split else 0
         if held_out >= len(paths):
             raise ValueError(
-                f"validation_split={validation_split} leaves no training image among "
-                f"{len(paths)}."
+                f"validation_split={validation_split} leaves no training image among {len(paths)}."
             )
         splits = {"train": np.sort(order[held_out:]), "validation": np.sort(order[:held_out])}
         self._files = {
@@ -169,7 +174,12 @@ class ImageFolder:
         return self._files[split]
 
     def dataset(
-        self, split="train", batch_size=128, shuffle=False, seed=None, labels=False,
+        self,
+        split="train",
+        batch_size=128,
+        shuffle=False,
+        seed=None,
+        labels=False,
         first_pass=0,
     ):
         """A batched, prefetched dataset of a split: images, or `(images, labels)`.
@@ -211,7 +221,11 @@ class ImageFolder:
 
         # Shuffling names is cheap: the whole split, every epoch.
         dataset = passes(
-            len(paths), 1, select, shuffle=shuffle and not self.cache, seed=seed,
+            len(paths),
+            1,
+            select,
+            shuffle=shuffle and not self.cache,
+            seed=seed,
             first_pass=first_pass,
         )
         dataset = dataset.map(decode_element, num_parallel_calls=os.cpu_count() or 1)
@@ -221,7 +235,8 @@ class ImageFolder:
             dataset = dataset.cache("" if self.cache == "memory" else os.fspath(self.cache))
             if shuffle:
                 dataset = dataset.shuffle(
-                    min(len(paths), _CACHED_SHUFFLE_BUFFER), seed=seed,
+                    min(len(paths), _CACHED_SHUFFLE_BUFFER),
+                    seed=seed,
                     reshuffle_each_iteration=True,
                 )
         options = tf.data.Options()

@@ -59,8 +59,7 @@ def load_mnist(path=None):
     missing = [key for key in _MNIST_KEYS if key not in arrays]
     if missing:
         raise ValueError(
-            f"{path} is not a Keras-format MNIST file: it lacks {missing} (it "
-            f"has {found})."
+            f"{path} is not a Keras-format MNIST file: it lacks {missing} (it has {found})."
         )
     for split in ("train", "test"):
         x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
@@ -75,5 +74,3 @@ def load_mnist(path=None):
         (to_float_images(arrays["x_train"]), arrays["y_train"].astype("int32")),
         (to_float_images(arrays["x_test"]), arrays["y_test"].astype("int32")),
     )
-
-

@@ -50,9 +50,7 @@ def load_npz(path):
     """
     path = os.fspath(path)
     if not os.path.isfile(path):
-        raise FileNotFoundError(
-            f"No such file: {path}. An .npz dataset is {_NPZ_FORMAT}."
-        )
+        raise FileNotFoundError(f"No such file: {path}. An .npz dataset is {_NPZ_FORMAT}.")
     stat = os.stat(path)
     return _load_npz(os.path.abspath(path), stat.st_mtime_ns, stat.st_size)
 
@@ -70,8 +68,9 @@ def _load_npz(path, mtime, size):
         ) from error
     missing = [key for key in ("x_train", "x_test") if key not in arrays]
     if missing:
-        raise ValueError(f"{path} lacks {missing} (it has {sorted(arrays)}); it must be "
-                         f"{_NPZ_FORMAT}.")
+        raise ValueError(
+            f"{path} lacks {missing} (it has {sorted(arrays)}); it must be {_NPZ_FORMAT}."
+        )
     if ("y_train" in arrays) != ("y_test" in arrays):
         raise ValueError(f"{path} must hold both y_train and y_test, or neither.")
     splits = []
@@ -91,7 +90,8 @@ def _load_npz(path, mtime, size):
                 )
             labels = check_labels(
                 np.ravel(labels) if labels.ndim == 2 and labels.shape[1] == 1 else labels,
-                num_classes=np.iinfo("int32").max, num_images=len(images),
+                num_classes=np.iinfo("int32").max,
+                num_images=len(images),
                 name=f"y_{split} of {path}",
             )
         splits.append((images, labels))
@@ -102,4 +102,3 @@ def _load_npz(path, mtime, size):
             f"{x_train.shape[1:]} and {x_test.shape[1:]}."
         )
     return tuple(splits)
-

@@ -116,8 +116,7 @@ def make_dataset(
         labels = np.asarray(labels)
         if labels.shape != (len(images),):
             raise ValueError(
-                f"labels must have shape ({len(images)},), one per image; got "
-                f"{labels.shape}."
+                f"labels must have shape ({len(images)},), one per image; got {labels.shape}."
             )
     images = tf.constant(images)
     labels = None if labels is None else tf.constant(labels)
@@ -136,14 +135,17 @@ def make_dataset(
     options.autotune.enabled = False
     # In-memory data has no files to split between workers: each worker
     # takes its share of every global batch.
-    options.experimental_distribute.auto_shard_policy = (
-        tf.data.experimental.AutoShardPolicy.DATA
-    )
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return dataset.prefetch(2).with_options(options)
 
 
 def mnist_datasets(
-    batch_size=128, train_on_all=False, binarize=False, seed=None, mnist=None, labels=False,
+    batch_size=128,
+    train_on_all=False,
+    binarize=False,
+    seed=None,
+    mnist=None,
+    labels=False,
     first_pass=0,
 ):
     """The training and validation pipelines of the bundled MNIST.
@@ -168,13 +170,21 @@ def mnist_datasets(
         x_train, x_test = np.concatenate([x_train, x_test]), None
         y_train = np.concatenate([y_train, y_test])
     train = make_dataset(
-        x_train, y_train if labels else None, batch_size=batch_size, shuffle=True,
-        binarize=binarize, seed=seed, first_pass=first_pass,
+        x_train,
+        y_train if labels else None,
+        batch_size=batch_size,
+        shuffle=True,
+        binarize=binarize,
+        seed=seed,
+        first_pass=first_pass,
     )
     validation = None
     if x_test is not None:
         validation = make_dataset(
-            x_test, y_test if labels else None, batch_size=batch_size, binarize=binarize,
+            x_test,
+            y_test if labels else None,
+            batch_size=batch_size,
+            binarize=binarize,
             seed=seed,
         )
     return train, validation

@@ -20,13 +20,13 @@ import dataclasses
 from typing import Callable
 from typing import Optional
 
+from vae_tf.data import shapes
 from vae_tf.data.keras_datasets import load_keras_dataset
 from vae_tf.data.mnist import MNIST_CLASSES
 from vae_tf.data.mnist import MNIST_SHAPE
 from vae_tf.data.mnist import load_mnist
 from vae_tf.data.npz import is_npz
 from vae_tf.data.npz import load_npz
-from vae_tf.data import shapes
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,8 +78,11 @@ def _npz_source(path):
     classes = None if y_train is None else int(max(y_train.max(), y_test.max())) + 1
     grey = x_train.shape[-1] == 1
     return DataSource(
-        name=path, image_shape=x_train.shape[1:], num_classes=classes,
-        likelihood="bernoulli" if grey else "gaussian_learned", load=lambda: load_npz(path),
+        name=path,
+        image_shape=x_train.shape[1:],
+        num_classes=classes,
+        likelihood="bernoulli" if grey else "gaussian_learned",
+        load=lambda: load_npz(path),
     )
 
 
@@ -94,30 +97,45 @@ def get_source(name):
         return _SOURCES[name]()
     if is_npz(name):
         return _npz_source(name)
-    raise ValueError(
-        f"dataset must be one of {names()} or the path of an .npz file; got {name!r}."
-    )
+    raise ValueError(f"dataset must be one of {names()} or the path of an .npz file; got {name!r}.")
 
 
 def folder_source(folder):
     """The `DataSource` of an `ImageFolder`: streamed, natural images."""
     return DataSource(
-        name=folder.data_dir, image_shape=folder.image_shape, num_classes=folder.num_classes,
-        likelihood="gaussian_learned", folder=folder,
+        name=folder.data_dir,
+        image_shape=folder.image_shape,
+        num_classes=folder.num_classes,
+        likelihood="gaussian_learned",
+        folder=folder,
     )
 
 
 register("mnist", lambda: DataSource("mnist", MNIST_SHAPE, MNIST_CLASSES, "bernoulli", load_mnist))
-register("fashion_mnist", lambda: DataSource(
-    "fashion_mnist", (28, 28, 1), 10, "bernoulli", lambda: load_keras_dataset("fashion_mnist")
-))
-register("cifar10", lambda: DataSource(
-    "cifar10", (32, 32, 3), 10, "gaussian_learned", lambda: load_keras_dataset("cifar10")
-))
-register("shapes", lambda: DataSource(
-    "shapes", shapes.SHAPES_SHAPE, len(shapes.SHAPE_NAMES), "bernoulli", shapes.load_shapes,
-    factor_names=shapes.FACTOR_NAMES, factors=shapes.shape_factors,
-))
+register(
+    "fashion_mnist",
+    lambda: DataSource(
+        "fashion_mnist", (28, 28, 1), 10, "bernoulli", lambda: load_keras_dataset("fashion_mnist")
+    ),
+)
+register(
+    "cifar10",
+    lambda: DataSource(
+        "cifar10", (32, 32, 3), 10, "gaussian_learned", lambda: load_keras_dataset("cifar10")
+    ),
+)
+register(
+    "shapes",
+    lambda: DataSource(
+        "shapes",
+        shapes.SHAPES_SHAPE,
+        len(shapes.SHAPE_NAMES),
+        "bernoulli",
+        shapes.load_shapes,
+        factor_names=shapes.FACTOR_NAMES,
+        factors=shapes.shape_factors,
+    ),
+)
 # The names registered by vae_tf itself (`names()` also lists later ones).
 DATASETS = names()
 

@@ -45,8 +45,7 @@ _HALF = 13
 def sample_factors(count, seed=0):
     """`(count, 5)` int32 factor indices, each uniform over its `FACTOR_SIZES` values."""
     rng = np.random.default_rng(seed)
-    return np.stack([rng.integers(0, size, count) for size in FACTOR_SIZES], axis=1).astype(
-        "int32")
+    return np.stack([rng.integers(0, size, count) for size in FACTOR_SIZES], axis=1).astype("int32")
 
 
 def factor_values(factors):
@@ -113,9 +112,7 @@ def render_shapes(factors):
     starts = np.flatnonzero(np.r_[True, (np.diff(rows) != 0) | (np.diff(columns) != 0)])
     for start, stop in zip(starts, np.r_[starts[1:], len(factors)]):
         row, column = rows[start], columns[start]
-        images[order[start:stop], row : row + width, column : column + width] = (
-            patches[start:stop]
-        )
+        images[order[start:stop], row : row + width, column : column + width] = patches[start:stop]
     return images[..., np.newaxis]
 
 

@@ -33,7 +33,14 @@ from vae_tf.explorer.server import ExplorerServer
 from vae_tf.explorer.server import make_server
 
 __all__ = [
-    "MAX_CODES", "Explorer", "ExplorerServer", "KerasBackend", "RequestError",
-    "SavedModelBackend", "explorer_from_run", "explorer_from_saved_model", "load_explorer",
+    "MAX_CODES",
+    "Explorer",
+    "ExplorerServer",
+    "KerasBackend",
+    "RequestError",
+    "SavedModelBackend",
+    "explorer_from_run",
+    "explorer_from_saved_model",
+    "load_explorer",
     "make_server",
 ]

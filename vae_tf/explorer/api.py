@@ -89,7 +89,7 @@ class Explorer:
         if not isinstance(value, list) or not value:
             raise RequestError(
                 f'"{name}" must be a non-empty list of codes, each a list of '
-                f"{self.latent_dim} numbers, e.g. {{\"{name}\": [[{', '.join(['0'] * self.latent_dim)}]]}}."
+                f'{self.latent_dim} numbers, e.g. {{"{name}": [[{", ".join(["0"] * self.latent_dim)}]]}}.'
             )
         if len(value) > MAX_CODES:
             raise RequestError(
@@ -104,9 +104,7 @@ class Explorer:
                 )
             for number in code:
                 if isinstance(number, bool) or not isinstance(number, (int, float)):
-                    raise RequestError(
-                        f'"{name}"[{index}] must hold numbers only; got {number!r}.'
-                    )
+                    raise RequestError(f'"{name}"[{index}] must hold numbers only; got {number!r}.')
                 if not math.isfinite(number):
                     raise RequestError(
                         f'"{name}"[{index}] holds {number}: codes must be finite numbers.'
@@ -117,7 +115,7 @@ class Explorer:
         value = request.get("label")
         if not self.num_classes:
             if value is not None:
-                raise RequestError("This model is not conditional: send no \"label\".")
+                raise RequestError('This model is not conditional: send no "label".')
             return None
         if value is None:
             raise RequestError(
@@ -127,16 +125,16 @@ class Explorer:
         labels = value if isinstance(value, list) else [value]
         if len(labels) not in (1, count):
             raise RequestError(
-                f'"label" must be one class or a list of {count} (one per code); got '
-                f"{len(labels)}."
+                f'"label" must be one class or a list of {count} (one per code); got {len(labels)}.'
             )
         for label in labels:
-            if isinstance(label, bool) or not isinstance(label, int) or not (
-                0 <= label < self.num_classes
+            if (
+                isinstance(label, bool)
+                or not isinstance(label, int)
+                or not (0 <= label < self.num_classes)
             ):
                 raise RequestError(
-                    f'"label" must hold classes from 0 to {self.num_classes - 1}; got '
-                    f"{label!r}."
+                    f'"label" must hold classes from 0 to {self.num_classes - 1}; got {label!r}.'
                 )
         return np.broadcast_to(np.asarray(labels, "int32"), (count,))
 
@@ -170,9 +168,7 @@ class Explorer:
             "image_shape": list(self.backend.image_shape),
             "num_classes": self.num_classes,
             "prior": self.backend.prior_name,
-            "dimensions": [
-                {"index": i, "usage": float(self.usage[i])} for i in self.order
-            ],
+            "dimensions": [{"index": i, "usage": float(self.usage[i])} for i in self.order],
             "usage_name": self.usage_name,
             "sliders": self.order[:MAX_SLIDERS],
             "ranges": self.ranges.tolist(),
@@ -239,7 +235,9 @@ class Explorer:
         return {
             name: {
                 "z": path.tolist(),
-                "images": self._images(self.backend.decode(path.astype("float32"), labels), encoding),
+                "images": self._images(
+                    self.backend.decode(path.astype("float32"), labels), encoding
+                ),
             }
             for name, path in paths.items()
         }
@@ -253,19 +251,22 @@ class Explorer:
         """
         reads = {"/api/info": self.info, "/api/map": self.map, "/api/examples": self.examples}
         writes = {
-            "/api/decode": self.decode, "/api/sample": self.sample,
+            "/api/decode": self.decode,
+            "/api/sample": self.sample,
             "/api/interpolate": self.interpolate,
         }
         if method == "GET" and path in reads:
             return reads[path]()
         if method == "POST" and path in writes:
             if not isinstance(request, dict):
-                raise RequestError("The request body must be a JSON object, e.g. {\"z\": [[0, 0]]}.")
+                raise RequestError('The request body must be a JSON object, e.g. {"z": [[0, 0]]}.')
             return writes[path](request)
         if path in reads or path in writes:
             allowed = "GET" if path in reads else "POST"
             raise MethodNotAllowed(f"{path} answers {allowed} requests, not {method}.", allowed)
-        raise LookupError(f"No endpoint {path}; the API has {', '.join(sorted({**reads, **writes}))}.")
+        raise LookupError(
+            f"No endpoint {path}; the API has {', '.join(sorted({**reads, **writes}))}."
+        )
 
 
 class MethodNotAllowed(LookupError):

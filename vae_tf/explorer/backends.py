@@ -80,9 +80,7 @@ class SavedModelBackend:
 
     def __init__(self, path):
         self.loaded = load_saved_model(path)
-        missing = [
-            name for name in ("decode", "encode") if name not in self.loaded.signatures
-        ]
+        missing = [name for name in ("decode", "encode") if name not in self.loaded.signatures]
         if missing:
             raise ValueError(
                 f"{path} lacks the endpoint(s) {missing}: export the model with "
@@ -126,15 +124,14 @@ class SavedModelBackend:
         if "z" in parts[0]:  # an Autoencoder's code
             return np.concatenate([part["z"].numpy() for part in parts]), None
         return tuple(
-            np.concatenate([part[key].numpy() for part in parts])
-            for key in ("z_mean", "z_log_var")
+            np.concatenate([part[key].numpy() for part in parts]) for key in ("z_mean", "z_log_var")
         )
 
     def prior_codes(self, count, seed=0):
         if self.has_prior:
             return self.loaded.sample_codes(tf.constant(count), tf.constant(seed)).numpy()
-        return np.random.default_rng(seed).standard_normal((count, self.latent_dim)).astype(
-            "float32"
+        return (
+            np.random.default_rng(seed).standard_normal((count, self.latent_dim)).astype("float32")
         )
 
     def dimension_usage(self, images, labels=None):

@@ -24,8 +24,13 @@ CHROMIUM = os.environ.get("VAE_TF_CHROMIUM", "/usr/bin/chromium")
 # Headless as root, on a machine with no network beyond this one: no sandbox,
 # no GPU, and none of Chromium's own background connections.
 CHROMIUM_ARGS = (
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 )
 
 
@@ -58,8 +63,10 @@ def open_page(url, viewport=(1100, 900), timeout_s=60):
         try:
             page = browser.new_page(viewport=dict(zip(("width", "height"), viewport)))
             page.errors = []
-            page.on("console", lambda message: message.type == "error"
-                    and page.errors.append(message.text))
+            page.on(
+                "console",
+                lambda message: message.type == "error" and page.errors.append(message.text),
+            )
             page.on("pageerror", lambda error: page.errors.append(str(error)))
             page.goto(url)
             page.wait_for_function(

@@ -83,6 +83,8 @@ def load_explorer(run_dir=None, saved_model=None, images=None, num_images=2000):
         raise ValueError("Give one of run_dir=RUN or saved_model=RUN/saved_model.")
     if run_dir is not None:
         if images is not None:
-            raise ValueError("images=FILE.npz is for saved_model=...; a run uses its own test images.")
+            raise ValueError(
+                "images=FILE.npz is for saved_model=...; a run uses its own test images."
+            )
         return explorer_from_run(run_dir, num_images)
     return explorer_from_saved_model(saved_model, images, num_images)

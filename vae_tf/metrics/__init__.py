@@ -27,7 +27,13 @@ from vae_tf.metrics.sample_quality import gaussian_frechet_distance
 from vae_tf.metrics.sample_quality import precision_recall
 
 __all__ = [
-    "Judge", "NoJudgeError", "conditional_accuracy", "frechet_distance",
-    "gaussian_frechet_distance", "load_judge", "mutual_information_gap", "precision_recall",
+    "Judge",
+    "NoJudgeError",
+    "conditional_accuracy",
+    "frechet_distance",
+    "gaussian_frechet_distance",
+    "load_judge",
+    "mutual_information_gap",
+    "precision_recall",
     "sample_quality",
 ]

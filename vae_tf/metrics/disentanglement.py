@@ -89,10 +89,12 @@ def mutual_information_gap(codes, factors, bins=BINS, factor_names=None):
     if not np.issubdtype(factors.dtype, np.integer):
         raise ValueError("factors must be integer indices (discrete factor values).")
     names = list(factor_names or [f"factor {k}" for k in range(factors.shape[1])])
-    information = np.array([
-        [mutual_information(codes[:, j], factors[:, k]) for k in range(factors.shape[1])]
-        for j in range(codes.shape[1])
-    ])
+    information = np.array(
+        [
+            [mutual_information(codes[:, j], factors[:, k]) for k in range(factors.shape[1])]
+            for j in range(codes.shape[1])
+        ]
+    )
     entropies = np.array([entropy(factors[:, k]) for k in range(factors.shape[1])])
     if not (entropies > 0).any():
         raise ValueError("No factor varies across these images: there is nothing to separate.")

@@ -76,7 +76,14 @@ def compare_features(real, generated, k=NEIGHBOURS):
 
 
 def sample_quality(
-    model, judge, images, labels=None, seed=0, k=NEIGHBOURS, progress=False, real_features=None,
+    model,
+    judge,
+    images,
+    labels=None,
+    seed=0,
+    k=NEIGHBOURS,
+    progress=False,
+    real_features=None,
 ):
     """FID, precision and recall of `model`'s samples against the real `images`.
 
@@ -99,7 +106,8 @@ def sample_quality(
         model, judge, len(images), labels, seed, progress=progress
     )
     result = {
-        **compare_features(real, generated, k), "num_images": len(images),
+        **compare_features(real, generated, k),
+        "num_images": len(images),
         "precision_recall_k": k,
     }
     if model.conditional:

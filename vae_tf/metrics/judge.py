@@ -144,8 +144,7 @@ def judge_cache_dir():
     if os.environ.get(CACHE_VARIABLE):
         root = os.environ[CACHE_VARIABLE]
     else:
-        cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"),
-                                                                 ".cache")
+        cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
         root = os.path.join(cache, "vae_tf")
     return os.path.join(root, "judges")
 
@@ -168,8 +167,9 @@ def fingerprint(source):
             for path in folder.paths(split):
                 status = os.stat(path)
                 relative = os.path.relpath(path, folder.data_dir)
-                digest.update(f"{split}\t{relative}\t{status.st_size}\t{status.st_mtime_ns}\n"
-                              .encode())
+                digest.update(
+                    f"{split}\t{relative}\t{status.st_size}\t{status.st_mtime_ns}\n".encode()
+                )
     elif os.path.isfile(source.name):
         digest.update(_file_digest(source.name).encode())
     else:
@@ -208,7 +208,8 @@ def _training_data(source, batch_size, seed):
         raise no_labels
     train = (
         tf.data.Dataset.from_tensor_slices((x_train, y_train))
-        .shuffle(len(x_train), seed=seed).batch(batch_size)
+        .shuffle(len(x_train), seed=seed)
+        .batch(batch_size)
     )
     test = None if y_test is None or not len(y_test) else (x_test, y_test)
     return train, test, None
@@ -317,10 +318,10 @@ def load_judge(source, epochs=3, seed=0, cache_dir=None, log=print, verbose=0):
             if log:
                 log(f"The cached judge in {folder} is unreadable ({error}); training a new one.")
     if log:
-        log(f"Training the judge classifier of {source.name} ({epochs} epochs; cached in "
-            f"{folder}):")
+        log(
+            f"Training the judge classifier of {source.name} ({epochs} epochs; cached in {folder}):"
+        )
     judge = train_judge(source, epochs, seed, verbose=verbose)
     _save(judge, folder)
     judge.info["cached"] = False
     return judge
-

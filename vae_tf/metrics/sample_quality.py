@@ -38,8 +38,7 @@ def _feature_pair(real, generated):
     real, generated = _features("real", real), _features("generated", generated)
     if real.shape[1] != generated.shape[1]:
         raise ValueError(
-            f"real and generated features differ in size: {real.shape[1]} and "
-            f"{generated.shape[1]}."
+            f"real and generated features differ in size: {real.shape[1]} and {generated.shape[1]}."
         )
     return real, generated
 
@@ -76,8 +75,10 @@ def frechet_distance(real, generated):
     """
     real, generated = _feature_pair(real, generated)
     return gaussian_frechet_distance(
-        real.mean(axis=0), np.cov(real, rowvar=False).reshape(real.shape[1], -1),
-        generated.mean(axis=0), np.cov(generated, rowvar=False).reshape(real.shape[1], -1),
+        real.mean(axis=0),
+        np.cov(real, rowvar=False).reshape(real.shape[1], -1),
+        generated.mean(axis=0),
+        np.cov(generated, rowvar=False).reshape(real.shape[1], -1),
     )
 
 

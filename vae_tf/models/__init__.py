@@ -32,7 +32,16 @@ from vae_tf.models.priors import VampPrior
 from vae_tf.models.vae import VAE
 
 __all__ = [
-    "Autoencoder", "DECODER_OUTPUTS", "HierarchicalVAE", "LIKELIHOODS", "LatentVariableModel",
-    "LossTerms", "MIN_LOG_SIGMA", "MixtureOfGaussians", "Prior", "StandardNormal", "VAE",
+    "Autoencoder",
+    "DECODER_OUTPUTS",
+    "HierarchicalVAE",
+    "LIKELIHOODS",
+    "LatentVariableModel",
+    "LossTerms",
+    "MIN_LOG_SIGMA",
+    "MixtureOfGaussians",
+    "Prior",
+    "StandardNormal",
+    "VAE",
     "VampPrior",
 ]

@@ -30,12 +30,25 @@ class Autoencoder(LatentVariableModel):
     variational = False
 
     def __init__(
-        self, encoder, decoder, likelihood="bernoulli", sigma=0.1, decoder_output="auto",
-        seed=None, num_classes=None, **kwargs,
+        self,
+        encoder,
+        decoder,
+        likelihood="bernoulli",
+        sigma=0.1,
+        decoder_output="auto",
+        seed=None,
+        num_classes=None,
+        **kwargs,
     ):
         super().__init__(
-            encoder, decoder, likelihood=likelihood, sigma=sigma, decoder_output=decoder_output,
-            seed=seed, num_classes=num_classes, **kwargs,
+            encoder,
+            decoder,
+            likelihood=likelihood,
+            sigma=sigma,
+            decoder_output=decoder_output,
+            seed=seed,
+            num_classes=num_classes,
+            **kwargs,
         )
         self.kl_weight.assign(0.0)
 

@@ -91,8 +91,17 @@ class LatentVariableModel(keras.Model):
     free_bits = 0.0
 
     def __init__(
-        self, encoder, decoder, likelihood="bernoulli", sigma=0.1, decoder_output="auto",
-        seed=None, num_classes=None, prior="normal", prior_components=500, **kwargs,
+        self,
+        encoder,
+        decoder,
+        likelihood="bernoulli",
+        sigma=0.1,
+        decoder_output="auto",
+        seed=None,
+        num_classes=None,
+        prior="normal",
+        prior_components=500,
+        **kwargs,
     ):
         super().__init__(**kwargs)
         self._check_networks(encoder, decoder, num_classes)
@@ -118,8 +127,10 @@ class LatentVariableModel(keras.Model):
         self.log_sigma = None
         if likelihood == "gaussian_learned":
             self.log_sigma = self.add_weight(
-                shape=(), initializer=keras.initializers.Constant(np.log(sigma)),
-                dtype="float32", name="log_sigma",
+                shape=(),
+                initializer=keras.initializers.Constant(np.log(sigma)),
+                dtype="float32",
+                name="log_sigma",
             )
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.total_loss_tracker = keras.metrics.Mean(name="total_loss")
@@ -352,8 +363,7 @@ class LatentVariableModel(keras.Model):
         images, labels, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         if sample_weight is not None:
             raise ValueError(
-                "VAE does not support sample weights; pass images (and "
-                "optionally labels) only."
+                "VAE does not support sample weights; pass images (and optionally labels) only."
             )
         return images, labels if self.conditional else None
 
@@ -365,7 +375,9 @@ class LatentVariableModel(keras.Model):
         self.reconstruction_loss_tracker.update_state(reconstruction)
         self.kl_loss_tracker.update_state(kl)
         trackers = (
-            self.loss_tracker, self.total_loss_tracker, self.reconstruction_loss_tracker,
+            self.loss_tracker,
+            self.total_loss_tracker,
+            self.reconstruction_loss_tracker,
             self.kl_loss_tracker,
         )
         return {tracker.name: tracker.result() for tracker in trackers}
@@ -384,10 +396,12 @@ class LatentVariableModel(keras.Model):
         self.optimizer.apply(gradients, self.trainable_weights)
         # The weight is a training setting: reported by training steps only.
         self.kl_weight_tracker.update_state(self.kl_weight)
-        return step_logs({
-            **self._update_metrics(terms, objective),
-            "kl_weight": self.kl_weight_tracker.result(),
-        })
+        return step_logs(
+            {
+                **self._update_metrics(terms, objective),
+                "kl_weight": self.kl_weight_tracker.result(),
+            }
+        )
 
     def test_step(self, data):
         images, labels = self._images_and_labels(data)
@@ -445,9 +459,7 @@ class LatentVariableModel(keras.Model):
         """
         z = ops.convert_to_tensor(z, "float32")
         if len(z.shape) != 2 or z.shape[-1] != self.latent_dim:
-            raise ValueError(
-                f"z must have shape (N, {self.latent_dim}); got {tuple(z.shape)}."
-            )
+            raise ValueError(f"z must have shape (N, {self.latent_dim}); got {tuple(z.shape)}.")
         if tf.executing_eagerly() and not bool(ops.all(ops.isfinite(z))):
             raise ValueError("z holds NaN or infinite values; decode finite latent codes.")
         condition = self.condition(labels, z.shape[0])

@@ -81,8 +81,11 @@ class HierarchicalVAE(VAE):
 
     @property
     def networks(self):
-        return {**super().networks, "top_encoder": self.top_encoder,
-                "top_decoder": self.top_decoder}
+        return {
+            **super().networks,
+            "top_encoder": self.top_encoder,
+            "top_decoder": self.top_decoder,
+        }
 
     @property
     def hidden_latent_dim(self):
@@ -137,21 +140,28 @@ class HierarchicalVAE(VAE):
         flat_z2 = z2_mean + ops.exp(0.5 * z2_log_var) * flat_epsilon2
         prior_mean, prior_log_var = self.top_decoder(flat_z2, training=training)
         flat_z1_log_prior = -0.5 * ops.sum(
-            ops.square(flat_z1 - prior_mean) * ops.exp(-prior_log_var) + prior_log_var
+            ops.square(flat_z1 - prior_mean) * ops.exp(-prior_log_var)
+            + prior_log_var
             + math.log(2.0 * math.pi),
             axis=-1,
         )
-        log_posterior = ops.stack([
-            losses.diagonal_normal_log_density(epsilon1, z1_log_var[:, None, :]),
-            ops.reshape(
-                losses.diagonal_normal_log_density(flat_epsilon2, z2_log_var),
-                (batch, num_samples),
-            ),
-        ], axis=-1)
-        log_prior = ops.stack([
-            ops.reshape(flat_z1_log_prior, (batch, num_samples)),
-            ops.reshape(self.prior.log_prob(flat_z2), (batch, num_samples)),
-        ], axis=-1)
+        log_posterior = ops.stack(
+            [
+                losses.diagonal_normal_log_density(epsilon1, z1_log_var[:, None, :]),
+                ops.reshape(
+                    losses.diagonal_normal_log_density(flat_epsilon2, z2_log_var),
+                    (batch, num_samples),
+                ),
+            ],
+            axis=-1,
+        )
+        log_prior = ops.stack(
+            [
+                ops.reshape(flat_z1_log_prior, (batch, num_samples)),
+                ops.reshape(self.prior.log_prob(flat_z2), (batch, num_samples)),
+            ],
+            axis=-1,
+        )
         reconstruction = self.codes_reconstruction_nll(images, z1, None, training)
         return reconstruction, log_posterior, log_prior
 

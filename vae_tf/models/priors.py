@@ -139,12 +139,10 @@ def _sample_mixture(means, log_vars, logits, num_samples, seed):
         epsilon = keras.random.normal((num_samples, latent_dim), seed=seed)
     else:
         component_key, noise_key = _stateless_draws(seed)
-        component = tf.random.stateless_categorical(
-            logits[None], num_samples, seed=component_key
-        )[0]
-        epsilon = tf.random.stateless_normal(
-            tf.stack([num_samples, latent_dim]), seed=noise_key
-        )
+        component = tf.random.stateless_categorical(logits[None], num_samples, seed=component_key)[
+            0
+        ]
+        epsilon = tf.random.stateless_normal(tf.stack([num_samples, latent_dim]), seed=noise_key)
     mean = ops.take(means, component, axis=0)
     log_var = ops.take(log_vars, component, axis=0)
     return mean + ops.exp(0.5 * log_var) * epsilon
@@ -174,11 +172,14 @@ class MixtureOfGaussians(Prior):
         self.components = PRIOR_COMPONENTS("prior_components", components)
         self.means = self.add_weight(
             shape=(components, self.latent_dim),
-            initializer=keras.initializers.RandomNormal(stddev=1.0), name="means",
+            initializer=keras.initializers.RandomNormal(stddev=1.0),
+            name="means",
             dtype="float32",
         )
         self.log_vars = self.add_weight(
-            shape=(components, self.latent_dim), initializer="zeros", name="log_vars",
+            shape=(components, self.latent_dim),
+            initializer="zeros",
+            name="log_vars",
             dtype="float32",
         )
         self.logits = self.add_weight(
@@ -236,7 +237,8 @@ class VampPrior(Prior):
         self.pseudo_inputs = self.add_weight(
             shape=(components, *self.image_shape),
             initializer=keras.initializers.RandomNormal(mean=0.05, stddev=0.01),
-            name="pseudo_inputs", dtype="float32",
+            name="pseudo_inputs",
+            dtype="float32",
         )
         self._posterior = None
 
@@ -275,9 +277,7 @@ class VampPrior(Prior):
 
     def sample(self, num_samples, seed):
         means, log_vars = self.components_posterior()
-        return _sample_mixture(
-            means, log_vars, ops.zeros((self.components,)), num_samples, seed
-        )
+        return _sample_mixture(means, log_vars, ops.zeros((self.components,)), num_samples, seed)
 
     def get_config(self):
         return {

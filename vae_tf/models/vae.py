@@ -139,9 +139,22 @@ class VAE(LatentVariableModel):
     """
 
     def __init__(
-        self, encoder, decoder, beta=1.0, likelihood="bernoulli", sigma=0.1, free_bits=0.0,
-        z_log_var_clip=None, decoder_output="auto", seed=None, num_classes=None,
-        objective="elbo", num_samples=1, prior="normal", prior_components=500, **kwargs,
+        self,
+        encoder,
+        decoder,
+        beta=1.0,
+        likelihood="bernoulli",
+        sigma=0.1,
+        free_bits=0.0,
+        z_log_var_clip=None,
+        decoder_output="auto",
+        seed=None,
+        num_classes=None,
+        objective="elbo",
+        num_samples=1,
+        prior="normal",
+        prior_components=500,
+        **kwargs,
     ):
         # Before the base builds the model (and the prior, which may ask the
         # posterior, that is, the clip).
@@ -149,8 +162,15 @@ class VAE(LatentVariableModel):
         self.objective = OBJECTIVE("objective", objective)
         self.num_samples = NUM_SAMPLES("num_samples", num_samples)
         super().__init__(
-            encoder, decoder, likelihood=likelihood, sigma=sigma, decoder_output=decoder_output,
-            seed=seed, num_classes=num_classes, prior=prior, prior_components=prior_components,
+            encoder,
+            decoder,
+            likelihood=likelihood,
+            sigma=sigma,
+            decoder_output=decoder_output,
+            seed=seed,
+            num_classes=num_classes,
+            prior=prior,
+            prior_components=prior_components,
             **kwargs,
         )
         self.free_bits = FREE_BITS("free_bits", free_bits)
@@ -234,9 +254,7 @@ class VAE(LatentVariableModel):
         posterior = (
             self.posterior(images, condition, training=training) if self.closed_form_kl else None
         )
-        epsilon = self.sampler.normal(
-            (ops.shape(images)[0], self.num_samples, self.noise_dim)
-        )
+        epsilon = self.sampler.normal((ops.shape(images)[0], self.num_samples, self.noise_dim))
         reconstruction, log_posterior, log_prior = self.importance_terms(
             images, epsilon, condition, training, posterior
         )
@@ -293,9 +311,7 @@ class VAE(LatentVariableModel):
             `(log_weights, reconstruction)`, each `(batch, K)`, in nats;
             reconstruction is `-log p(x|z_k)`.
         """
-        reconstruction, log_posterior, log_prior = self.importance_terms(
-            images, epsilon, condition
-        )
+        reconstruction, log_posterior, log_prior = self.importance_terms(images, epsilon, condition)
         log_weights = -reconstruction + ops.sum(log_prior - log_posterior, axis=-1)
         return log_weights, reconstruction
 

@@ -121,7 +121,8 @@ def class_interpolation_figure(model, images, labels, pairs=3, steps=10, seed=0)
     )
     held = decode_mixed(model, np.repeat(z_start, steps, axis=0), weights.reshape(-1, len(one_hot)))
     moving = decode_mixed(
-        model, lerp(z_start, z_end, t).reshape(-1, model.latent_dim),
+        model,
+        lerp(z_start, z_end, t).reshape(-1, model.latent_dim),
         weights.reshape(-1, len(one_hot)),
     )
     shape = images.shape[1:]
@@ -137,7 +138,10 @@ def class_interpolation_figure(model, images, labels, pairs=3, steps=10, seed=0)
         row_labels.append(f"codes and label\n{a} → {b}")
     fig = Figure(figsize=(1.0 * (steps + 2) + 1.0, 1.15 * 2 * pairs + 0.6))
     strip_axes(
-        fig, 2 * pairs, strips, row_labels,
+        fig,
+        2 * pairs,
+        strips,
+        row_labels,
         "Between classes: the label vector moves from one class to the other (real images "
         "at the ends)",
     )

@@ -20,7 +20,6 @@ LOSS_METRICS = (
 )
 
 
-
 def loss_curves_figure(history, units="nats per example", bound=None, kl_title=None):
     """Training (and validation) curves of total, reconstruction and KL losses.
 
@@ -53,8 +52,14 @@ def loss_curves_figure(history, units="nats per example", bound=None, kl_title=N
                 values = history.get(prefix + name)
                 if values:
                     epochs = np.arange(1, len(values) + 1)
-                    ax.plot(epochs, values, style, marker="o" if name == key else "s",
-                            markersize=3, label=label + suffix)
+                    ax.plot(
+                        epochs,
+                        values,
+                        style,
+                        marker="o" if name == key else "s",
+                        markersize=3,
+                        label=label + suffix,
+                    )
         ax.set_title(titles.get(key, title))
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -99,10 +104,20 @@ def comparison_figure(runs):
                 values = history.get(prefix + key)
                 if not values:
                     continue
-                label = f"{run['label']} (validation): {end}" if prefix else (
-                    f"{run['label']} (training)")
-                (line,) = ax.plot(np.arange(1, len(values) + 1), values, style, color=colour,
-                                  marker="o" if prefix else None, markersize=3, label=label)
+                label = (
+                    f"{run['label']} (validation): {end}"
+                    if prefix
+                    else (f"{run['label']} (training)")
+                )
+                (line,) = ax.plot(
+                    np.arange(1, len(values) + 1),
+                    values,
+                    style,
+                    color=colour,
+                    marker="o" if prefix else None,
+                    markersize=3,
+                    label=label,
+                )
                 colour = line.get_color()
     elbo_ax.set_title("Negative ELBO")
     elbo_ax.set_ylabel("nats per example")
@@ -150,16 +165,33 @@ def _beta_panels(axes, rows):
         runs = sorted((r for r in rows if r["latent_dim"] == latent_dim), key=lambda r: r["beta"])
         betas = [r["beta"] for r in runs]
         (line,) = rate_ax.plot(
-            [r["kl"] for r in runs], [r["reconstruction"] for r in runs], "o-",
+            [r["kl"] for r in runs],
+            [r["reconstruction"] for r in runs],
+            "o-",
             label=f"latent {latent_dim}",
         )
         for r in runs:
-            rate_ax.annotate(f"β={r['beta']:g}", (r["kl"], r["reconstruction"]),
-                             textcoords="offset points", xytext=(4, 4), fontsize=8)
-        nll_ax.plot(betas, [r["nll"] for r in runs], "o-", color=line.get_color(),
-                    label=f"latent {latent_dim}")
-        units_ax.plot(betas, [r["active_units"] for r in runs], "o-", color=line.get_color(),
-                      label=f"latent {latent_dim}")
+            rate_ax.annotate(
+                f"β={r['beta']:g}",
+                (r["kl"], r["reconstruction"]),
+                textcoords="offset points",
+                xytext=(4, 4),
+                fontsize=8,
+            )
+        nll_ax.plot(
+            betas,
+            [r["nll"] for r in runs],
+            "o-",
+            color=line.get_color(),
+            label=f"latent {latent_dim}",
+        )
+        units_ax.plot(
+            betas,
+            [r["active_units"] for r in runs],
+            "o-",
+            color=line.get_color(),
+            label=f"latent {latent_dim}",
+        )
     rate_ax.set_xlabel("KL (rate), nats")
     rate_ax.set_ylabel("reconstruction (distortion), nats")
     rate_ax.set_title("Rate against distortion")
@@ -180,14 +212,21 @@ def _latent_size_panels(axes, rows):
     for beta in sorted({row["beta"] for row in rows}):
         runs = sorted((r for r in rows if r["beta"] == beta), key=lambda r: r["latent_dim"])
         sizes = [r["latent_dim"] for r in runs]
-        (line,) = reconstruction_ax.plot(sizes, [r["reconstruction"] for r in runs], "o-",
-                                         label=f"β={beta:g}")
+        (line,) = reconstruction_ax.plot(
+            sizes, [r["reconstruction"] for r in runs], "o-", label=f"β={beta:g}"
+        )
         colour = line.get_color()
         fid_ax.plot(sizes, [r["fid"] for r in runs], "o-", color=colour, label=f"β={beta:g}")
-        coverage_ax.plot(sizes, [r["precision"] for r in runs], "o-", color=colour,
-                         label=f"precision, β={beta:g}")
-        coverage_ax.plot(sizes, [r["recall"] for r in runs], "s--", color=colour,
-                         label=f"recall, β={beta:g}")
+        coverage_ax.plot(
+            sizes,
+            [r["precision"] for r in runs],
+            "o-",
+            color=colour,
+            label=f"precision, β={beta:g}",
+        )
+        coverage_ax.plot(
+            sizes, [r["recall"] for r in runs], "s--", color=colour, label=f"recall, β={beta:g}"
+        )
     reconstruction_ax.set_ylabel("reconstruction, nats")
     reconstruction_ax.set_title("Reconstruction against latent size")
     fid_ax.set_ylabel("FID (judge's features), lower is better")

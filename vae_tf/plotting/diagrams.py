@@ -21,9 +21,7 @@ def save_model_diagram(model, path):
         The path of the file written.
     """
     try:
-        keras.utils.plot_model(
-            model, to_file=path, show_shapes=True, show_layer_names=True, dpi=96
-        )
+        keras.utils.plot_model(model, to_file=path, show_shapes=True, show_layer_names=True, dpi=96)
     except ImportError:
         pass  # Outside IPython plot_model raises; inside it only prints.
     if os.path.exists(path):

@@ -18,7 +18,13 @@ from vae_tf.plotting.drawing import tile_images
 
 
 def factor_traversal_figure(
-    model, images, factors, factor_names, labels=None, steps=11, value_range=(-3.0, 3.0),
+    model,
+    images,
+    factors,
+    factor_names,
+    labels=None,
+    steps=11,
+    value_range=(-3.0, 3.0),
 ):
     """For each known factor, the latent dimension that carries most of it, traversed.
 
@@ -42,7 +48,10 @@ def factor_traversal_figure(
         row_labels.append(f"{name}\nz[{dimension}], gap {gap:.2f}")
     fig = Figure(figsize=(1.0 * steps + 1.6, 1.15 * len(strips) + 0.8))
     axes = strip_axes(
-        fig, len(strips), strips, row_labels,
+        fig,
+        len(strips),
+        strips,
+        row_labels,
         f"One traversal per factor ({value_range[0]:g} to {value_range[1]:g}), the dimension "
         f"most informative about it; MIG {result['mig']:.3f}",
     )

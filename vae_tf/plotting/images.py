@@ -31,7 +31,8 @@ def reconstructions_figure(model, images, labels=None):
     n = len(images)
     fig = Figure(figsize=(1.1 * n, 3))
     strip_axes(
-        fig, 2,
+        fig,
+        2,
         [tile_images(images, 1, n), tile_images(reconstructions, 1, n)],
         ["original", "reconstruction"],
         "Reconstructions (decoded posterior means)",

@@ -30,9 +30,7 @@ from vae_tf.plotting.drawing import strip_axes
 from vae_tf.plotting.drawing import tile_images
 
 
-def latent_grid_figure(
-    model, n=30, z_range=(-2.0, 2.0), spacing="linear", figsize=10, label=None
-):
+def latent_grid_figure(model, n=30, z_range=(-2.0, 2.0), spacing="linear", figsize=10, label=None):
     """Decodes an `n x n` grid over a 2-D latent space in ONE decoder call.
 
     Args:
@@ -130,8 +128,13 @@ def _prior_contours(ax, model, steps=120):
     # components show as well as its main one.
     levels = log_density.max() - np.array([8.0, 4.5, 2.0, 0.5])
     ax.contour(xs, ys, log_density, levels=levels, colors="0.35", linewidths=0.8, alpha=0.8)
-    ax.plot([], [], color="0.35", linewidth=0.8,
-            label=f"log-density of the prior {model.prior.notation} (steps to its peak)")
+    ax.plot(
+        [],
+        [],
+        color="0.35",
+        linewidth=0.8,
+        label=f"log-density of the prior {model.prior.notation} (steps to its peak)",
+    )
     ax.legend(loc="upper right")
 
 
@@ -195,11 +198,12 @@ def model_comparison_figure(models, images, labels=None, rows=6, cols=6, seed=0)
     for (name, model), (scatter_ax, samples_ax) in zip(models.items(), axes):
         z = encode_means(model, images)
         points, how = _scatter_plane(scatter_ax, z, _scatter_style(labels), "pca", seed)
-        scatter_ax.set_title(f"{name}: codes of {len(images):,} images" + (
-            f" ({model.latent_dim}-D, {how})" if how else ""))
+        scatter_ax.set_title(
+            f"{name}: codes of {len(images):,} images"
+            + (f" ({model.latent_dim}-D, {how})" if how else "")
+        )
         prior = prior_codes(model, rows * cols, seed)
-        imshow(samples_ax, tile_images(decode(model, prior), rows, cols),
-                interpolation="nearest")
+        imshow(samples_ax, tile_images(decode(model, prior), rows, cols), interpolation="nearest")
         samples_ax.set_xticks([])
         samples_ax.set_yticks([])
         samples_ax.set_title(f"{name}: decoded samples of {model.prior.notation}")
@@ -238,7 +242,10 @@ def interpolation_figure(model, start_images, end_images, steps=10):
             labels.append(f"pair {i + 1}\n{name}")
     fig = Figure(figsize=(1.0 * (steps + 2), 1.15 * 2 * pairs + 0.6))
     strip_axes(
-        fig, 2 * pairs, strips, labels,
+        fig,
+        2 * pairs,
+        strips,
+        labels,
         "Interpolations between encoded test images (real images at both ends)",
     )
     return fig

@@ -73,14 +73,21 @@ class FigureSpec:
 
 def _loss(inputs):
     units = (
-        "squared error per example (not nats)" if inputs.model.likelihood == "mse"
+        "squared error per example (not nats)"
+        if inputs.model.likelihood == "mse"
         else "nats per example"
     )
     model = inputs.model
-    yield "loss", loss_curves_figure(
-        inputs.history, units, bound=getattr(model, "bound_name", None),
-        kl_title=None if model.prior.closed_form_kl or not model.variational
-        else f"KL (Monte Carlo estimate, log q(z|x) - log p(z), {model.prior.notation})",
+    yield (
+        "loss",
+        loss_curves_figure(
+            inputs.history,
+            units,
+            bound=getattr(model, "bound_name", None),
+            kl_title=None
+            if model.prior.closed_form_kl or not model.variational
+            else f"KL (Monte Carlo estimate, log q(z|x) - log p(z), {model.prior.notation})",
+        ),
     )
 
 
@@ -97,8 +104,11 @@ def _latent_grid(inputs):
 def _class_interpolation(inputs):
     # Images of one class only (a folder's held-out few) have no pair to draw.
     if len(np.unique(inputs.labels)) >= 2:
-        yield "class_interpolation", class_interpolation_figure(
-            inputs.model, inputs.images, inputs.labels, pairs=inputs.pairs, seed=inputs.seed
+        yield (
+            "class_interpolation",
+            class_interpolation_figure(
+                inputs.model, inputs.images, inputs.labels, pairs=inputs.pairs, seed=inputs.seed
+            ),
         )
 
 
@@ -109,34 +119,56 @@ def _one(name, make):
 FIGURES = {
     "loss": FigureSpec(_loss, fits=lambda model, history: bool(history)),
     "latent_grid": FigureSpec(_latent_grid, fits=lambda model, history: model.latent_dim == 2),
-    "latent_scatter": FigureSpec(_one("latent_scatter", lambda i: latent_scatter_figure(
-        i.model, i.images, i.labels, seed=i.seed))),
-    "reconstructions": FigureSpec(_one("reconstructions", lambda i: reconstructions_figure(
-        i.model, i.images[i.chosen], i.chosen_labels))),
+    "latent_scatter": FigureSpec(
+        _one(
+            "latent_scatter",
+            lambda i: latent_scatter_figure(i.model, i.images, i.labels, seed=i.seed),
+        )
+    ),
+    "reconstructions": FigureSpec(
+        _one(
+            "reconstructions",
+            lambda i: reconstructions_figure(i.model, i.images[i.chosen], i.chosen_labels),
+        )
+    ),
     "samples": FigureSpec(_one("samples", lambda i: samples_figure(i.model, seed=i.seed))),
     "interpolation": FigureSpec(
-        _one("interpolation", lambda i: interpolation_figure(
-            i.model, i.ends[:i.pairs], i.ends[i.pairs:])),
+        _one(
+            "interpolation",
+            lambda i: interpolation_figure(i.model, i.ends[: i.pairs], i.ends[i.pairs :]),
+        ),
         fits=lambda model, history: not model.conditional,
     ),
-    "latent_traversal": FigureSpec(_one("latent_traversal", lambda i: latent_traversal_figure(
-        i.model, i.images[i.chosen], i.chosen_labels))),
+    "latent_traversal": FigureSpec(
+        _one(
+            "latent_traversal",
+            lambda i: latent_traversal_figure(i.model, i.images[i.chosen], i.chosen_labels),
+        )
+    ),
     "style_grid": FigureSpec(
         _one("style_grid", lambda i: style_grid_figure(i.model, seed=i.seed)),
         fits=lambda model, history: model.conditional,
     ),
     "analogies": FigureSpec(
-        _one("analogies", lambda i: analogies_figure(
-            i.model, i.images[i.chosen], i.labels[i.chosen])),
+        _one(
+            "analogies", lambda i: analogies_figure(i.model, i.images[i.chosen], i.labels[i.chosen])
+        ),
         fits=lambda model, history: model.conditional,
     ),
     "class_interpolation": FigureSpec(
         _class_interpolation, fits=lambda model, history: model.conditional
     ),
     "factor_traversal": FigureSpec(
-        _one("factor_traversal", lambda i: factor_traversal_figure(
-            i.model, i.images, i.factors, i.factor_names,
-            i.labels if i.model.conditional else None)),
+        _one(
+            "factor_traversal",
+            lambda i: factor_traversal_figure(
+                i.model,
+                i.images,
+                i.factors,
+                i.factor_names,
+                i.labels if i.model.conditional else None,
+            ),
+        ),
         needs_factors=True,
     ),
 }
@@ -150,15 +182,27 @@ def default_figures(model, history=None, factors=False):
     ones; the factor traversal when the images' `factors` are known.
     """
     return [
-        name for name, spec in FIGURES.items()
+        name
+        for name, spec in FIGURES.items()
         if spec.fits(model, history) and (factors or not spec.needs_factors)
     ]
 
 
 def write_figures(
-    model, directory, images, labels=None, history=None, figures=None,
-    grid_size=30, z_range=None, spacing="linear", num_examples=10, seed=0, grid_labels=None,
-    factors=None, factor_names=None,
+    model,
+    directory,
+    images,
+    labels=None,
+    history=None,
+    figures=None,
+    grid_size=30,
+    z_range=None,
+    spacing="linear",
+    num_examples=10,
+    seed=0,
+    grid_labels=None,
+    factors=None,
+    factor_names=None,
 ):
     """Writes figures of `model` as `<name>.png` in `directory`.
 
@@ -208,9 +252,18 @@ def write_figures(
     if z_range is None:
         z_range = (0.05, 0.95) if spacing == "quantile" else (-2.0, 2.0)
     inputs = FigureInputs(
-        model=model, images=images, labels=labels, history=history, chosen=chosen, ends=ends,
-        pairs=pairs, grid_size=grid_size, z_range=z_range, spacing=spacing,
-        grid_labels=grid_labels, seed=seed,
+        model=model,
+        images=images,
+        labels=labels,
+        history=history,
+        chosen=chosen,
+        ends=ends,
+        pairs=pairs,
+        grid_size=grid_size,
+        z_range=z_range,
+        spacing=spacing,
+        grid_labels=grid_labels,
+        seed=seed,
         factors=None if factors is None else np.asarray(factors)[: len(images)],
         factor_names=None if factor_names is None else tuple(factor_names),
     )

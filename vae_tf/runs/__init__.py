@@ -33,7 +33,19 @@ from vae_tf.runs.run_data import likelihood
 from vae_tf.runs.run_data import split_images
 
 __all__ = [
-    "PRECISIONS", "RunDirectory", "TrainConfig", "TrainResult", "build_model", "data_source",
-    "default_output_dir", "image_shape", "kl_schedule", "likelihood", "load_run", "read_config",
-    "read_history", "split_images", "train",
+    "PRECISIONS",
+    "RunDirectory",
+    "TrainConfig",
+    "TrainResult",
+    "build_model",
+    "data_source",
+    "default_output_dir",
+    "image_shape",
+    "kl_schedule",
+    "likelihood",
+    "load_run",
+    "read_config",
+    "read_history",
+    "split_images",
+    "train",
 ]

@@ -53,7 +53,9 @@ class TrainResult:
 def write_settings(run_dir, settings):
     """Writes `settings` (a dict) and the library versions as `run_dir/config.json`, atomically."""
     versions = {
-        "vae_tf": vae_tf.__version__, "tensorflow": tf.__version__, "keras": keras.__version__,
+        "vae_tf": vae_tf.__version__,
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
     }
     return write_json({**settings, "versions": versions}, os.path.join(run_dir, CONFIG_FILE))
 
@@ -168,7 +170,13 @@ def write_artifacts(model, history, run_dir, test_set, seed=0, source=None):
     images, labels = test_set
     factors = source.factors("test") if source is not None and source.factors else None
     plotting.write_figures(
-        model, run_dir, images, labels, history, seed=seed, factors=factors,
+        model,
+        run_dir,
+        images,
+        labels,
+        history,
+        seed=seed,
+        factors=factors,
         factor_names=None if factors is None else source.factor_names,
     )
 
@@ -187,8 +195,9 @@ def load_run(run_dir):
             "vae_tf.train or scripts/train.py (a finished run, not a .partial one)?"
         )
     check_keras_archive(
-        model_path, "train the run again, or restore the file from a copy (its SavedModel, if "
-        "whole, still decodes)"
+        model_path,
+        "train the run again, or restore the file from a copy (its SavedModel, if "
+        "whole, still decodes)",
     )
     model = keras.saving.load_model(model_path, safe_mode=True)
     history_path = os.path.join(run_dir, HISTORY_FILE)

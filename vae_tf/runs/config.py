@@ -86,14 +86,14 @@ class TrainConfig:
         "one sub-folder per class gives labels).",
     )
     image_size: int = setting(
-        64, "Side of the square images made from data_dir (centre crop, resize).",
+        64,
+        "Side of the square images made from data_dir (centre crop, resize).",
         image_folder.IMAGE_SIZE,
     )
-    channels: int = setting(
-        3, "3 (RGB) or 1 (grayscale), for data_dir.", image_folder.CHANNELS
-    )
+    channels: int = setting(3, "3 (RGB) or 1 (grayscale), for data_dir.", image_folder.CHANNELS)
     validation_split: float = setting(
-        0.1, "Fraction of data_dir's files held out for validation and figures.",
+        0.1,
+        "Fraction of data_dir's files held out for validation and figures.",
         image_folder.VALIDATION_SPLIT,
     )
     cache: Optional[str] = setting(
@@ -117,22 +117,22 @@ class TrainConfig:
     )
     kl_warmup_epochs: int = setting(
         0,
-        "KL warm-up: the KL weight grows linearly from 0 to beta over this many epochs "
-        "(0: off).",
+        "KL warm-up: the KL weight grows linearly from 0 to beta over this many epochs (0: off).",
         COUNT_OR_OFF,
     )
     kl_warmup_steps: int = setting(
-        0, "KL warm-up counted in training steps instead of epochs (0: off).",
+        0,
+        "KL warm-up counted in training steps instead of epochs (0: off).",
         COUNT_OR_OFF,
     )
     kl_cycles: int = setting(
         0,
-        "Cyclical KL annealing (Fu et al., 2019): this many warm-up cycles over the run "
-        "(0: off).",
+        "Cyclical KL annealing (Fu et al., 2019): this many warm-up cycles over the run (0: off).",
         COUNT_OR_OFF,
     )
     kl_cycle_ratio: float = setting(
-        0.5, "Fraction of each KL cycle over which the weight rises, in (0, 1].",
+        0.5,
+        "Fraction of each KL cycle over which the weight rises, in (0, 1].",
         Number(0.0, 1.0, low_open=True),
     )
     free_bits: float = setting(
@@ -147,11 +147,13 @@ class TrainConfig:
         OneOf(("auto", *LIKELIHOODS)),
     )
     sigma: float = setting(
-        0.1, "Standard deviation of the Gaussian likelihoods (start value when learned).",
+        0.1,
+        "Standard deviation of the Gaussian likelihoods (start value when learned).",
         model_base.SIGMA,
     )
     z_log_var_clip: Optional[float] = setting(
-        None, "Clip z_log_var to [-clip, clip] for stability; default: off.",
+        None,
+        "Clip z_log_var to [-clip, clip] for stability; default: off.",
         vae_model.Z_LOG_VAR_CLIP,
     )
     objective: str = setting(
@@ -162,7 +164,8 @@ class TrainConfig:
         vae_model.OBJECTIVE,
     )
     num_samples: int = setting(
-        1, "Codes drawn per image at each training step (K of the IWAE bound).",
+        1,
+        "Codes drawn per image at each training step (K of the IWAE bound).",
         vae_model.NUM_SAMPLES,
     )
     prior: str = setting(
@@ -194,7 +197,8 @@ class TrainConfig:
         Integer(0, optional=True),
     )
     steps_per_epoch: Optional[int] = setting(
-        None, "Cut each epoch to this many steps (quick trials); default: a full pass.",
+        None,
+        "Cut each epoch to this many steps (quick trials); default: a full pass.",
         Integer(1, optional=True),
     )
     train_on_all: bool = setting(
@@ -212,7 +216,8 @@ class TrainConfig:
     )
     run_eagerly: bool = setting(False, "Run eagerly (slow; for debugging).")
     jit_compile: Union[bool, str] = setting(
-        "auto", "XLA compilation: true, false, or auto (Keras decides: on for GPUs, off on CPU).",
+        "auto",
+        "XLA compilation: true, false, or auto (Keras decides: on for GPUs, off on CPU).",
         OneOf(JIT_COMPILE, description="True, False or 'auto'"),
     )
     steps_per_execution: int = setting(
@@ -290,7 +295,8 @@ class TrainConfig:
         if self.deterministic and self.seed is None:
             raise ValueError("deterministic training needs a seed; set seed.")
         schedules = [
-            name for name in ("kl_warmup_epochs", "kl_warmup_steps", "kl_cycles")
+            name
+            for name in ("kl_warmup_epochs", "kl_warmup_steps", "kl_cycles")
             if getattr(self, name)
         ]
         if len(schedules) > 1:
@@ -299,9 +305,14 @@ class TrainConfig:
             )
         if self.autoencoder:
             kl_options = schedules + [
-                name for name, off in (
-                    ("beta", 1.0), ("free_bits", 0.0), ("z_log_var_clip", None),
-                    ("objective", "elbo"), ("num_samples", 1), ("prior", "normal"),
+                name
+                for name, off in (
+                    ("beta", 1.0),
+                    ("free_bits", 0.0),
+                    ("z_log_var_clip", None),
+                    ("objective", "elbo"),
+                    ("num_samples", 1),
+                    ("prior", "normal"),
                     ("stochastic_layers", 1),
                 )
                 if getattr(self, name) != off
@@ -317,8 +328,11 @@ class TrainConfig:
         if self.stochastic_layers == 2:
             other = [
                 f"{name}={getattr(self, name)!r}"
-                for name, wanted in (("architecture", "mlp"), ("conditional", False),
-                                     ("autoencoder", False))
+                for name, wanted in (
+                    ("architecture", "mlp"),
+                    ("conditional", False),
+                    ("autoencoder", False),
+                )
                 if getattr(self, name) != wanted
             ]
             if other:
@@ -346,9 +360,12 @@ class TrainConfig:
 _FIELDS = {field.name: field for field in dataclasses.fields(TrainConfig)}
 TrainConfig.__doc__ += "\n\n    Attributes:\n" + "".join(
     textwrap.fill(
-        f"{name}: {field.metadata['help']}", 88, initial_indent=" " * 8,
+        f"{name}: {field.metadata['help']}",
+        88,
+        initial_indent=" " * 8,
         subsequent_indent=" " * 12,
-    ) + "\n"
+    )
+    + "\n"
     for name, field in _FIELDS.items()
 )
 

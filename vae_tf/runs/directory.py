@@ -161,7 +161,9 @@ class RunDirectory:
                     f"than {epochs_done} to train it further."
                 )
             return {
-                "epoch": epochs_done, "batch": 0, "step": None,
+                "epoch": epochs_done,
+                "batch": 0,
+                "step": None,
                 "from": os.path.join(self.path, MODEL_FILE),
             }
         return None

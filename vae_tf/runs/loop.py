@@ -42,8 +42,8 @@ from vae_tf.models import Autoencoder
 from vae_tf.models import HierarchicalVAE
 from vae_tf.plotting import LOSS_METRICS
 from vae_tf.runs.artifacts import HISTORY_FILE
-from vae_tf.runs.artifacts import HistoryLogger
 from vae_tf.runs.artifacts import LOGS_DIR
+from vae_tf.runs.artifacts import HistoryLogger
 from vae_tf.runs.artifacts import TrainResult
 from vae_tf.runs.artifacts import keep_history
 from vae_tf.runs.artifacts import read_history
@@ -80,7 +80,8 @@ def _steps_per_execution(config):
         logging.warning(
             "steps_per_execution=%d does not work under tf.distribute strategies in Keras "
             "%s (keras-team/keras#19246): one step per call.",
-            config.steps_per_execution, keras.__version__,
+            config.steps_per_execution,
+            keras.__version__,
         )
         return 1
     if config.steps_per_epoch:
@@ -88,7 +89,8 @@ def _steps_per_execution(config):
         # epoch would train past it (4 epochs of 2 steps ran 40 steps at 10
         # per call), so the calls must tile the epoch.
         return max(
-            every for every in range(1, config.steps_per_execution + 1)
+            every
+            for every in range(1, config.steps_per_execution + 1)
             if config.steps_per_epoch % every == 0
         )
     return config.steps_per_execution
@@ -106,7 +108,8 @@ def build_model(config, num_classes=None, source=None):
         num_classes = source.num_classes
         if num_classes is None:
             fix = (
-                f"add y_train and y_test to {config.dataset}" if source.folder is None
+                f"add y_train and y_test to {config.dataset}"
+                if source.folder is None
                 else "put each class in its own sub-folder (at least two)"
             )
             raise ValueError(f"A conditional VAE needs labels: {fix}.")
@@ -115,30 +118,47 @@ def build_model(config, num_classes=None, source=None):
     keras.config.set_dtype_policy(config.mixed_precision)
     try:
         common = dict(
-            likelihood=likelihood(config, source), sigma=config.sigma, seed=config.seed,
+            likelihood=likelihood(config, source),
+            sigma=config.sigma,
+            seed=config.seed,
             num_classes=num_classes,
         )
         if config.autoencoder:
-            model = Autoencoder(*build_encoder_decoder(
-                config.architecture, config.latent_dim, image_shape=image_shape(config),
-                num_classes=num_classes, variational=False,
-            ), **common)
+            model = Autoencoder(
+                *build_encoder_decoder(
+                    config.architecture,
+                    config.latent_dim,
+                    image_shape=image_shape(config),
+                    num_classes=num_classes,
+                    variational=False,
+                ),
+                **common,
+            )
         else:
             variant = dict(
-                beta=config.beta, free_bits=config.free_bits,
-                z_log_var_clip=config.z_log_var_clip, objective=config.objective,
-                num_samples=config.num_samples, prior=config.prior,
-                prior_components=config.prior_components, **common,
+                beta=config.beta,
+                free_bits=config.free_bits,
+                z_log_var_clip=config.z_log_var_clip,
+                objective=config.objective,
+                num_samples=config.num_samples,
+                prior=config.prior,
+                prior_components=config.prior_components,
+                **common,
             )
             if config.stochastic_layers == 2:
-                model = HierarchicalVAE(*build_hierarchical_networks(
-                    config.latent_dim, image_shape(config)
-                ), **variant)
+                model = HierarchicalVAE(
+                    *build_hierarchical_networks(config.latent_dim, image_shape(config)), **variant
+                )
             else:
-                model = VAE(*build_encoder_decoder(
-                    config.architecture, config.latent_dim, image_shape=image_shape(config),
-                    num_classes=num_classes,
-                ), **variant)
+                model = VAE(
+                    *build_encoder_decoder(
+                        config.architecture,
+                        config.latent_dim,
+                        image_shape=image_shape(config),
+                        num_classes=num_classes,
+                    ),
+                    **variant,
+                )
     finally:
         keras.config.set_dtype_policy(previous_policy)
     optimizer = keras.optimizers.Adam(config.learning_rate)
@@ -214,7 +234,8 @@ def _explain_full_disk(staging, checkpoint_dir):
         kept = (
             f"the last whole checkpoint ({_done(latest)}) is kept in {checkpoint_dir}: then run "
             "the same command to resume"
-            if latest else "no checkpoint was written yet"
+            if latest
+            else "no checkpoint was written yet"
         )
         raise DiskFullError(staging, kept) from error
 
@@ -286,10 +307,17 @@ def train(config, verbose="auto", resume=False, overwrite=False, callbacks=()):
         with SignalCatcher() as catcher, _explain_full_disk(run.staging, run.checkpoint_dir):
             # The workers all stop at the same step; the message names the
             # chief's checkpoint, the one a resume reads.
-            stop_on_signal = dict(catcher=catcher, shown_dir=run.checkpoint_dir,
-                                  resume_hint=resume_hint)
+            stop_on_signal = dict(
+                catcher=catcher, shown_dir=run.checkpoint_dir, resume_hint=resume_hint
+            )
             model, history = _fit(
-                config, strategy, data, position, staging, verbose, list(callbacks),
+                config,
+                strategy,
+                data,
+                position,
+                staging,
+                verbose,
+                list(callbacks),
                 stop_on_signal,
             )
             catcher.stop_deferring(
@@ -297,7 +325,11 @@ def train(config, verbose="auto", resume=False, overwrite=False, callbacks=()):
                 f"{run.checkpoint_dir}; run the same command to write them"
             )
             write_artifacts(
-                model, history, staging, data.test_set, seed=config.seed or 0,
+                model,
+                history,
+                staging,
+                data.test_set,
+                seed=config.seed or 0,
                 source=data.source,
             )
     except BaseException:
@@ -337,7 +369,8 @@ def _fit(config, strategy, data, position, staging, verbose, extra_callbacks, st
     history_path = os.path.join(staging, HISTORY_FILE)
     keep_history(history_path, epoch)
     checkpoint = TrainingCheckpoint(
-        os.path.join(staging, "checkpoint"), save_freq=config.checkpoint_steps or "epoch",
+        os.path.join(staging, "checkpoint"),
+        save_freq=config.checkpoint_steps or "epoch",
         restore=False,
     )
     checkpoint.first_batch = batch
@@ -354,14 +387,14 @@ def _fit(config, strategy, data, position, staging, verbose, extra_callbacks, st
     schedule = kl_schedule(config)
     if schedule is not None:
         callbacks.append(schedule)
-    callbacks.extend(tensorboard_callbacks(
-        os.path.join(staging, LOGS_DIR), *data.test_set, seed=config.seed or 0
-    ))
+    callbacks.extend(
+        tensorboard_callbacks(
+            os.path.join(staging, LOGS_DIR), *data.test_set, seed=config.seed or 0
+        )
+    )
     # Last: a stop comes after every other callback has finished the step.
     callbacks.append(StopOnSignal(checkpoint=checkpoint, **stop_on_signal))
-    fit = dict(
-        validation_data=data.validation, callbacks=callbacks, shuffle=False, verbose=verbose
-    )
+    fit = dict(validation_data=data.validation, callbacks=callbacks, shuffle=False, verbose=verbose)
     with warnings.catch_warnings():
         # A folder's length is unknown until its first pass (skipped files do
         # not count), and Keras says "Your input ran out of data" at its end;
@@ -376,19 +409,29 @@ def _fit(config, strategy, data, position, staging, verbose, extra_callbacks, st
                     schedule.finish_epoch(
                         batch, config.steps_per_epoch or data.batches_per_pass, config.epochs
                     )
-                model.fit(data.train_from(epoch, batch), initial_epoch=epoch, epochs=epoch + 1,
-                          steps_per_epoch=steps, **fit)
+                model.fit(
+                    data.train_from(epoch, batch),
+                    initial_epoch=epoch,
+                    epochs=epoch + 1,
+                    steps_per_epoch=steps,
+                    **fit,
+                )
                 epoch += 1
             if epoch < config.epochs:
-                model.fit(data.train_from(epoch), initial_epoch=epoch, epochs=config.epochs,
-                          steps_per_epoch=config.steps_per_epoch, **fit)
+                model.fit(
+                    data.train_from(epoch),
+                    initial_epoch=epoch,
+                    epochs=config.epochs,
+                    steps_per_epoch=config.steps_per_epoch,
+                    **fit,
+                )
         except FloatingPointError as error:
             raise FloatingPointError(f"{error} {_after_nan(checkpoint.backup_dir)}") from None
     return model, read_history(history_path)
 
 
 def _done(position):
-    """"2 epochs and 30 steps done": what a checkpoint at `position` holds."""
+    """ "2 epochs and 30 steps done": what a checkpoint at `position` holds."""
     epochs = position["epoch"]
     return f"{epochs} epoch{'' if epochs == 1 else 's'} and {position['batch']} steps done"
 
@@ -399,7 +442,8 @@ def _after_nan(checkpoint_dir):
     kept = (
         f"The last good checkpoint ({_done(latest)}) is kept in {checkpoint_dir}: rerun with "
         "a lower learning_rate=... to resume from it, or"
-        if latest else "No checkpoint was saved before it:"
+        if latest
+        else "No checkpoint was saved before it:"
     )
     return (
         f"{kept} start afresh with overwrite=True (and a lower learning_rate=..., a "

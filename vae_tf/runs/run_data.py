@@ -28,11 +28,16 @@ from vae_tf.data import ImageFolder
 def data_source(config):
     """The `DataSource` of `config`: its `data_dir` folder, or its named dataset."""
     if config.data_dir is not None:
-        return datasets.folder_source(ImageFolder(
-            config.data_dir, config.image_size, config.channels,
-            validation_split=0.0 if config.train_on_all else config.validation_split,
-            bad_images=config.bad_images, cache=config.cache,
-        ))
+        return datasets.folder_source(
+            ImageFolder(
+                config.data_dir,
+                config.image_size,
+                config.channels,
+                validation_split=0.0 if config.train_on_all else config.validation_split,
+                bad_images=config.bad_images,
+                cache=config.cache,
+            )
+        )
     return datasets.get_source(config.dataset)
 
 
@@ -118,9 +123,13 @@ def _array_passes(config, source):
 
     def pipelines(first_pass):
         return datasets.mnist_datasets(
-            batch_size=config.batch_size, train_on_all=config.train_on_all,
-            binarize=config.binarize, seed=config.seed, mnist=arrays,
-            labels=config.conditional, first_pass=first_pass,
+            batch_size=config.batch_size,
+            train_on_all=config.train_on_all,
+            binarize=config.binarize,
+            seed=config.seed,
+            mnist=arrays,
+            labels=config.conditional,
+            first_pass=first_pass,
         )
 
     train, validation = pipelines(0)

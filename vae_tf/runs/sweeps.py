@@ -38,8 +38,18 @@ from vae_tf.runs.artifacts import read_history
 from vae_tf.runs.loop import train
 
 COLUMNS = (
-    "latent_dim", "beta", "reconstruction", "kl", "elbo", "nll", "nll_standard_error",
-    "active_units", "fid", "precision", "recall", "run_dir",
+    "latent_dim",
+    "beta",
+    "reconstruction",
+    "kl",
+    "elbo",
+    "nll",
+    "nll_standard_error",
+    "active_units",
+    "fid",
+    "precision",
+    "recall",
+    "run_dir",
 )
 COMPARISON_COLUMNS = ("setting", "value", "latent_dim", *COLUMNS[2:])
 LATENT_DIMS = (2, 10, 20, 50, 100)
@@ -52,9 +62,16 @@ def point_dir(output_dir, latent_dim, beta):
 
 
 def run_sweep(
-    base_config, latent_dims=LATENT_DIMS, betas=BETAS, output_dir="runs/sweep",
-    num_samples=100, num_examples=1000, sample_quality=True, sample_quality_examples=10000,
-    judge_epochs=3, log=print,
+    base_config,
+    latent_dims=LATENT_DIMS,
+    betas=BETAS,
+    output_dir="runs/sweep",
+    num_samples=100,
+    num_examples=1000,
+    sample_quality=True,
+    sample_quality_examples=10000,
+    judge_epochs=3,
+    log=print,
 ):
     """Trains and evaluates `base_config` at every (latent_dim, beta).
 
@@ -78,13 +95,23 @@ def run_sweep(
         (`fid`, `precision`, `recall` NaN when not measured).
     """
     points = [
-        (f"latent {latent_dim:3d}  beta {beta:4g}", {"latent_dim": latent_dim, "beta": float(beta)},
-         point_dir(output_dir, latent_dim, beta))
-        for latent_dim in latent_dims for beta in betas
+        (
+            f"latent {latent_dim:3d}  beta {beta:4g}",
+            {"latent_dim": latent_dim, "beta": float(beta)},
+            point_dir(output_dir, latent_dim, beta),
+        )
+        for latent_dim in latent_dims
+        for beta in betas
     ]
     results = _measure_points(
-        base_config, points, num_samples, num_examples, sample_quality,
-        sample_quality_examples, judge_epochs, log,
+        base_config,
+        points,
+        num_samples,
+        num_examples,
+        sample_quality,
+        sample_quality_examples,
+        judge_epochs,
+        log,
     )
     rows = [
         {key: {**result, **overrides, "run_dir": run_dir}.get(key, math.nan) for key in COLUMNS}
@@ -108,8 +135,14 @@ def _read_result(path):
 
 
 def _measure_points(
-    base_config, points, num_samples, num_examples, sample_quality, sample_quality_examples,
-    judge_epochs, log,
+    base_config,
+    points,
+    num_samples,
+    num_examples,
+    sample_quality,
+    sample_quality_examples,
+    judge_epochs,
+    log,
 ):
     """Trains (unless done) and evaluates every `(name, overrides, run_dir)`; their results.
 
@@ -143,15 +176,24 @@ def _measure_points(
                 train(dataclasses.replace(base_config, **overrides, output_dir=run_dir), verbose=0)
             if result is None:
                 result = evaluation.evaluate_run(
-                    run_dir, num_samples=num_samples, num_examples=num_examples,
-                    seed=base_config.seed or 0, arrays=arrays,
+                    run_dir,
+                    num_samples=num_samples,
+                    num_examples=num_examples,
+                    seed=base_config.seed or 0,
+                    arrays=arrays,
                 )
             if measure_quality:
                 try:
-                    result.update(evaluation.sample_quality_run(
-                        run_dir, sample_quality_examples, seed=base_config.seed or 0,
-                        judge_epochs=judge_epochs, arrays=arrays, log=log,
-                    ))
+                    result.update(
+                        evaluation.sample_quality_run(
+                            run_dir,
+                            sample_quality_examples,
+                            seed=base_config.seed or 0,
+                            judge_epochs=judge_epochs,
+                            arrays=arrays,
+                            log=log,
+                        )
+                    )
                 except NoJudgeError as error:
                     measure_quality = False
                     if log:
@@ -164,16 +206,27 @@ def _measure_points(
                 f"{point}:  reconstruction {result['reconstruction']:7.2f}  KL "
                 f"{result['kl']:6.2f}  ELBO {result['elbo']:7.2f}  NLL {result['nll']:7.2f}  "
                 f"active units {result['active_units']}/{result['latent_dim']}"
-                + (f"  FID {result['fid']:6.2f}  precision {result['precision']:.3f}  recall "
-                   f"{result['recall']:.3f}" if "fid" in result else "")
+                + (
+                    f"  FID {result['fid']:6.2f}  precision {result['precision']:.3f}  recall "
+                    f"{result['recall']:.3f}"
+                    if "fid" in result
+                    else ""
+                )
                 + (f"  MIG {result['mig']:.3f}" if "mig" in result else "")
             )
     return results
 
 
 def run_comparison(
-    base_config, setting, values, output_dir="runs/comparison", num_samples=100,
-    num_examples=1000, sample_quality=True, sample_quality_examples=10000, judge_epochs=3,
+    base_config,
+    setting,
+    values,
+    output_dir="runs/comparison",
+    num_samples=100,
+    num_examples=1000,
+    sample_quality=True,
+    sample_quality_examples=10000,
+    judge_epochs=3,
     log=print,
 ):
     """Trains and evaluates `base_config` once per value of one `TrainConfig` setting.
@@ -191,8 +244,10 @@ def run_comparison(
     if not any(field.name == setting for field in dataclasses.fields(base_config)):
         raise ValueError(f"{setting!r} is not a TrainConfig setting; see docs/flags.md.")
     if setting in ("output_dir",) or len(set(values)) != len(values) or len(values) < 1:
-        raise ValueError(f"Compare one setting (not output_dir) over distinct values; got "
-                         f"{setting}={list(values)}.")
+        raise ValueError(
+            f"Compare one setting (not output_dir) over distinct values; got "
+            f"{setting}={list(values)}."
+        )
     points = [
         (f"{setting}={value}", {setting: value}, os.path.join(output_dir, f"{setting}{value}"))
         for value in values
@@ -201,12 +256,22 @@ def run_comparison(
     for _, overrides, run_dir in points:
         dataclasses.replace(base_config, **overrides, output_dir=run_dir)
     results = _measure_points(
-        base_config, points, num_samples, num_examples, sample_quality,
-        sample_quality_examples, judge_epochs, log,
+        base_config,
+        points,
+        num_samples,
+        num_examples,
+        sample_quality,
+        sample_quality_examples,
+        judge_epochs,
+        log,
     )
     rows = [
-        {key: {**result, "setting": setting, "value": value, "run_dir": run_dir}.get(
-            key, math.nan) for key in COMPARISON_COLUMNS}
+        {
+            key: {**result, "setting": setting, "value": value, "run_dir": run_dir}.get(
+                key, math.nan
+            )
+            for key in COMPARISON_COLUMNS
+        }
         for value, (_, _, run_dir), result in zip(values, points, results)
     ]
     _write_csv(rows, COMPARISON_COLUMNS, os.path.join(output_dir, "comparison.csv"))
@@ -241,7 +306,9 @@ def read_sweep(output_dir):
         rows = list(csv.DictReader(f))
     numbers = {"latent_dim": int, "active_units": int}
     return [
-        {key: value if key == "run_dir" else numbers.get(key, float)(value)
-         for key, value in row.items()}
+        {
+            key: value if key == "run_dir" else numbers.get(key, float)(value)
+            for key, value in row.items()
+        }
         for row in rows
     ]

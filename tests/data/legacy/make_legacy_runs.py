@@ -36,10 +36,21 @@ def shrink(x):
     return x[:, 2:26:3, 2:26:3, :]
 
 
-np.savez("tiny.npz", x_train=(shrink(x_train[:96]) * 255).astype("uint8"), y_train=y_train[:96],
-         x_test=(shrink(x_test[:32]) * 255).astype("uint8"), y_test=y_test[:32])
-base = dict(dataset="tiny.npz", latent_dim=2, batch_size=16, steps_per_execution=1, seed=3,
-            deterministic=True)
+np.savez(
+    "tiny.npz",
+    x_train=(shrink(x_train[:96]) * 255).astype("uint8"),
+    y_train=y_train[:96],
+    x_test=(shrink(x_test[:32]) * 255).astype("uint8"),
+    y_test=y_test[:32],
+)
+base = dict(
+    dataset="tiny.npz",
+    latent_dim=2,
+    batch_size=16,
+    steps_per_execution=1,
+    seed=3,
+    deterministic=True,
+)
 
 
 def keep(run_dir, names=("config.json", "history.csv", "vae.keras")):
