@@ -15,15 +15,21 @@ pipeline's own speed, and the time to decode the 30 x 30 latent grid with 900
 predict calls against one batched call. docs/benchmarks.md records the results.
 """
 
+import os
+import sys
+
 from absl import app
 from absl import flags
 
-from vae_tf import benchmark
-from vae_tf import cli
-from vae_tf.architectures import PRESETS
-from vae_tf.data import MNIST_SHAPE
-from vae_tf.runs import TrainConfig
-from vae_tf.runs import build_model
+# The benchmark code is tooling beside the package (benchmarks/ at the root), not in the wheel.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from benchmarks import benchmark  # noqa: E402
+from vae_tf import cli  # noqa: E402
+from vae_tf.data import MNIST_SHAPE  # noqa: E402
+from vae_tf.models.architectures import PRESETS  # noqa: E402
+from vae_tf.runs import TrainConfig  # noqa: E402
+from vae_tf.runs import build_model  # noqa: E402
 
 # The presets made for MNIST's 28x28 images (conv64 wants 64x64).
 MNIST_PRESETS = sorted(name for name, preset in PRESETS.items() if preset[3] == MNIST_SHAPE)

@@ -17,11 +17,12 @@ from absl import app
 from absl import flags
 
 from vae_tf import cli
-from vae_tf import evaluation
+from vae_tf.metrics import conditional_accuracy
 from vae_tf.metrics.judge import load_judge
 from vae_tf.runs import data_source
 from vae_tf.runs import load_run
 from vae_tf.runs import read_config
+from vae_tf.utils.files import write_json
 
 flags.DEFINE_string(
     "run_dir", None, "Run directory of a --conditional training run.", required=True
@@ -56,7 +57,7 @@ def main(argv):
         )
         sys.exit(1)
     print("Generating and judging images:")
-    result, per_label = evaluation.conditional_accuracy(
+    result, per_label = conditional_accuracy(
         model, judge, per_label=FLAGS.per_label, seed=FLAGS.seed, progress=True
     )
     print(
@@ -65,7 +66,7 @@ def main(argv):
     )
     print("per class: " + "  ".join(f"{d}: {a:.1%}" for d, a in enumerate(per_label)))
     if FLAGS.output_json:
-        evaluation.write_json(
+        write_json(
             {
                 "accuracy": result,
                 "per_label": per_label.tolist(),

@@ -24,8 +24,9 @@ from absl import flags
 
 from vae_tf import cli
 from vae_tf import data
-from vae_tf import evaluation
 from vae_tf.metrics.judge import NoJudgeError
+from vae_tf.runs import evaluate
+from vae_tf.utils.files import write_json
 
 flags.DEFINE_string("run_dir", None, "Run directory written by scripts/train.py.", required=True)
 flags.DEFINE_integer(
@@ -71,7 +72,7 @@ FLAGS = flags.FLAGS
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
-    result = evaluation.evaluate_run(
+    result = evaluate.evaluate_run(
         FLAGS.run_dir,
         num_samples=FLAGS.k,
         num_examples=FLAGS.num_examples,
@@ -124,7 +125,7 @@ def main(argv):
         print(f"  layer z{layer}: KL {kl:.2f} nats, {units} of {size} units active")
     if FLAGS.sample_quality:
         try:
-            quality = evaluation.sample_quality_run(
+            quality = evaluate.sample_quality_run(
                 FLAGS.run_dir,
                 num_examples=FLAGS.sample_quality_examples,
                 split=FLAGS.split,
@@ -138,7 +139,7 @@ def main(argv):
             _print_sample_quality(quality, FLAGS.split)
             result.update(quality)
     if FLAGS.output_json:
-        print(f"wrote {evaluation.write_json(result, FLAGS.output_json)}")
+        print(f"wrote {write_json(result, FLAGS.output_json)}")
 
 
 def _print_sample_quality(quality, split):

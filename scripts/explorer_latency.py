@@ -10,12 +10,18 @@ its new image; --screenshot also saves a picture of the page in use. Needs
 `pip install playwright` and `apt-get install chromium`.
 """
 
+import os
+import sys
+
 from absl import app
 from absl import flags
 
-from vae_tf import cli
-from vae_tf import explorer
-from vae_tf.explorer import browser
+# The browser driver is tooling beside the package (tools/ at the root), not in the wheel.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from tools import browser  # noqa: E402
+from vae_tf import cli  # noqa: E402
+from vae_tf import explorer  # noqa: E402
 
 flags.DEFINE_string("run_dir", None, "Run directory written by scripts/train.py.")
 flags.DEFINE_string("saved_model", None, "Or a SavedModel directory (RUN/saved_model).")

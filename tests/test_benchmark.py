@@ -8,7 +8,7 @@ import pytest
 from conftest import run_python
 
 import vae_tf
-from vae_tf import benchmark
+from benchmarks import benchmark
 from vae_tf.runs import TrainConfig
 from vae_tf.runs import build_model
 
@@ -121,15 +121,15 @@ def test_mixed_precision_policy_matches_the_hardware(monkeypatch):
 @pytest.mark.skipif(not importlib.util.find_spec("torch"), reason="torch is not installed")
 @pytest.mark.parametrize("architecture", ["conv", "mlp"])
 def test_the_pytorch_reference_is_the_same_model(architecture, mnist_small):
-    from vae_tf import _torch_reference
+    from benchmarks import torch_reference
 
     encoder, decoder = vae_tf.build_encoder_decoder(architecture, 2)
-    torch_model = _torch_reference.MODELS[architecture](2, (28, 28, 1))
+    torch_model = torch_reference.MODELS[architecture](2, (28, 28, 1))
     assert sum(p.numel() for p in torch_model.parameters()) == (
         encoder.count_params() + decoder.count_params()
     )
     (x, _), _ = mnist_small
-    run = _torch_reference.make_runner(x, architecture, 2, batch_size=32)
+    run = torch_reference.make_runner(x, architecture, 2, batch_size=32)
     assert run(2) > 0
 
 

@@ -8,8 +8,8 @@ from conftest import assert_close
 from conftest import run_python
 
 import vae_tf
-from vae_tf import evaluation
 from vae_tf import plotting
+from vae_tf.metrics import conditional_accuracy
 
 
 def conditional_vae(preset="conv", latent_dim=2, seed=0):
@@ -137,13 +137,11 @@ def test_conditional_accuracy_bookkeeping(trained):
         def predict(self, images, verbose=0):
             return np.tile(np.eye(10)[3], (len(images), 1))
 
-    accuracy, per_label = evaluation.conditional_accuracy(trained, AlwaysThree(), per_label=20)
+    accuracy, per_label = conditional_accuracy(trained, AlwaysThree(), per_label=20)
     assert accuracy == pytest.approx(0.1)
     np.testing.assert_array_equal(per_label, np.eye(10)[3])
     with pytest.raises(ValueError, match="conditional"):
-        evaluation.conditional_accuracy(
-            vae_tf.VAE(*vae_tf.build_encoder_decoder("mlp", 2)), AlwaysThree()
-        )
+        conditional_accuracy(vae_tf.VAE(*vae_tf.build_encoder_decoder("mlp", 2)), AlwaysThree())
 
 
 def test_conditional_figures(tmp_path, trained):

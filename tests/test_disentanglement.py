@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 import vae_tf
-from vae_tf import evaluation
 from vae_tf import plotting
 from vae_tf.data import shapes
 from vae_tf.metrics import disentanglement
+from vae_tf.runs import disentanglement_run
 
 
 def test_shapes_are_drawn_from_their_factors():
@@ -142,7 +142,7 @@ def test_a_run_on_shapes_is_measured_and_drawn_per_factor(tmp_path):
     assert len(y_train) == shapes.TRAIN_COUNT and factors.shape == (shapes.TEST_COUNT, 5)
     np.testing.assert_array_equal(y_test, factors[:, 0])
     np.testing.assert_array_equal(x_test[:50], shapes.render_shapes(factors[:50]))
-    measured = evaluation.disentanglement_run(run_dir)
+    measured = disentanglement_run(run_dir)
     codes = vae_tf.latent.encode_means(result.model, x_test)
     expected = disentanglement.mutual_information_gap(codes, factors)
     assert measured["mig"] == pytest.approx(expected["mig"])
@@ -159,6 +159,6 @@ def test_a_run_on_shapes_is_measured_and_drawn_per_factor(tmp_path):
     config = json.loads((tmp_path / "run" / "config.json").read_text())
     (mnist_run / "config.json").write_text(json.dumps({**config, "dataset": "mnist"}))
     with pytest.raises(ValueError, match="mnist has no known factors.*--dataset=shapes"):
-        evaluation.disentanglement_run(str(mnist_run))
+        disentanglement_run(str(mnist_run))
     with pytest.raises(ValueError, match="known factors"):
         plotting.write_figures(result.model, tmp_path, x_test[:20], figures=["factor_traversal"])

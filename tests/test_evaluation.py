@@ -10,7 +10,10 @@ from conftest import run_python
 from keras import layers
 
 import vae_tf
-from vae_tf import evaluation
+from vae_tf.metrics import evaluate_likelihood
+from vae_tf.metrics import log_importance_weights
+from vae_tf.runs import evaluate_run
+from vae_tf.runs import run_binarization
 
 SIGMA = 0.3
 OFFSET = 0.5
@@ -68,7 +71,7 @@ def linear_gaussian_vae(scales=(0.4, 0.2)):
 def test_exact_posterior_gives_the_analytic_log_likelihood(num_samples, chunk_size):
     model, log_marginal = linear_gaussian_vae()
     x = np.random.default_rng(1).uniform(size=(20, 2, 2, 1)).astype("float32")
-    result = evaluation.evaluate_likelihood(
+    result = evaluate_likelihood(
         model, x, num_samples=num_samples, chunk_size=chunk_size, per_example=True
     )
     # With q(z|x) = p(z|x) every importance weight equals p(x): any K is exact.
@@ -86,7 +89,7 @@ def test_inexact_posterior_bound_is_above_the_true_nll():
     )
     x = np.random.default_rng(2).uniform(size=(30, 2, 2, 1)).astype("float32")
     true_nll = -log_marginal(x).mean()
-    nlls = [evaluation.evaluate_likelihood(model, x, num_samples=k)["nll"] for k in (1, 10, 1000)]
+    nlls = [evaluate_likelihood(model, x, num_samples=k)["nll"] for k in (1, 10, 1000)]
     assert nlls[0] > nlls[1] > nlls[2] > true_nll - 0.01
     assert nlls[2] == pytest.approx(true_nll, abs=0.05)  # and converges to it
 
@@ -105,11 +108,9 @@ def trained_mlp(mnist_small):
 def test_one_sample_equals_the_elbo_in_expectation(trained_mlp, mnist_small):
     _, (x_test, _) = mnist_small
     images = x_test[:16]
-    log_weights = evaluation.log_importance_weights(trained_mlp, images, num_samples=4000)
+    log_weights = log_importance_weights(trained_mlp, images, num_samples=4000)
     assert log_weights.shape == (16, 4000)
-    result = evaluation.evaluate_likelihood(
-        trained_mlp, images, num_samples=4000, seed=1, per_example=True
-    )
+    result = evaluate_likelihood(trained_mlp, images, num_samples=4000, seed=1, per_example=True)
     # E[-log w] = E[-log p(x|z)] + KL: the Monte Carlo KL against the closed form.
     # Both sides are averages of 4000 draws: compare within 5 standard errors.
     standard_error = math.sqrt(2 * np.sum(log_weights.var(axis=1)) / 4000) / 16
@@ -117,23 +118,22 @@ def test_one_sample_equals_the_elbo_in_expectation(trained_mlp, mnist_small):
     assert abs(difference) < 5 * standard_error
     assert result["elbo"] == pytest.approx(result["reconstruction"] + result["kl"])
     # The K=1 estimator, averaged over its draws, is the ELBO.
-    k1 = evaluation.evaluate_likelihood(trained_mlp, np.repeat(images, 100, axis=0), num_samples=1)
+    k1 = evaluate_likelihood(trained_mlp, np.repeat(images, 100, axis=0), num_samples=1)
     assert k1["nll"] == pytest.approx(result["elbo"], abs=1.0)
 
 
 def test_bound_tightens_as_k_grows(trained_mlp, mnist_small):
     _, (x_test, _) = mnist_small
     nlls = [
-        evaluation.evaluate_likelihood(trained_mlp, x_test[:64], num_samples=k)["nll"]
-        for k in (1, 10, 100)
+        evaluate_likelihood(trained_mlp, x_test[:64], num_samples=k)["nll"] for k in (1, 10, 100)
     ]
     assert nlls[0] > nlls[1] > nlls[2]
 
 
 def test_progress_bar_counts_images_and_changes_no_number(trained_mlp, mnist_small, capsys):
     _, (x_test, _) = mnist_small
-    quiet = evaluation.evaluate_likelihood(trained_mlp, x_test[:30], num_samples=50, chunk_size=500)
-    shown = evaluation.evaluate_likelihood(
+    quiet = evaluate_likelihood(trained_mlp, x_test[:30], num_samples=50, chunk_size=500)
+    shown = evaluate_likelihood(
         trained_mlp, x_test[:30], num_samples=50, chunk_size=500, progress=True
     )
     assert shown == quiet
@@ -146,25 +146,25 @@ def test_conditional_models_are_evaluated_given_their_labels(mnist_small):
     _, (x_test, y_test) = mnist_small
     encoder, decoder = vae_tf.build_encoder_decoder("mlp", 2, num_classes=10)
     model = vae_tf.VAE(encoder, decoder, num_classes=10, seed=0)
-    result = evaluation.evaluate_likelihood(model, x_test[:8], y_test[:8], num_samples=5)
+    result = evaluate_likelihood(model, x_test[:8], y_test[:8], num_samples=5)
     assert np.isfinite(result["nll"])
     with pytest.raises(ValueError, match="needs labels"):
-        evaluation.evaluate_likelihood(model, x_test[:8], num_samples=5)
+        evaluate_likelihood(model, x_test[:8], num_samples=5)
 
 
 def test_models_without_a_likelihood_are_refused(mnist_small):
     _, (x_test, _) = mnist_small
     encoder, decoder = vae_tf.build_encoder_decoder("mlp", 2, variational=False)
     with pytest.raises(ValueError, match="Autoencoder has no posterior"):
-        evaluation.evaluate_likelihood(vae_tf.Autoencoder(encoder, decoder), x_test[:4])
+        evaluate_likelihood(vae_tf.Autoencoder(encoder, decoder), x_test[:4])
     encoder, decoder = vae_tf.build_encoder_decoder("mlp", 2)
     mse = vae_tf.VAE(encoder, decoder, likelihood="mse")
     with pytest.raises(ValueError, match="not a log-likelihood"):
-        evaluation.evaluate_likelihood(mse, x_test[:4])
+        evaluate_likelihood(mse, x_test[:4])
     with pytest.raises(ValueError, match="shape"):
-        evaluation.evaluate_likelihood(vae_tf.VAE(encoder, decoder), x_test[:4, :20])
+        evaluate_likelihood(vae_tf.VAE(encoder, decoder), x_test[:4, :20])
     with pytest.raises(ValueError, match="num_samples"):
-        evaluation.evaluate_likelihood(vae_tf.VAE(encoder, decoder), x_test[:4], num_samples=0)
+        evaluate_likelihood(vae_tf.VAE(encoder, decoder), x_test[:4], num_samples=0)
 
 
 def test_binarizations():
@@ -235,15 +235,15 @@ def test_evaluate_script_prints_and_writes_json(binarized_run, tmp_path, judge_c
 
 def test_evaluate_run_matches_evaluate_likelihood(binarized_run, tmp_path):
     run_dir, model = binarized_run
-    assert evaluation.run_binarization(run_dir) == "dynamic"
-    assert evaluation.run_binarization(str(tmp_path)) == "none"  # no config.json
-    result = evaluation.evaluate_run(run_dir, num_samples=5, num_examples=30, binarize="static")
+    assert run_binarization(run_dir) == "dynamic"
+    assert run_binarization(str(tmp_path)) == "none"  # no config.json
+    result = evaluate_run(run_dir, num_samples=5, num_examples=30, binarize="static")
     _, (x_test, _) = vae_tf.data.load_mnist()
-    direct = evaluation.evaluate_likelihood(
+    direct = evaluate_likelihood(
         model, vae_tf.data.binarize_images(x_test[:30], "static"), num_samples=5
     )
     assert result["nll"] == pytest.approx(direct["nll"], rel=1e-5)
     assert result["binarize"] == "static" and result["split"] == "test"
     assert result["conditional"] is False and result["latent_dim"] == 4
     with pytest.raises(ValueError, match="split"):
-        evaluation.evaluate_run(run_dir, split="validation")
+        evaluate_run(run_dir, split="validation")

@@ -19,11 +19,11 @@ from conftest import REPO
 from PIL import Image
 
 import vae_tf
+from tools import browser
 from vae_tf import explorer
 from vae_tf import latent
-from vae_tf.explorer import browser
-from vae_tf.explorer.png import png_bytes
-from vae_tf.explorer.png import to_uint8
+from vae_tf.utils.images import png_bytes
+from vae_tf.utils.images import to_uint8
 
 
 def png_pixels(data_url_or_bytes):

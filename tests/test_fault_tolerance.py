@@ -502,8 +502,8 @@ def test_a_signal_stops_fit_at_that_step_with_a_checkpoint_there(
     conv_vae,
     ctrl_c_raises,
 ):
-    from vae_tf.callbacks import SignalCatcher
     from vae_tf.callbacks import StopOnSignal
+    from vae_tf.utils.signals import SignalCatcher
 
     class SignalAtStep(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):

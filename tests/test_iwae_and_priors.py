@@ -14,7 +14,7 @@ from conftest import assert_close
 
 import vae_tf
 from vae_tf import Sampler
-from vae_tf.evaluation import evaluate_likelihood
+from vae_tf.metrics import evaluate_likelihood
 from vae_tf.models import priors
 
 # A linear Gaussian model x = W z + b + sigma * noise over 4 pixels and 2

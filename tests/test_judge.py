@@ -8,10 +8,10 @@ import pytest
 from PIL import Image
 
 import vae_tf
-from vae_tf import evaluation
 from vae_tf.data import get_source
 from vae_tf.metrics import generation
 from vae_tf.metrics import judge as judges
+from vae_tf.runs import sample_quality_run
 
 
 @pytest.fixture(scope="module")
@@ -184,7 +184,7 @@ def test_conditional_models_are_judged_on_their_classes(cached_judge, digits_npz
         ),
         verbose=0,
     )
-    result = evaluation.sample_quality_run(
+    result = sample_quality_run(
         run_dir, num_examples=300, judge_epochs=2, cache_dir=cache, log=None
     )
     assert result["judge_cached"] and result["judge_dir"] == judge.path

@@ -52,7 +52,7 @@ def test_legacy_models_load_and_compute_what_they_did(name, legacy):
     if model.variational:
         _, kl = model.per_example_losses(keras.ops.convert_to_tensor(images), labels)
         np.testing.assert_allclose(kl, EXPECTED[f"{name}_kl"], rtol=1e-5)
-        nll = vae_tf.evaluation.evaluate_likelihood(
+        nll = vae_tf.metrics.evaluate_likelihood(
             model, images, labels, num_samples=8, per_example=True
         )["per_example_nll"]
         np.testing.assert_allclose(nll, EXPECTED[f"{name}_nll"], rtol=1e-5)

@@ -7,7 +7,7 @@ import pytest
 from conftest import REPO
 from conftest import run_python
 
-from vae_tf import _startup
+from vae_tf.utils import startup
 
 
 @pytest.mark.slow
@@ -44,22 +44,79 @@ def test_import_refuses_another_backend_clearly():
     assert "KERAS_BACKEND=tensorflow" in result.stderr
 
 
-def test_old_import_paths_give_the_moved_objects():
-    import vae_tf
-    from vae_tf import checkpointing
-    from vae_tf import image_folder
-    from vae_tf import model
-    from vae_tf import run_directory
-    from vae_tf import sweeps
-    from vae_tf import training
+def test_the_moved_modules_are_at_their_new_paths_and_the_old_ones_gone():
+    import importlib
 
-    assert model.VAE is vae_tf.models.VAE and model.Autoencoder is vae_tf.models.Autoencoder
-    assert training.train is vae_tf.runs.train and training.TrainConfig is vae_tf.TrainConfig
-    assert training.load_run is vae_tf.runs.load_run
-    assert checkpointing.TrainingCheckpoint is vae_tf.callbacks.TrainingCheckpoint
-    assert run_directory.RunDirectory is vae_tf.runs.RunDirectory
-    assert image_folder.ImageFolder is vae_tf.data.ImageFolder
-    assert sweeps.run_sweep is vae_tf.runs.sweeps.run_sweep
+    import vae_tf
+
+    assert vae_tf.__version__ == "0.2.0"
+    # 0.2.0: the networks and layers beside the models, the estimators in metrics, a run's
+    # evaluation in runs, the plumbing in utils (README, "What moved in 0.2.0").
+    from vae_tf.models import architectures
+    from vae_tf.models import layers
+    from vae_tf.runs import evaluate
+    from vae_tf.utils import checks
+    from vae_tf.utils import files
+    from vae_tf.utils import images
+    from vae_tf.utils import progress
+    from vae_tf.utils import signals
+
+    assert vae_tf.build_encoder_decoder is architectures.build_encoder_decoder
+    assert vae_tf.PRESETS is architectures.PRESETS and vae_tf.Sampler is layers.Sampler
+    assert vae_tf.metrics.evaluate_likelihood is vae_tf.metrics.likelihood.evaluate_likelihood
+    assert vae_tf.runs.evaluate_run is evaluate.evaluate_run
+    assert vae_tf.DamagedFileError is files.DamagedFileError
+    assert issubclass(vae_tf.TrainingInterrupted, signals.Interrupted)
+    assert vae_tf.plotting.tile_images is images.tile_images
+    assert callable(progress.progress_bar) and callable(checks.check_positive_int)
+    for name in ("SignalCatcher", "sigterm_as_interrupt", "Interrupted"):
+        assert not hasattr(vae_tf.callbacks, name)
+    old = (
+        "checkpointing",
+        "image_folder",
+        "model",
+        "run_directory",
+        "sweeps",
+        "training",
+        "evaluation",
+        "architectures",
+        "layers",
+        "progress",
+        "benchmark",
+        "_files",
+        "_checks",
+        "_startup",
+        "_torch_reference",
+        "explorer.png",
+        "explorer.browser",
+    )
+    for name in old:
+        with pytest.raises(ModuleNotFoundError):
+            importlib.import_module(f"vae_tf.{name}")
+        assert name not in vae_tf.__all__
+
+
+def test_the_callbacks_draw_without_the_plotting_package():
+    # TensorBoard's images and sprite tile and encode with vae_tf.utils.images alone.
+    import ast
+    import os
+
+    folder = os.path.join(REPO, "vae_tf", "callbacks")
+    for name in os.listdir(folder):
+        if name.endswith(".py"):
+            with open(os.path.join(folder, name)) as f:
+                tree = ast.parse(f.read())
+            for node in ast.walk(tree):
+                if isinstance(node, ast.ImportFrom):
+                    modules = [node.module or ""] + [
+                        f"{node.module}.{alias.name}" for alias in node.names
+                    ]
+                elif isinstance(node, ast.Import):
+                    modules = [alias.name for alias in node.names]
+                else:
+                    continue
+                for module in modules:
+                    assert not module.startswith(("vae_tf.plotting", "matplotlib")), name
 
 
 @pytest.mark.slow
@@ -88,6 +145,9 @@ def test_the_wheel_ships_the_explorer_page(tmp_path):
     for asset in ("index.html", "explorer.js", "explorer.css"):
         assert f"vae_tf/explorer/static/{asset}" in names
     assert "vae_tf/_data/mnist.npz" in names
+    # Tooling is not library: the benchmarks, the PyTorch reference and the browser driver.
+    assert not [name for name in names if not name.startswith(("vae_tf/", "vae_tf-"))]
+    assert "vae_tf/utils/images.py" in names and "vae_tf/explorer/browser.py" not in names
 
 
 def test_startup_notices_are_held_back_and_other_lines_kept():
@@ -99,12 +159,12 @@ def test_startup_notices_are_held_back_and_other_lines_kept():
         "Traceback (most recent call last):\n"
     )
     stream = io.StringIO()
-    before = len(_startup.HIDDEN_LINES)
-    _startup.replay(text, stream)
+    before = len(startup.HIDDEN_LINES)
+    startup.replay(text, stream)
     assert stream.getvalue() == (
         "E0000 00:00:1.3 3805 some_op.cc:10] a real error\nTraceback (most recent call last):\n"
     )
-    assert len(_startup.HIDDEN_LINES) == before + 3
+    assert len(startup.HIDDEN_LINES) == before + 3
 
 
 @pytest.mark.slow

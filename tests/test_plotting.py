@@ -6,6 +6,7 @@ import pytest
 
 import vae_tf
 from vae_tf import plotting
+from vae_tf.utils.images import tile_images
 
 
 def test_tile_images_places_images_row_by_row():
@@ -14,6 +15,13 @@ def test_tile_images_places_images_row_by_row():
     assert canvas.shape == (4, 9, 1)
     assert canvas[0, 0, 0] == 0 and canvas[0, 3, 0] == 1 and canvas[2, 0, 0] == 3
     assert canvas[3, 8, 0] == 5
+    # The one tiling of the figures, TensorBoard and the explorer: cols alone pads with black.
+    assert plotting.tile_images is tile_images
+    padded = tile_images(images[:4] + 1, cols=3)
+    assert padded.shape == (4, 9, 1)
+    assert padded[2, 0, 0] == 4 and (padded[2:, 3:] == 0).all()
+    with pytest.raises(ValueError, match="Need 6 images for a 2x3 grid; got 4"):
+        tile_images(images[:4], 2, 3)
 
 
 def test_latent_grid_coordinates_follow_the_axes():

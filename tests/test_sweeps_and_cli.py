@@ -123,7 +123,7 @@ def test_sweep_trains_evaluates_plots_and_resumes(tmp_path, monkeypatch, judge_c
     # Run again: every point is reused, nothing retrains or is measured again.
     monkeypatch.setattr(sweeps, "train", lambda *args, **kwargs: pytest.fail("retrained"))
     monkeypatch.setattr(
-        sweeps.evaluation,
+        sweeps,
         "sample_quality_run",
         lambda *args, **kwargs: pytest.fail("measured again"),
     )

@@ -21,8 +21,8 @@ import vae_tf
 from vae_tf import latent
 from vae_tf.callbacks import StepProgressBar
 from vae_tf.callbacks import TensorBoardImages
-from vae_tf.callbacks.tensorboard import tile
-from vae_tf.explorer.png import to_uint8
+from vae_tf.utils.images import tile_images
+from vae_tf.utils.images import to_uint8
 
 
 @pytest.fixture(scope="module")
@@ -72,15 +72,17 @@ def test_images_every_epoch_match_the_final_model(run):
     model = vae_tf.load_run(run.run_dir).model
     # The same prior codes every epoch: the last epoch's are the final model's samples.
     codes = latent.prior_codes(model, 64, 5)
-    expected = to_uint8(tile(np.asarray(model.decode(codes)), 8))
+    expected = to_uint8(tile_images(np.asarray(model.decode(codes)), cols=8))
     actual = image_at(accumulator, "samples", 2)
     assert np.abs(actual.astype(int) - expected).max() <= 1  # TF rounds x * 255.5 down
     assert not np.array_equal(image_at(accumulator, "samples", 1), actual)
     images, _ = vae_tf.runs.split_images(vae_tf.runs.read_config(run.run_dir), "test", 8)
     reconstructions = image_at(accumulator, "reconstructions", 2)
     assert reconstructions.shape == (56, 8 * 28, 1)
-    assert np.abs(reconstructions[:28].astype(int) - to_uint8(tile(images, 8))).max() <= 1
-    expected_recon = to_uint8(tile(np.asarray(model.reconstruct(images)), 8))
+    assert (
+        np.abs(reconstructions[:28].astype(int) - to_uint8(tile_images(images, cols=8))).max() <= 1
+    )
+    expected_recon = to_uint8(tile_images(np.asarray(model.reconstruct(images)), cols=8))
     assert np.abs(reconstructions[28:].astype(int) - expected_recon).max() <= 1
     grid = image_at(accumulator, "latent_grid", 2)
     assert grid.shape == (15 * 28, 15 * 28, 1)

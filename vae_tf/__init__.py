@@ -15,7 +15,7 @@ vae.fit(x_train, epochs=1, batch_size=128)
 
 import os
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 _backend = os.environ.get("KERAS_BACKEND")
 if _backend is None:
@@ -27,7 +27,7 @@ elif _backend != "tensorflow":
         "before importing vae_tf."
     )
 
-from vae_tf import _startup  # noqa: E402
+from vae_tf.utils import startup as _startup  # noqa: E402
 
 _startup.import_tensorflow()
 
@@ -43,36 +43,33 @@ if keras.backend.backend() != "tensorflow":
     )
 
 from vae_tf import callbacks  # noqa: E402
-from vae_tf import checkpointing  # noqa: E402  (old path of vae_tf.callbacks' checkpoints)
 from vae_tf import data  # noqa: E402
 from vae_tf import distribute  # noqa: E402
-from vae_tf import evaluation  # noqa: E402
 from vae_tf import latent  # noqa: E402
 from vae_tf import losses  # noqa: E402
 from vae_tf import metrics  # noqa: E402
 from vae_tf import models  # noqa: E402
 from vae_tf import plotting  # noqa: E402
 from vae_tf import runs  # noqa: E402
-from vae_tf import sweeps  # noqa: E402
-from vae_tf import training  # noqa: E402  (old path of vae_tf.runs)
-from vae_tf._files import DamagedFileError  # noqa: E402
-from vae_tf._files import DiskFullError  # noqa: E402
-from vae_tf.architectures import PRESETS  # noqa: E402
-from vae_tf.architectures import build_decoder  # noqa: E402
-from vae_tf.architectures import build_encoder  # noqa: E402
-from vae_tf.architectures import build_encoder_decoder  # noqa: E402
-from vae_tf.architectures import build_hierarchical_networks  # noqa: E402
+from vae_tf import utils  # noqa: E402
 from vae_tf.callbacks import TrainingInterrupted  # noqa: E402
 from vae_tf.export import export_saved_model  # noqa: E402
 from vae_tf.export import load_saved_model  # noqa: E402
-from vae_tf.layers import Sampler  # noqa: E402
 from vae_tf.models import VAE  # noqa: E402
 from vae_tf.models import Autoencoder  # noqa: E402
 from vae_tf.models import HierarchicalVAE  # noqa: E402
 from vae_tf.models import StandardNormal  # noqa: E402
+from vae_tf.models.architectures import PRESETS  # noqa: E402
+from vae_tf.models.architectures import build_decoder  # noqa: E402
+from vae_tf.models.architectures import build_encoder  # noqa: E402
+from vae_tf.models.architectures import build_encoder_decoder  # noqa: E402
+from vae_tf.models.architectures import build_hierarchical_networks  # noqa: E402
+from vae_tf.models.layers import Sampler  # noqa: E402
 from vae_tf.runs import TrainConfig  # noqa: E402
 from vae_tf.runs import load_run  # noqa: E402
 from vae_tf.runs import train  # noqa: E402
+from vae_tf.utils.files import DamagedFileError  # noqa: E402
+from vae_tf.utils.files import DiskFullError  # noqa: E402
 
 __all__ = [
     "Autoencoder",
@@ -90,10 +87,8 @@ __all__ = [
     "build_encoder_decoder",
     "build_hierarchical_networks",
     "callbacks",
-    "checkpointing",
     "data",
     "distribute",
-    "evaluation",
     "export_saved_model",
     "latent",
     "load_run",
@@ -103,7 +98,6 @@ __all__ = [
     "models",
     "plotting",
     "runs",
-    "sweeps",
     "train",
-    "training",
+    "utils",
 ]

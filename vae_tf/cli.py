@@ -32,14 +32,14 @@ from absl import app
 from absl import flags
 from absl import logging
 
-from vae_tf import _startup
-from vae_tf._checks import OneOf
-from vae_tf._files import DiskFullError
-from vae_tf._files import is_disk_full
-from vae_tf.callbacks.interrupt import SIGNAL_NAMES
-from vae_tf.callbacks.interrupt import Interrupted
-from vae_tf.callbacks.interrupt import sigterm_as_interrupt
 from vae_tf.runs.config import TrainConfig
+from vae_tf.utils import startup
+from vae_tf.utils.checks import OneOf
+from vae_tf.utils.files import DiskFullError
+from vae_tf.utils.files import is_disk_full
+from vae_tf.utils.signals import SIGNAL_NAMES
+from vae_tf.utils.signals import Interrupted
+from vae_tf.utils.signals import sigterm_as_interrupt
 
 flags.DEFINE_bool(
     "verbose",
@@ -261,7 +261,7 @@ def guarded(main, flag_values=flags.FLAGS, interrupted="nothing was written"):
 
     def guarded_main(argv):
         if flag_values["verbose"].value:
-            sys.stderr.write("".join(_startup.HIDDEN_LINES))
+            sys.stderr.write("".join(startup.HIDDEN_LINES))
         try:
             with sigterm_as_interrupt():
                 return main(argv)

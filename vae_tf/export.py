@@ -36,8 +36,8 @@ import tempfile
 import keras
 import tensorflow as tf
 
-from vae_tf._files import DamagedFileError
-from vae_tf._files import first_line
+from vae_tf.utils.files import DamagedFileError
+from vae_tf.utils.files import first_line
 
 
 def _umask():

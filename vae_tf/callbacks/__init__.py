@@ -3,8 +3,8 @@
 - `kl_schedules`: KL warm-up and cyclical annealing (`KLWarmup`,
   `CyclicalKLAnnealing`, the `KLSchedule` base).
 - `checkpoint`: `TrainingCheckpoint`, exact to the step, crash-proof.
-- `interrupt`: `SignalCatcher` and `StopOnSignal`, Ctrl-C and SIGTERM that
-  stop at a checkpoint (`TrainingInterrupted`), `sigterm_as_interrupt`.
+- `interrupt`: `StopOnSignal`, Ctrl-C and SIGTERM that stop at a checkpoint
+  (`TrainingInterrupted`), with the `SignalCatcher` of `vae_tf.utils.signals`.
 - `nan_stop`: `StopOnNonFiniteLoss`, naming the epoch and the step.
 - `timing`: `EpochTimer`, seconds per epoch in the history.
 - `tensorboard`: `TensorBoardImages` (samples, reconstructions, latent grid
@@ -21,11 +21,8 @@ vae.fit(x_train, epochs=30, callbacks=[KLWarmup(10), EpochTimer()])
 
 from vae_tf.callbacks.checkpoint import TrainingCheckpoint
 from vae_tf.callbacks.checkpoint import load_training_state
-from vae_tf.callbacks.interrupt import Interrupted
-from vae_tf.callbacks.interrupt import SignalCatcher
 from vae_tf.callbacks.interrupt import StopOnSignal
 from vae_tf.callbacks.interrupt import TrainingInterrupted
-from vae_tf.callbacks.interrupt import sigterm_as_interrupt
 from vae_tf.callbacks.kl_schedules import UNITS
 from vae_tf.callbacks.kl_schedules import CyclicalKLAnnealing
 from vae_tf.callbacks.kl_schedules import KLSchedule
@@ -40,10 +37,8 @@ from vae_tf.callbacks.timing import EpochTimer
 __all__ = [
     "CyclicalKLAnnealing",
     "EpochTimer",
-    "Interrupted",
     "KLSchedule",
     "KLWarmup",
-    "SignalCatcher",
     "StepProgressBar",
     "StopOnNonFiniteLoss",
     "StopOnSignal",
@@ -53,6 +48,5 @@ __all__ = [
     "TrainingInterrupted",
     "UNITS",
     "load_training_state",
-    "sigterm_as_interrupt",
     "tensorboard_callbacks",
 ]

@@ -15,12 +15,12 @@ import warnings
 
 import keras
 
-from vae_tf._files import DamagedFileError
-from vae_tf._files import check_keras_archive
-from vae_tf._files import first_line
-from vae_tf._files import quiet_h5py_cleanup
-from vae_tf._files import read_json
-from vae_tf._files import write_json
+from vae_tf.utils.files import DamagedFileError
+from vae_tf.utils.files import check_keras_archive
+from vae_tf.utils.files import first_line
+from vae_tf.utils.files import quiet_h5py_cleanup
+from vae_tf.utils.files import read_json
+from vae_tf.utils.files import write_json
 
 # The checkpoints kept: the newest, and the one before it in case the newest
 # is damaged after it was written (a disk fault, a copy cut short).

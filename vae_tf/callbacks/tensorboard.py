@@ -33,8 +33,9 @@ from google.protobuf import text_format
 from tensorboard.plugins import projector
 
 from vae_tf import latent
-from vae_tf._files import atomic_path
-from vae_tf.plotting import tile_images
+from vae_tf.utils.files import atomic_path
+from vae_tf.utils.images import png_bytes
+from vae_tf.utils.images import tile_images
 
 SPRITE_FILE = "sprite.png"
 METADATA_FILE = "metadata.tsv"
@@ -45,14 +46,6 @@ MAX_SPRITE_SIDE = 8192
 # Of a run's validation images: reconstructed every epoch; encoded for the projector.
 RECONSTRUCTED_IMAGES = 8
 PROJECTED_IMAGES = 1000
-
-
-def tile(images, cols):
-    """`(N, H, W, C)` images as one image of `cols` columns, row by row, black padding."""
-    images = np.asarray(images)
-    rows = math.ceil(len(images) / cols)
-    padding = np.zeros((rows * cols - len(images), *images.shape[1:]), images.dtype)
-    return tile_images(np.concatenate([images, padding]), rows, cols)
 
 
 def _numpy(tensor):
@@ -97,17 +90,19 @@ class TensorBoardImages(keras.callbacks.Callback):
             rows, sample_labels = self.samples, None
         if self._codes is None:
             self._codes = latent.prior_codes(model, rows * self.samples, self.seed)
-        drawn["samples"] = tile(_numpy(model.decode(self._codes, sample_labels)), self.samples)
+        drawn["samples"] = tile_images(
+            _numpy(model.decode(self._codes, sample_labels)), cols=self.samples
+        )
         labels = self.labels if model.conditional else None
         reconstructions = _numpy(model.reconstruct(self.images, labels))
-        drawn["reconstructions"] = tile(
-            np.concatenate([self.images, reconstructions]), len(self.images)
+        drawn["reconstructions"] = tile_images(
+            np.concatenate([self.images, reconstructions]), cols=len(self.images)
         )
         if model.latent_dim == 2:
             grid = latent.latent_grid_coordinates(self.grid_size)
             for label in range(model.num_classes) if model.conditional else [None]:
                 tag = "latent_grid" if label is None else f"latent_grid/label_{label}"
-                drawn[tag] = tile(_numpy(model.decode(grid, label)), self.grid_size)
+                drawn[tag] = tile_images(_numpy(model.decode(grid, label)), cols=self.grid_size)
         return drawn
 
     def on_epoch_end(self, epoch, logs=None):
@@ -174,11 +169,10 @@ class TensorBoardProjector(keras.callbacks.Callback):
                 with open(partial, "w") as f:
                     f.writelines(f"{label}\n" for label in self.labels)
             embedding.metadata_path = METADATA_FILE
-        sprite = tile(self.images, math.ceil(math.sqrt(len(self.images))))
-        png = tf.io.encode_png(np.round(np.clip(sprite, 0, 1) * 255).astype("uint8"))
+        sprite = tile_images(self.images, cols=math.ceil(math.sqrt(len(self.images))))
         with atomic_path(os.path.join(self.log_dir, SPRITE_FILE)) as partial:
             with open(partial, "wb") as f:
-                f.write(png.numpy())
+                f.write(png_bytes(sprite))
         embedding.sprite.image_path = SPRITE_FILE
         embedding.sprite.single_image_dim.extend([self.images.shape[2], self.images.shape[1]])
         with atomic_path(os.path.join(self.log_dir, CONFIG_FILE)) as partial:

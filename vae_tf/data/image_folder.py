@@ -23,11 +23,11 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from vae_tf._checks import Integer
-from vae_tf._checks import Number
-from vae_tf._checks import OneOf
-from vae_tf._checks import check_positive_int
 from vae_tf.data.pipelines import passes
+from vae_tf.utils.checks import Integer
+from vae_tf.utils.checks import Number
+from vae_tf.utils.checks import OneOf
+from vae_tf.utils.checks import check_positive_int
 
 IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
 BAD_IMAGES = ("skip", "raise")

@@ -14,9 +14,9 @@ import secrets
 import numpy as np
 import tensorflow as tf
 
-from vae_tf._checks import check_positive_int
 from vae_tf.data.arrays import check_images
 from vae_tf.data.mnist import load_mnist
+from vae_tf.utils.checks import check_positive_int
 
 
 def _binarize(images, seed):

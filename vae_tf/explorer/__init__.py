@@ -6,9 +6,11 @@
   interpolation).
 - `server`: the standard library's threaded HTTP server of the page and API.
 - `loading`: an `Explorer` from a run directory or a SavedModel.
-- `browser`: the page in headless Chromium (Playwright): tests, latency.
-- `png`: PNG data URLs of images.
 - `static/`: the page (HTML, CSS, JavaScript), shipped in the package.
+
+Images reach the page as PNG data URLs (`vae_tf.utils.images`). Driving the
+page in headless Chromium (tests, latency) is tooling, not library:
+`tools/browser.py` in the repository.
 
 Example (what `scripts/explore.py --run_dir=RUN` does):
 

@@ -31,7 +31,7 @@ import math
 import numpy as np
 
 from vae_tf import latent
-from vae_tf.explorer.png import data_url
+from vae_tf.utils.images import data_url
 
 MAX_CODES = 256
 MAX_STEPS = 64

@@ -1,5 +1,8 @@
-"""Measures of trained models beyond likelihood (one subject a module).
+"""Measures of trained models (one subject a module).
 
+- `likelihood`: the test negative ELBO and the importance-weighted NLL in
+  nats (`evaluate_likelihood`, `log_importance_weights`), the active units,
+  the per-layer report of two stochastic layers.
 - `sample_quality`: the Fréchet distance of feature sets, and the precision
   and recall of a generative model (k-NN manifolds).
 - `judge`: the classifier of a dataset whose features they are computed in,
@@ -13,7 +16,11 @@ Example:
 ```python
 from vae_tf.metrics import frechet_distance, precision_recall
 from vae_tf.metrics import load_judge, sample_quality, mutual_information_gap
+from vae_tf.metrics import evaluate_likelihood, active_units
 ```
+
+A run directory's evaluation is `vae_tf.runs.evaluate` (`evaluate_run`,
+`sample_quality_run`, `disentanglement_run`).
 """
 
 from vae_tf.metrics.disentanglement import mutual_information_gap
@@ -22,6 +29,10 @@ from vae_tf.metrics.generation import sample_quality
 from vae_tf.metrics.judge import Judge
 from vae_tf.metrics.judge import NoJudgeError
 from vae_tf.metrics.judge import load_judge
+from vae_tf.metrics.likelihood import active_units
+from vae_tf.metrics.likelihood import evaluate_likelihood
+from vae_tf.metrics.likelihood import layer_report
+from vae_tf.metrics.likelihood import log_importance_weights
 from vae_tf.metrics.sample_quality import frechet_distance
 from vae_tf.metrics.sample_quality import gaussian_frechet_distance
 from vae_tf.metrics.sample_quality import precision_recall
@@ -29,10 +40,14 @@ from vae_tf.metrics.sample_quality import precision_recall
 __all__ = [
     "Judge",
     "NoJudgeError",
+    "active_units",
     "conditional_accuracy",
+    "evaluate_likelihood",
     "frechet_distance",
     "gaussian_frechet_distance",
+    "layer_report",
     "load_judge",
+    "log_importance_weights",
     "mutual_information_gap",
     "precision_recall",
     "sample_quality",

@@ -18,11 +18,11 @@ accuracy, per_label = conditional_accuracy(cvae, judge, per_label=1000)
 
 import numpy as np
 
-from vae_tf._checks import check_positive_int
 from vae_tf.latent import prior_codes
 from vae_tf.metrics.sample_quality import frechet_distance
 from vae_tf.metrics.sample_quality import precision_recall
-from vae_tf.progress import progress_bar
+from vae_tf.utils.checks import check_positive_int
+from vae_tf.utils.progress import progress_bar
 
 NEIGHBOURS = 3  # k of the k-NN manifolds, as in Kynkäänniemi et al. (2019)
 

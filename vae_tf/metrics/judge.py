@@ -42,9 +42,9 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from vae_tf._checks import check_positive_int
-from vae_tf._files import read_json
-from vae_tf._files import write_json
+from vae_tf.utils.checks import check_positive_int
+from vae_tf.utils.files import read_json
+from vae_tf.utils.files import write_json
 
 FEATURE_LAYER = "features"
 FEATURE_DIM = 128

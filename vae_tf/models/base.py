@@ -23,12 +23,9 @@ import tensorflow as tf
 from keras import ops
 
 from vae_tf import losses
-from vae_tf._checks import Number
-from vae_tf._checks import OneOf
-from vae_tf._checks import check_positive_int
 from vae_tf.data import check_images
 from vae_tf.data import check_labels
-from vae_tf.layers import Sampler
+from vae_tf.models.layers import Sampler
 from vae_tf.models.objective import LossTerms
 from vae_tf.models.objective import batch_objective
 from vae_tf.models.objective import step_logs
@@ -36,6 +33,9 @@ from vae_tf.models.priors import PRIOR_COMPONENTS
 from vae_tf.models.priors import Prior
 from vae_tf.models.priors import make_prior
 from vae_tf.models.priors import prior_config
+from vae_tf.utils.checks import Number
+from vae_tf.utils.checks import OneOf
+from vae_tf.utils.checks import check_positive_int
 
 DECODER_OUTPUTS = ("auto", "logits", "probabilities")
 LIKELIHOODS = ("bernoulli", "gaussian", "gaussian_learned", "mse")

@@ -36,9 +36,9 @@ import tensorflow as tf
 from keras import ops
 
 from vae_tf import losses
-from vae_tf._checks import Integer
-from vae_tf._checks import OneOf
-from vae_tf._checks import check_positive_int
+from vae_tf.utils.checks import Integer
+from vae_tf.utils.checks import OneOf
+from vae_tf.utils.checks import check_positive_int
 
 # The checks of the settings, shared with the models and `vae_tf.TrainConfig`.
 PRIOR_COMPONENTS = Integer(minimum=1)

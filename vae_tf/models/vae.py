@@ -5,11 +5,11 @@ import numpy as np
 from keras import ops
 
 from vae_tf import losses
-from vae_tf._checks import Integer
-from vae_tf._checks import Number
-from vae_tf._checks import OneOf
 from vae_tf.models.base import LatentVariableModel
 from vae_tf.models.objective import LossTerms
+from vae_tf.utils.checks import Integer
+from vae_tf.utils.checks import Number
+from vae_tf.utils.checks import OneOf
 
 # The checks of the settings, shared with `vae_tf.TrainConfig`.
 BETA = Number(low=0.0)

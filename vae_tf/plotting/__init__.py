@@ -9,7 +9,8 @@ figure state leaks between calls; save them with `fig.savefig(path)` (or
   class interpolations.
 - `curves`: loss curves, comparisons of runs and sweep trade-offs; `diagrams`:
   network diagrams; `disentanglement`: one traversal per known factor.
-- `drawing`: shared helpers (tiles, ticks, saving); `registry`: `FIGURES`,
+- `drawing`: shared helpers (images on axes, ticks, saving; `tile_images` is
+  `vae_tf.utils.images`'s); `registry`: `FIGURES`,
   `default_figures`, `write_figures`.
 
 The latent maths they use (grid coordinates, PCA, interpolation, batched
@@ -40,7 +41,6 @@ from vae_tf.plotting.curves import sweep_figure
 from vae_tf.plotting.diagrams import save_model_diagram
 from vae_tf.plotting.disentanglement import factor_traversal_figure
 from vae_tf.plotting.drawing import save_figure
-from vae_tf.plotting.drawing import tile_images
 from vae_tf.plotting.images import reconstructions_figure
 from vae_tf.plotting.images import samples_figure
 from vae_tf.plotting.latent_space import interpolation_figure
@@ -52,6 +52,7 @@ from vae_tf.plotting.registry import FIGURES
 from vae_tf.plotting.registry import FigureSpec
 from vae_tf.plotting.registry import default_figures
 from vae_tf.plotting.registry import write_figures
+from vae_tf.utils.images import tile_images
 
 __all__ = [
     "FIGURES",

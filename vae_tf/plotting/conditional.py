@@ -20,7 +20,7 @@ from vae_tf.plotting.drawing import imshow
 from vae_tf.plotting.drawing import name_tiles
 from vae_tf.plotting.drawing import need_conditional
 from vae_tf.plotting.drawing import strip_axes
-from vae_tf.plotting.drawing import tile_images
+from vae_tf.utils.images import tile_images
 
 
 def style_grid_figure(model, rows=6, seed=0):

@@ -14,7 +14,7 @@ from vae_tf.latent import encode_means
 from vae_tf.metrics.disentanglement import mutual_information_gap
 from vae_tf.plotting.drawing import decode
 from vae_tf.plotting.drawing import strip_axes
-from vae_tf.plotting.drawing import tile_images
+from vae_tf.utils.images import tile_images
 
 
 def factor_traversal_figure(

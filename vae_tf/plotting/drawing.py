@@ -1,4 +1,6 @@
-"""Drawing helpers shared by the figures: images on axes, tiles, ticks, saving.
+"""Drawing helpers shared by the figures: images on axes, ticks on tiles, saving.
+
+Tiling images into one is `vae_tf.utils.images.tile_images`.
 
 Example:
 
@@ -12,7 +14,7 @@ save_figure(fig, "grid.png")
 import keras
 import numpy as np
 
-from vae_tf._files import atomic_path
+from vae_tf.utils.files import atomic_path
 
 
 def save_figure(fig, path, dpi=100):
@@ -24,16 +26,6 @@ def save_figure(fig, path, dpi=100):
     with atomic_path(path) as partial:
         fig.savefig(partial, dpi=dpi, bbox_inches="tight")
     return path
-
-
-def tile_images(images, rows, cols):
-    """Arranges `rows * cols` images `(N, H, W, C)` into one `(rows*H, cols*W, C)` array."""
-    images = np.asarray(images)
-    n, height, width, channels = images.shape
-    if n != rows * cols:
-        raise ValueError(f"Need {rows * cols} images for a {rows}x{cols} grid; got {n}.")
-    grid = images.reshape(rows, cols, height, width, channels)
-    return grid.transpose(0, 2, 1, 3, 4).reshape(rows * height, cols * width, channels)
 
 
 def decode(model, z, labels=None):

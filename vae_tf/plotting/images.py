@@ -17,7 +17,7 @@ from vae_tf.plotting.drawing import decode
 from vae_tf.plotting.drawing import imshow
 from vae_tf.plotting.drawing import name_tiles
 from vae_tf.plotting.drawing import strip_axes
-from vae_tf.plotting.drawing import tile_images
+from vae_tf.utils.images import tile_images
 
 
 def reconstructions_figure(model, images, labels=None):

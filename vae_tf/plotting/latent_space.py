@@ -27,7 +27,7 @@ from vae_tf.plotting.drawing import imshow
 from vae_tf.plotting.drawing import label_tiles
 from vae_tf.plotting.drawing import name_tiles
 from vae_tf.plotting.drawing import strip_axes
-from vae_tf.plotting.drawing import tile_images
+from vae_tf.utils.images import tile_images
 
 
 def latent_grid_figure(model, n=30, z_range=(-2.0, 2.0), spacing="linear", figsize=10, label=None):

@@ -26,14 +26,14 @@ import tensorflow as tf
 
 import vae_tf
 from vae_tf import plotting
-from vae_tf._files import DamagedFileError
-from vae_tf._files import atomic_path
-from vae_tf._files import check_keras_archive
-from vae_tf._files import read_json
-from vae_tf._files import write_json
 from vae_tf.export import export_saved_model
 from vae_tf.models import LatentVariableModel
 from vae_tf.runs.config import TrainConfig
+from vae_tf.utils.files import DamagedFileError
+from vae_tf.utils.files import atomic_path
+from vae_tf.utils.files import check_keras_archive
+from vae_tf.utils.files import read_json
+from vae_tf.utils.files import write_json
 
 CONFIG_FILE = "config.json"
 HISTORY_FILE = "history.csv"

@@ -20,10 +20,6 @@ import textwrap
 from typing import Optional
 from typing import Union
 
-from vae_tf._checks import Integer
-from vae_tf._checks import Number
-from vae_tf._checks import OneOf
-from vae_tf.architectures import PRESETS
 from vae_tf.data import image_folder
 from vae_tf.data import registry
 from vae_tf.distribute import STRATEGIES
@@ -31,6 +27,10 @@ from vae_tf.models import LIKELIHOODS
 from vae_tf.models import base as model_base
 from vae_tf.models import priors
 from vae_tf.models import vae as vae_model
+from vae_tf.models.architectures import PRESETS
+from vae_tf.utils.checks import Integer
+from vae_tf.utils.checks import Number
+from vae_tf.utils.checks import OneOf
 
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 JIT_COMPILE = (True, False, "auto")
@@ -266,7 +266,7 @@ class TrainConfig:
 
     @classmethod
     def check(cls, name):
-        """The check of the setting `name` (see `vae_tf._checks`), or None."""
+        """The check of the setting `name` (see `vae_tf.utils.checks`), or None."""
         return _FIELDS[name].metadata["check"]
 
     def validate(self):

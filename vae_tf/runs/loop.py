@@ -22,15 +22,9 @@ import tensorflow as tf
 from absl import logging
 
 from vae_tf import distribute
-from vae_tf._files import DiskFullError
-from vae_tf._files import is_disk_full
-from vae_tf.architectures import build_encoder_decoder
-from vae_tf.architectures import build_hierarchical_networks
-from vae_tf.architectures import check_architecture
 from vae_tf.callbacks import CyclicalKLAnnealing
 from vae_tf.callbacks import EpochTimer
 from vae_tf.callbacks import KLWarmup
-from vae_tf.callbacks import SignalCatcher
 from vae_tf.callbacks import StepProgressBar
 from vae_tf.callbacks import StopOnNonFiniteLoss
 from vae_tf.callbacks import StopOnSignal
@@ -40,6 +34,9 @@ from vae_tf.callbacks import tensorboard_callbacks
 from vae_tf.models import VAE
 from vae_tf.models import Autoencoder
 from vae_tf.models import HierarchicalVAE
+from vae_tf.models.architectures import build_encoder_decoder
+from vae_tf.models.architectures import build_hierarchical_networks
+from vae_tf.models.architectures import check_architecture
 from vae_tf.plotting import LOSS_METRICS
 from vae_tf.runs.artifacts import HISTORY_FILE
 from vae_tf.runs.artifacts import LOGS_DIR
@@ -54,6 +51,9 @@ from vae_tf.runs.run_data import data_source
 from vae_tf.runs.run_data import image_shape
 from vae_tf.runs.run_data import likelihood
 from vae_tf.runs.run_data import run_data
+from vae_tf.utils.files import DiskFullError
+from vae_tf.utils.files import is_disk_full
+from vae_tf.utils.signals import SignalCatcher
 
 
 def default_output_dir(config, resume=True):

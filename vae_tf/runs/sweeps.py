@@ -24,18 +24,19 @@ import os
 import warnings
 
 from vae_tf import data
-from vae_tf import evaluation
 from vae_tf import plotting
-from vae_tf._files import DamagedFileError
-from vae_tf._files import atomic_path
-from vae_tf._files import read_json
-from vae_tf._files import write_json
 from vae_tf.metrics.judge import NoJudgeError
-from vae_tf.progress import ProgressClock
 from vae_tf.runs.artifacts import HISTORY_FILE
 from vae_tf.runs.artifacts import MODEL_FILE
 from vae_tf.runs.artifacts import read_history
+from vae_tf.runs.evaluate import evaluate_run
+from vae_tf.runs.evaluate import sample_quality_run
 from vae_tf.runs.loop import train
+from vae_tf.utils.files import DamagedFileError
+from vae_tf.utils.files import atomic_path
+from vae_tf.utils.files import read_json
+from vae_tf.utils.files import write_json
+from vae_tf.utils.progress import ProgressClock
 
 COLUMNS = (
     "latent_dim",
@@ -84,7 +85,7 @@ def run_sweep(
             `sweep.csv` and `sweep.png`.
         num_samples: K of the importance-weighted NLL.
         num_examples: Test images evaluated per point.
-        sample_quality: Also measure the samples (`evaluation.sample_quality_run`).
+        sample_quality: Also measure the samples (`vae_tf.runs.evaluate.sample_quality_run`).
         sample_quality_examples: Test images compared with as many samples.
         judge_epochs: Epochs of the judge classifier (trained once, cached).
         log: Called with lines of text: before each point to compute (which
@@ -175,7 +176,7 @@ def _measure_points(
             if not os.path.isfile(os.path.join(run_dir, MODEL_FILE)):
                 train(dataclasses.replace(base_config, **overrides, output_dir=run_dir), verbose=0)
             if result is None:
-                result = evaluation.evaluate_run(
+                result = evaluate_run(
                     run_dir,
                     num_samples=num_samples,
                     num_examples=num_examples,
@@ -185,7 +186,7 @@ def _measure_points(
             if measure_quality:
                 try:
                     result.update(
-                        evaluation.sample_quality_run(
+                        sample_quality_run(
                             run_dir,
                             sample_quality_examples,
                             seed=base_config.seed or 0,

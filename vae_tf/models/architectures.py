@@ -39,8 +39,8 @@ import math
 import keras
 from keras import layers
 
-from vae_tf._checks import check_positive_int
 from vae_tf.data import MNIST_SHAPE
+from vae_tf.utils.checks import check_positive_int
 
 
 def _latent_heads(x, latent_dim, variational):

@@ -1,15 +1,15 @@
-"""Measures of a trained VAE.
+"""Estimators of a model's likelihood and of its use of the latent space.
 
 - `evaluate_likelihood`: the test-set negative ELBO (reconstruction + KL) and
   the importance-weighted bound on the negative log-likelihood (Burda et al.,
   2015), in nats per example and bits per dimension, computed in
   memory-bounded chunks; `log_importance_weights` is its building block.
-- `evaluate_run`: the same for a run directory, with the active units (and
-  the mutual information gap on data with known factors, `disentanglement_run`).
-- `sample_quality_run`: FID, precision and recall of a run's samples (and
-  its conditional accuracy), judged by the cached classifier of its dataset
-  (`vae_tf.metrics.judge`); `conditional_accuracy` is
-  `vae_tf.metrics.generation`'s.
+- `active_units`: the latent dimensions the encoder uses; `layer_report`:
+  the KL term and active units of each stochastic layer of a
+  `HierarchicalVAE`.
+
+A run directory's evaluation (its data, its binarization, sample quality,
+the mutual information gap) is `vae_tf.runs.evaluate`.
 
 Example:
 
@@ -17,37 +17,20 @@ Example:
 _, (x_test, _) = vae_tf.data.load_mnist()
 result = evaluate_likelihood(vae, x_test[:1000], num_samples=1000)
 print(result["elbo"], result["nll"])     # nats per example, nll <= elbo
-
-quality = sample_quality_run("runs/conv_latent2")  # the judge trains once (30 s), then is cached
-quality["fid"], quality["precision"], quality["recall"]
+count, variances = active_units(vae, x_test[:1000])
 ```
 """
 
 import math
-import os
-import time
 import weakref
 
-import keras
 import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from vae_tf import data
-from vae_tf._checks import check_positive_int
-from vae_tf._files import write_json  # noqa: F401  (public: results as JSON)
 from vae_tf.latent import encode_means
-from vae_tf.metrics.disentanglement import mutual_information_gap
-from vae_tf.metrics.generation import compare_features
-from vae_tf.metrics.generation import conditional_accuracy  # noqa: F401  (public here too)
-from vae_tf.metrics.generation import sample_quality
-from vae_tf.metrics.judge import load_judge
-from vae_tf.progress import progress_bar
-from vae_tf.runs.artifacts import CONFIG_FILE
-from vae_tf.runs.artifacts import load_run
-from vae_tf.runs.artifacts import read_config
-from vae_tf.runs.run_data import data_source
-from vae_tf.runs.run_data import split_images
+from vae_tf.utils.checks import check_positive_int
+from vae_tf.utils.progress import progress_bar
 
 
 def _check_has_likelihood(model):
@@ -304,210 +287,4 @@ def layer_report(model, images, num_samples=100, seed=0, batch_size=100):
             active_units(model, images)[0],
         ],
         "latent_dim_per_layer": [model.hidden_latent_dim, model.latent_dim],
-    }
-
-
-def run_binarization(run_dir):
-    """`"dynamic"` if the run in `run_dir` trained on binarized images, else `"none"`."""
-    if not os.path.isfile(os.path.join(run_dir, CONFIG_FILE)):
-        return "none"
-    return "dynamic" if read_config(run_dir).binarize else "none"
-
-
-def evaluate_run(
-    run_dir,
-    num_samples=1000,
-    num_examples=1000,
-    split="test",
-    binarize="auto",
-    seed=0,
-    chunk_size=2048,
-    arrays=None,
-    progress=False,
-):
-    """`evaluate_likelihood` of a run directory's model on its data (MNIST, ..., a folder).
-
-    Args:
-        run_dir: A run directory written by `vae_tf.train`.
-        num_samples: K importance samples per image.
-        num_examples: The first `num_examples` images of the split (at most
-            all of them).
-        split: `"test"` or `"train"`.
-        binarize: `"auto"` (dynamic when the run trained on binarized images,
-            else none), or one of `vae_tf.data.BINARIZATIONS`.
-        seed: Seed of the binarization and of the draws.
-        chunk_size: Most codes decoded at once.
-        arrays: The run's dataset as `load_dataset()` returns it, if already
-            loaded.
-        progress: Show the progress of the importance sampling.
-
-    Returns:
-        `evaluate_likelihood`'s dict, plus `kl_estimate` ("closed form" or
-        "Monte Carlo"), `prior` (its notation), the `layer_report` of a
-        model with two stochastic layers, `active_units`, `latent_dim`,
-        `conditional` (then the figures bound `-log p(x | label)`), `split`,
-        `binarize`, `run_dir` and `seconds`; for data with known factors,
-        `disentanglement_run`'s `mig`, `mig_per_factor` and
-        `mig_best_dimensions`.
-    """
-    if split not in ("test", "train"):
-        raise ValueError(f"split must be 'test' or 'train'; got {split!r}.")
-    if binarize == "auto":
-        binarize = run_binarization(run_dir)
-    if binarize not in data.BINARIZATIONS:
-        raise ValueError(
-            f"binarize must be 'auto' or one of {data.BINARIZATIONS}; got {binarize!r}."
-        )
-    check_positive_int("num_examples", num_examples)
-    model = load_run(run_dir).model  # first: it names a folder that is not a run
-    config = read_config(run_dir)
-    images, labels = split_images(config, split, num_examples, arrays)
-    images = data.binarize_images(images[:num_examples], binarize, seed)
-    labels = labels[:num_examples] if model.conditional else None
-    start = time.perf_counter()
-    result = evaluate_likelihood(
-        model,
-        images,
-        labels,
-        num_samples=num_samples,
-        seed=seed,
-        chunk_size=chunk_size,
-        progress=progress,
-    )
-    layers = layer_report(model, images, seed=seed) if model.stochastic_layers > 1 else {}
-    source = data_source(config)
-    factors = _gap_of_codes(model, config, source, split, arrays) if source.factors else {}
-    return {
-        **result,
-        **layers,
-        **factors,
-        "kl_estimate": "closed form" if model.closed_form_kl else "Monte Carlo",
-        "prior": model.prior.notation,
-        "active_units": active_units(model, images, labels)[0],
-        "latent_dim": model.latent_dim,
-        "conditional": model.conditional,
-        "split": split,
-        "binarize": binarize,
-        "run_dir": os.path.abspath(run_dir),
-        "seconds": time.perf_counter() - start,
-    }
-
-
-def sample_quality_run(
-    run_dir,
-    num_examples=10000,
-    split="test",
-    seed=0,
-    judge_epochs=3,
-    cache_dir=None,
-    arrays=None,
-    progress=False,
-    log=print,
-):
-    """FID, precision and recall of a run's samples against its real images.
-
-    The judge is the classifier of the run's dataset (`load_judge`: trained
-    on its training images the first time, then read from the cache). As
-    many samples are drawn from the prior as real images are compared. The
-    same figures between the training images and the compared ones
-    (`real_fid`, `real_precision`, `real_recall`) say what two sets of real
-    images score: the best a model can hope for at this count.
-
-    Args:
-        run_dir: A run directory written by `vae_tf.train`.
-        num_examples: Real images compared (the first ones of the split,
-            at most all of them) and samples drawn.
-        split: `"test"` (held-out images) or `"train"`.
-        seed: Seed of the samples.
-        judge_epochs: Epochs of the judge's training (its cache key).
-        cache_dir: Folder of the cached judges (see `judge_cache_dir`).
-        arrays: The run's dataset as `load_dataset()` returns it, if loaded.
-        progress: Show the progress of generation.
-        log: Called with a line when the judge is trained (None: silent).
-
-    Returns:
-        `sample_quality`'s dict (`fid`, `precision`, `recall`,
-        `num_images`, `precision_recall_k`, and `conditional_accuracy` when conditional), plus
-        `real_fid`, `real_precision`, `real_recall` (None for a folder
-        without held-out images), `judge_accuracy` (on held-out images),
-        `judge_dir`, `judge_cached` and `sample_quality_seconds`.
-
-    Raises:
-        vae_tf.metrics.judge.NoJudgeError: for unlabelled data.
-    """
-    if split not in ("test", "train"):
-        raise ValueError(f"split must be 'test' or 'train'; got {split!r}.")
-    check_positive_int("num_examples", num_examples)
-    config = read_config(run_dir)
-    model = load_run(run_dir).model
-    if not model.variational:
-        raise ValueError("An Autoencoder has no prior to sample from: evaluate a VAE's samples.")
-    start = time.perf_counter()
-    source = data_source(config)
-    judge = load_judge(
-        source, judge_epochs, seed=0, cache_dir=cache_dir, log=log, verbose=2 if progress else 0
-    )
-    if arrays is None and source.folder is None:
-        arrays = source.load()  # once, for the compared images and the reference ones
-    images, labels = split_images(config, split, num_examples, arrays)
-    features = judge.features(images)
-    result = sample_quality(
-        model,
-        judge,
-        images,
-        labels,
-        seed=seed,
-        progress=progress,
-        real_features=features,
-    )
-    other = "train" if split == "test" else "test"
-    held_out = source.folder is None or len(source.folder.paths("validation")) > 0
-    if held_out:
-        reference, _ = split_images(config, other, len(images), arrays)
-        real = compare_features(features, judge.features(reference[: len(images)]))
-    else:  # a folder without held-out images: "test" is the training images
-        real = dict.fromkeys(("fid", "precision", "recall"))
-    return {
-        **result,
-        **{f"real_{key}": value for key, value in real.items()},
-        "judge_accuracy": judge.test_accuracy,
-        "judge_dir": judge.path,
-        "judge_cached": judge.info["cached"],
-        "sample_quality_seconds": time.perf_counter() - start,
-    }
-
-
-def disentanglement_run(run_dir, split="test", arrays=None, bins=20):
-    """The mutual information gap of a run's codes, on data with known factors (`shapes`).
-
-    Every image of the split is encoded (its posterior mean) and compared
-    with its factors (`vae_tf.metrics.disentanglement`).
-
-    Returns:
-        `{"mig", "mig_per_factor": {factor: gap}, "mig_best_dimensions":
-        {factor: dimension}}`.
-
-    Raises:
-        ValueError: when the run's data has no known factors.
-    """
-    config = read_config(run_dir)
-    source = data_source(config)
-    if source.factors is None:
-        raise ValueError(
-            f"{source.name} has no known factors of variation: the mutual information gap "
-            "needs a dataset that has them (--dataset=shapes)."
-        )
-    return _gap_of_codes(load_run(run_dir).model, config, source, split, arrays, bins)
-
-
-def _gap_of_codes(model, config, source, split, arrays, bins=20):
-    """`disentanglement_run`'s figures for a `model` already loaded."""
-    images, labels = split_images(config, split, None, arrays)
-    codes = encode_means(model, images, labels if model.conditional else None)
-    result = mutual_information_gap(codes, source.factors(split), bins, source.factor_names)
-    names = result["factor_names"]
-    return {
-        "mig": result["mig"],
-        "mig_per_factor": dict(zip(names, map(float, result["gaps"]))),
-        "mig_best_dimensions": dict(zip(names, map(int, result["best_dimensions"]))),
     }

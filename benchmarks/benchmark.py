@@ -30,7 +30,7 @@ import tensorflow as tf
 
 from vae_tf import data
 from vae_tf import plotting
-from vae_tf.architectures import build_encoder_decoder
+from vae_tf.models.architectures import build_encoder_decoder
 from vae_tf.runs import TrainConfig
 from vae_tf.runs import build_model
 
@@ -150,11 +150,11 @@ def _mode(mode, base, steps_per_execution, images):
             return "PyTorch", None, "torch is not installed (pip install torch to compare)"
         import torch
 
-        from vae_tf import _torch_reference
+        from benchmarks import torch_reference
 
-        if base.architecture not in _torch_reference.MODELS:
+        if base.architecture not in torch_reference.MODELS:
             return "PyTorch", None, f"no PyTorch equivalent of {base.architecture!r}"
-        runner = _torch_reference.make_runner(
+        runner = torch_reference.make_runner(
             images, base.architecture, base.latent_dim, base.batch_size, seed=base.seed
         )
         return f"PyTorch {torch.__version__}, eager, same model", runner, ""

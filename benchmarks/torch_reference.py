@@ -1,7 +1,7 @@
-"""The PyTorch equivalent of the `conv` and `mlp` presets, for `vae_tf.benchmark` only.
+"""The PyTorch equivalent of the `conv` and `mlp` presets, for `benchmarks.benchmark` only.
 
 Imported only where torch is installed (it is not a dependency of vae_tf).
-Same layers, initial scales aside, as `vae_tf.architectures`, the same
+Same layers, initial scales aside, as `vae_tf.models.architectures`, the same
 objective (Bernoulli from logits summed over pixels + KL summed over latent
 dimensions, batch mean) and Adam, fed the way a careful PyTorch user would:
 the whole set as one tensor, batches gathered by a shuffled index (no

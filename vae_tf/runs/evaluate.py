@@ -1,0 +1,249 @@
+"""Evaluating a run directory: its likelihood in nats, its samples, its disentanglement.
+
+- `evaluate_run`: `vae_tf.metrics.evaluate_likelihood` of a run's model on
+  its data (binarized as it trained), with the active units, the per-layer
+  report of two stochastic layers, and the mutual information gap on data
+  with known factors (`disentanglement_run`).
+- `sample_quality_run`: FID, precision and recall of a run's samples (and
+  its conditional accuracy), judged by the cached classifier of its dataset
+  (`vae_tf.metrics.judge`).
+- `run_binarization`: how the run's training images were binarized.
+
+Results are plain dicts of numbers (`vae_tf.utils.files.write_json` writes
+one atomically).
+
+Example:
+
+```python
+result = evaluate_run("runs/conv_latent2", num_samples=1000)
+result["elbo"], result["nll"], result["active_units"]
+
+quality = sample_quality_run("runs/conv_latent2")  # the judge trains once (30 s), then is cached
+quality["fid"], quality["precision"], quality["recall"]
+```
+"""
+
+import os
+import time
+
+from vae_tf import data
+from vae_tf.latent import encode_means
+from vae_tf.metrics.disentanglement import mutual_information_gap
+from vae_tf.metrics.generation import compare_features
+from vae_tf.metrics.generation import sample_quality
+from vae_tf.metrics.judge import load_judge
+from vae_tf.metrics.likelihood import active_units
+from vae_tf.metrics.likelihood import evaluate_likelihood
+from vae_tf.metrics.likelihood import layer_report
+from vae_tf.runs.artifacts import CONFIG_FILE
+from vae_tf.runs.artifacts import load_run
+from vae_tf.runs.artifacts import read_config
+from vae_tf.runs.run_data import data_source
+from vae_tf.runs.run_data import split_images
+from vae_tf.utils.checks import check_positive_int
+
+
+def run_binarization(run_dir):
+    """`"dynamic"` if the run in `run_dir` trained on binarized images, else `"none"`."""
+    if not os.path.isfile(os.path.join(run_dir, CONFIG_FILE)):
+        return "none"
+    return "dynamic" if read_config(run_dir).binarize else "none"
+
+
+def evaluate_run(
+    run_dir,
+    num_samples=1000,
+    num_examples=1000,
+    split="test",
+    binarize="auto",
+    seed=0,
+    chunk_size=2048,
+    arrays=None,
+    progress=False,
+):
+    """`evaluate_likelihood` of a run directory's model on its data (MNIST, ..., a folder).
+
+    Args:
+        run_dir: A run directory written by `vae_tf.train`.
+        num_samples: K importance samples per image.
+        num_examples: The first `num_examples` images of the split (at most
+            all of them).
+        split: `"test"` or `"train"`.
+        binarize: `"auto"` (dynamic when the run trained on binarized images,
+            else none), or one of `vae_tf.data.BINARIZATIONS`.
+        seed: Seed of the binarization and of the draws.
+        chunk_size: Most codes decoded at once.
+        arrays: The run's dataset as `load_dataset()` returns it, if already
+            loaded.
+        progress: Show the progress of the importance sampling.
+
+    Returns:
+        `evaluate_likelihood`'s dict, plus `kl_estimate` ("closed form" or
+        "Monte Carlo"), `prior` (its notation), the `layer_report` of a
+        model with two stochastic layers, `active_units`, `latent_dim`,
+        `conditional` (then the figures bound `-log p(x | label)`), `split`,
+        `binarize`, `run_dir` and `seconds`; for data with known factors,
+        `disentanglement_run`'s `mig`, `mig_per_factor` and
+        `mig_best_dimensions`.
+    """
+    if split not in ("test", "train"):
+        raise ValueError(f"split must be 'test' or 'train'; got {split!r}.")
+    if binarize == "auto":
+        binarize = run_binarization(run_dir)
+    if binarize not in data.BINARIZATIONS:
+        raise ValueError(
+            f"binarize must be 'auto' or one of {data.BINARIZATIONS}; got {binarize!r}."
+        )
+    check_positive_int("num_examples", num_examples)
+    model = load_run(run_dir).model  # first: it names a folder that is not a run
+    config = read_config(run_dir)
+    images, labels = split_images(config, split, num_examples, arrays)
+    images = data.binarize_images(images[:num_examples], binarize, seed)
+    labels = labels[:num_examples] if model.conditional else None
+    start = time.perf_counter()
+    result = evaluate_likelihood(
+        model,
+        images,
+        labels,
+        num_samples=num_samples,
+        seed=seed,
+        chunk_size=chunk_size,
+        progress=progress,
+    )
+    layers = layer_report(model, images, seed=seed) if model.stochastic_layers > 1 else {}
+    source = data_source(config)
+    factors = _gap_of_codes(model, config, source, split, arrays) if source.factors else {}
+    return {
+        **result,
+        **layers,
+        **factors,
+        "kl_estimate": "closed form" if model.closed_form_kl else "Monte Carlo",
+        "prior": model.prior.notation,
+        "active_units": active_units(model, images, labels)[0],
+        "latent_dim": model.latent_dim,
+        "conditional": model.conditional,
+        "split": split,
+        "binarize": binarize,
+        "run_dir": os.path.abspath(run_dir),
+        "seconds": time.perf_counter() - start,
+    }
+
+
+def sample_quality_run(
+    run_dir,
+    num_examples=10000,
+    split="test",
+    seed=0,
+    judge_epochs=3,
+    cache_dir=None,
+    arrays=None,
+    progress=False,
+    log=print,
+):
+    """FID, precision and recall of a run's samples against its real images.
+
+    The judge is the classifier of the run's dataset (`load_judge`: trained
+    on its training images the first time, then read from the cache). As
+    many samples are drawn from the prior as real images are compared. The
+    same figures between the training images and the compared ones
+    (`real_fid`, `real_precision`, `real_recall`) say what two sets of real
+    images score: the best a model can hope for at this count.
+
+    Args:
+        run_dir: A run directory written by `vae_tf.train`.
+        num_examples: Real images compared (the first ones of the split,
+            at most all of them) and samples drawn.
+        split: `"test"` (held-out images) or `"train"`.
+        seed: Seed of the samples.
+        judge_epochs: Epochs of the judge's training (its cache key).
+        cache_dir: Folder of the cached judges (see `judge_cache_dir`).
+        arrays: The run's dataset as `load_dataset()` returns it, if loaded.
+        progress: Show the progress of generation.
+        log: Called with a line when the judge is trained (None: silent).
+
+    Returns:
+        `sample_quality`'s dict (`fid`, `precision`, `recall`,
+        `num_images`, `precision_recall_k`, and `conditional_accuracy` when conditional), plus
+        `real_fid`, `real_precision`, `real_recall` (None for a folder
+        without held-out images), `judge_accuracy` (on held-out images),
+        `judge_dir`, `judge_cached` and `sample_quality_seconds`.
+
+    Raises:
+        vae_tf.metrics.judge.NoJudgeError: for unlabelled data.
+    """
+    if split not in ("test", "train"):
+        raise ValueError(f"split must be 'test' or 'train'; got {split!r}.")
+    check_positive_int("num_examples", num_examples)
+    config = read_config(run_dir)
+    model = load_run(run_dir).model
+    if not model.variational:
+        raise ValueError("An Autoencoder has no prior to sample from: evaluate a VAE's samples.")
+    start = time.perf_counter()
+    source = data_source(config)
+    judge = load_judge(
+        source, judge_epochs, seed=0, cache_dir=cache_dir, log=log, verbose=2 if progress else 0
+    )
+    if arrays is None and source.folder is None:
+        arrays = source.load()  # once, for the compared images and the reference ones
+    images, labels = split_images(config, split, num_examples, arrays)
+    features = judge.features(images)
+    result = sample_quality(
+        model,
+        judge,
+        images,
+        labels,
+        seed=seed,
+        progress=progress,
+        real_features=features,
+    )
+    other = "train" if split == "test" else "test"
+    held_out = source.folder is None or len(source.folder.paths("validation")) > 0
+    if held_out:
+        reference, _ = split_images(config, other, len(images), arrays)
+        real = compare_features(features, judge.features(reference[: len(images)]))
+    else:  # a folder without held-out images: "test" is the training images
+        real = dict.fromkeys(("fid", "precision", "recall"))
+    return {
+        **result,
+        **{f"real_{key}": value for key, value in real.items()},
+        "judge_accuracy": judge.test_accuracy,
+        "judge_dir": judge.path,
+        "judge_cached": judge.info["cached"],
+        "sample_quality_seconds": time.perf_counter() - start,
+    }
+
+
+def disentanglement_run(run_dir, split="test", arrays=None, bins=20):
+    """The mutual information gap of a run's codes, on data with known factors (`shapes`).
+
+    Every image of the split is encoded (its posterior mean) and compared
+    with its factors (`vae_tf.metrics.disentanglement`).
+
+    Returns:
+        `{"mig", "mig_per_factor": {factor: gap}, "mig_best_dimensions":
+        {factor: dimension}}`.
+
+    Raises:
+        ValueError: when the run's data has no known factors.
+    """
+    config = read_config(run_dir)
+    source = data_source(config)
+    if source.factors is None:
+        raise ValueError(
+            f"{source.name} has no known factors of variation: the mutual information gap "
+            "needs a dataset that has them (--dataset=shapes)."
+        )
+    return _gap_of_codes(load_run(run_dir).model, config, source, split, arrays, bins)
+
+
+def _gap_of_codes(model, config, source, split, arrays, bins=20):
+    """`disentanglement_run`'s figures for a `model` already loaded."""
+    images, labels = split_images(config, split, None, arrays)
+    codes = encode_means(model, images, labels if model.conditional else None)
+    result = mutual_information_gap(codes, source.factors(split), bins, source.factor_names)
+    names = result["factor_names"]
+    return {
+        "mig": result["mig"],
+        "mig_per_factor": dict(zip(names, map(float, result["gaps"]))),
+        "mig_best_dimensions": dict(zip(names, map(int, result["best_dimensions"]))),
+    }
