@@ -100,7 +100,7 @@ def main(argv):
 
 
 def _name(model, run_dir):
-    kind = "VAE" if model.variational else "Autoencoder"
+    kind = "Autoencoder" if model.kl_estimate is None else "VAE"
     return f"{kind} ({os.path.basename(os.path.normpath(run_dir))})"
 
 

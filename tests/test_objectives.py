@@ -13,7 +13,6 @@ from vae_tf import losses
 from vae_tf.callbacks import CyclicalKLAnnealing
 from vae_tf.callbacks import KLWarmup
 from vae_tf.models import MIN_LOG_SIGMA
-from vae_tf.models import LossTerms
 from vae_tf.models.objective import batch_objective
 
 RNG = np.random.default_rng(0)
@@ -120,8 +119,8 @@ def test_unknown_likelihood_and_bad_settings_are_refused():
 
 def _objective(model, reconstruction, kl_per_dimension):
     """The objective the training step optimizes for these per-example terms."""
-    terms = LossTerms(reconstruction, kl_per_dimension)
-    return batch_objective(terms, model.kl_weight, model.free_bits)[0]
+    terms = model.elbo_terms(reconstruction, kl_per_dimension)
+    return batch_objective(terms)[0]
 
 
 def test_free_bits_floor_each_dimensions_batch_mean():

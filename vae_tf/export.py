@@ -2,9 +2,10 @@
 
 Endpoints (all float32 images in [0, 1], shape `(N, H, W, C)`):
 
-- `decode(z)`: `z` of shape `(N, latent_dim)` -> images. Deterministic; also
-  the `serving_default` signature.
-- `encode(images)` -> `{"z_mean": (N, latent_dim), "z_log_var": (N, latent_dim)}`
+- `decode(z)`: `z` of shape `(N, *code_shape)` (`(N, latent_dim)` for the
+  VAEs) -> images. Deterministic; also the `serving_default` signature.
+- `encode(images)` -> the posterior's named tensors (`Posterior.parameters`):
+  `{"z_mean": (N, latent_dim), "z_log_var": (N, latent_dim)}`
   (`{"z": (N, latent_dim)}` for a deterministic `Autoencoder`).
 - `sample(num_samples, seed)`: int32 scalars -> images decoded from codes
   drawn from the model's prior (N(0, I), a mixture, or the VampPrior, whose
@@ -58,7 +59,7 @@ def export_saved_model(model, path):
     path = os.fspath(path)
     if os.path.exists(path):
         raise FileExistsError(f"{path} already exists; remove it or choose another path.")
-    z_spec = tf.TensorSpec((None, model.latent_dim), tf.float32, name="z")
+    z_spec = tf.TensorSpec((None, *model.code_shape), tf.float32, name="z")
     images_spec = tf.TensorSpec((None, *model.image_shape), tf.float32, name="images")
     label_spec = tf.TensorSpec((None,), tf.int32, name="label")
     seed_spec = tf.TensorSpec((), tf.int32, name="seed")
@@ -68,15 +69,14 @@ def export_saved_model(model, path):
     # same images.
     prior = model.prior.sample
 
-    def as_dict(z_mean, z_log_var):
-        if z_log_var is None:  # an Autoencoder's code
-            return {"z": z_mean}
-        return {"z_mean": z_mean, "z_log_var": z_log_var}
+    def encode(images, labels=None):
+        # The posterior's own named tensors: z_mean and z_log_var, or z.
+        return model.encode_posterior(images, labels).parameters()
 
     if model.conditional:
         endpoints = {
             "decode": (model.decode, [z_spec, label_spec]),
-            "encode": (lambda x, y: as_dict(*model.encode(x, y)), [images_spec, label_spec]),
+            "encode": (encode, [images_spec, label_spec]),
             "sample": (
                 lambda y, seed: model.decode(prior(tf.shape(y)[0], seed), y),
                 [label_spec, seed_spec],
@@ -87,7 +87,7 @@ def export_saved_model(model, path):
     else:
         endpoints = {
             "decode": (model.decode, [z_spec]),
-            "encode": (lambda x: as_dict(*model.encode(x)), [images_spec]),
+            "encode": (encode, [images_spec]),
             "sample": (
                 lambda n, seed: model.decode(prior(n, seed)),
                 [num_samples_spec, seed_spec],

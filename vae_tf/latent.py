@@ -18,6 +18,8 @@ import statistics
 import keras
 import numpy as np
 
+from vae_tf.models.posteriors import DiagonalGaussian
+
 
 def grid_axis_values(n=30, z_range=(-2.0, 2.0), spacing="linear"):
     """The `n` latent values along one side of the grid, lowest first.
@@ -150,7 +152,8 @@ def dimension_usage(model, images, labels=None):
     z_mean, z_log_var = encode_batches(model, images, labels)
     if z_log_var is None:
         return z_mean.std(axis=0), "sd", z_mean
-    if not model.prior.closed_form_kl:
+    kl = model.prior.kl(DiagonalGaussian(z_mean, z_log_var))
+    if kl is None:
         return z_mean.var(axis=0), "var of mean", z_mean
-    usage = keras.ops.convert_to_numpy(model.kl_per_dimension(z_mean, z_log_var)).mean(axis=0)
+    usage = keras.ops.convert_to_numpy(kl).mean(axis=0)
     return usage, "KL", z_mean

@@ -41,11 +41,12 @@ class KerasBackend:
 
     def __init__(self, model):
         self.model = model
-        self.latent_dim = int(model.latent_dim)
+        self.code_shape = tuple(int(size) for size in model.code_shape)
+        self.latent_dim = self.code_shape[-1]
         self.image_shape = tuple(int(size) for size in model.image_shape)
         self.num_classes = model.num_classes if model.conditional else None
         self.prior_name = model.prior.notation
-        z_spec = tf.TensorSpec((None, self.latent_dim), tf.float32)
+        z_spec = tf.TensorSpec((None, *self.code_shape), tf.float32)
         if self.num_classes:
             self._decode = tf.function(
                 lambda z, y: model.decode(z, y),
@@ -88,7 +89,8 @@ class SavedModelBackend:
             )
         decode_inputs = self.loaded.signatures["decode"].structured_input_signature[1]
         encode_inputs = self.loaded.signatures["encode"].structured_input_signature[1]
-        self.latent_dim = int(decode_inputs["z"].shape[-1])
+        self.code_shape = tuple(int(size) for size in decode_inputs["z"].shape[1:])
+        self.latent_dim = self.code_shape[-1]
         self.image_shape = tuple(int(size) for size in encode_inputs["images"].shape[1:])
         self.num_classes = self._count_classes() if "label" in decode_inputs else None
         self.has_prior = "sample_codes" in self.loaded.signatures
@@ -99,7 +101,7 @@ class SavedModelBackend:
         # does: a label past the last class one-hots to zeros, so the first
         # label that decodes like an out-of-range one is the count.
         labels = np.append(np.arange(most + 1), 10 * most).astype("int32")
-        z = tf.zeros((len(labels), self.latent_dim))
+        z = tf.zeros((len(labels), *self.code_shape))
         images = self.loaded.decode(z, tf.constant(labels)).numpy()
         same = np.all(images == images[-1], axis=tuple(range(1, images.ndim)))
         if not same[:-1].any():
@@ -131,7 +133,7 @@ class SavedModelBackend:
         if self.has_prior:
             return self.loaded.sample_codes(tf.constant(count), tf.constant(seed)).numpy()
         return (
-            np.random.default_rng(seed).standard_normal((count, self.latent_dim)).astype("float32")
+            np.random.default_rng(seed).standard_normal((count, *self.code_shape)).astype("float32")
         )
 
     def dimension_usage(self, images, labels=None):

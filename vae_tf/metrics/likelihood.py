@@ -34,7 +34,7 @@ from vae_tf.utils.progress import progress_bar
 
 
 def _check_has_likelihood(model):
-    if not model.variational:
+    if model.kl_estimate is None:
         raise ValueError(
             "An Autoencoder has no posterior q(z|x) and no prior: its ELBO and "
             "log-likelihood are undefined. Evaluate a VAE."
@@ -58,10 +58,8 @@ def _log_weights_function(model):
         return _COMPILED[model]
 
     def log_weights(images, condition, num_samples, seed):
-        epsilon = tf.random.stateless_normal(
-            tf.stack([tf.shape(images)[0], num_samples, model.noise_dim]), seed=seed
-        )
-        return model.log_importance_weights(images, epsilon, condition)
+        # A stateless draw of the posterior's own noise: the same seed, the same codes.
+        return model.log_importance_weights(images, seed, condition, num_samples=num_samples)
 
     # The number of examples is left free, so a set's last, smaller block
     # reuses the graph.
@@ -114,9 +112,9 @@ def _chunks(model, images, labels, num_samples, chunk_size, seed):
             calls += 1
         weights = np.concatenate([ops.convert_to_numpy(part[0]) for part in parts], axis=1)
         reconstruction = np.concatenate([ops.convert_to_numpy(part[1]) for part in parts], axis=1)
-        if model.closed_form_kl:
-            kl = ops.sum(model.kl_per_dimension(*model.posterior(block, condition)), axis=-1)
-            kl = ops.convert_to_numpy(kl)
+        closed_form = model.prior.kl(model.posterior(block, condition))
+        if closed_form is not None:
+            kl = ops.convert_to_numpy(ops.sum(closed_form, axis=-1))
         else:
             kl = np.mean(-weights - reconstruction, axis=1)
         yield start, weights, reconstruction, kl
@@ -267,15 +265,17 @@ def layer_report(model, images, num_samples=100, seed=0, batch_size=100):
     kl = []
     for start in range(0, len(images), batch_size):
         block = tf.convert_to_tensor(images[start : start + batch_size])
-        epsilon = tf.random.stateless_normal(
-            (len(block), num_samples, model.noise_dim), seed=[seed, start]
+        _, log_posterior, log_prior = model.importance_terms(
+            block, tf.constant([seed, start], tf.int32), num_samples=num_samples
         )
-        _, log_posterior, log_prior = model.importance_terms(block, epsilon)
         kl.append(ops.convert_to_numpy(ops.mean(log_posterior - log_prior, axis=1)))
     hidden_means = np.concatenate(
         [
+            # The two-layer posterior's first layer, q(z1|x).
             ops.convert_to_numpy(
-                model.hidden_posterior(tf.convert_to_tensor(images[start : start + batch_size]))[0]
+                model.posterior(
+                    tf.convert_to_tensor(images[start : start + batch_size])
+                ).bottom.mean()
             )
             for start in range(0, len(images), batch_size)
         ]

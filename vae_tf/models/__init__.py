@@ -1,47 +1,81 @@
-"""The model family: one base, one training step, variants that supply loss terms.
+"""The model family: one base, one training step, variants that supply a posterior and loss terms.
 
 - `base.LatentVariableModel`: networks, input checks, likelihood, prior,
   metrics, encode/decode/sample/reconstruct and the ONE `train_step` and
   `test_step`.
-- `objective`: the batch objective from per-example `LossTerms`, on one
-  device or across replicas.
-- `priors`: `Prior` (`log_prob`, `sample`, closed-form KL), `StandardNormal`,
+- `posteriors`: `Posterior` (`sample`, `log_prob`, `mean`, `code_shape`):
+  `DiagonalGaussian`, `Deterministic`, `TwoLayerGaussian`.
+- `objective`: named per-example `LossTerm`s and the batch objective they
+  make, on one device or across replicas.
+- `priors`: `Prior` (`log_prob`, `sample`, `kl(posterior)`), `StandardNormal`,
   `MixtureOfGaussians` and `VampPrior`.
+- `registry`: the variants by name (`--model`), each with its class,
+  settings, network builder and combination rules.
 - `vae.VAE` (the ELBO or IWAE bound, any prior), `hierarchical.HierarchicalVAE`
   (two stochastic layers) and `autoencoder.Autoencoder`: the variants.
+- `architectures` and `layers`: the family's networks and layers.
+
+Every module of the package is imported with it, so that a variant's module
+registers its entry: a new variant is its module and its test.
 
 Example:
 
 ```python
 vae = vae_tf.models.VAE(*vae_tf.build_encoder_decoder("conv", 2))
 vae.prior.sample(4, seed=0)      # codes from N(0, I)
+vae.posterior(images).mean()     # the codes encode shows
+vae_tf.models.registry.variant_names()   # ("vae", "autoencoder", ...)
 ```
 """
 
+import importlib
+import pkgutil
+
+from vae_tf.models import registry
+
+# First: the default variant heads the registry (--model's list, docs/flags.md).
+from vae_tf.models import vae  # noqa: F401
 from vae_tf.models.autoencoder import Autoencoder
 from vae_tf.models.base import DECODER_OUTPUTS
 from vae_tf.models.base import LIKELIHOODS
 from vae_tf.models.base import MIN_LOG_SIGMA
 from vae_tf.models.base import LatentVariableModel
 from vae_tf.models.hierarchical import HierarchicalVAE
-from vae_tf.models.objective import LossTerms
+from vae_tf.models.objective import LossTerm
+from vae_tf.models.posteriors import Deterministic
+from vae_tf.models.posteriors import DiagonalGaussian
+from vae_tf.models.posteriors import Posterior
+from vae_tf.models.posteriors import TwoLayerGaussian
 from vae_tf.models.priors import MixtureOfGaussians
 from vae_tf.models.priors import Prior
 from vae_tf.models.priors import StandardNormal
 from vae_tf.models.priors import VampPrior
+from vae_tf.models.registry import Variant
+from vae_tf.models.registry import register_variant
 from vae_tf.models.vae import VAE
+
+# The variants' modules register themselves on import.
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")
 
 __all__ = [
     "Autoencoder",
     "DECODER_OUTPUTS",
+    "Deterministic",
+    "DiagonalGaussian",
     "HierarchicalVAE",
     "LIKELIHOODS",
     "LatentVariableModel",
-    "LossTerms",
+    "LossTerm",
     "MIN_LOG_SIGMA",
     "MixtureOfGaussians",
+    "Posterior",
     "Prior",
     "StandardNormal",
+    "TwoLayerGaussian",
     "VAE",
+    "Variant",
     "VampPrior",
+    "register_variant",
+    "registry",
 ]

@@ -3,7 +3,11 @@
 import keras
 from keras import ops
 
+from vae_tf.models.architectures import build_encoder_decoder
 from vae_tf.models.base import LatentVariableModel
+from vae_tf.models.posteriors import Deterministic
+from vae_tf.models.registry import Variant
+from vae_tf.models.registry import register_variant
 
 
 @keras.saving.register_keras_serializable(package="vae_tf")
@@ -26,8 +30,6 @@ class Autoencoder(LatentVariableModel):
     ae.fit(x_train, epochs=30, batch_size=128)
     ```
     """
-
-    variational = False
 
     def __init__(
         self,
@@ -61,9 +63,37 @@ class Autoencoder(LatentVariableModel):
             )
 
     def posterior(self, images, condition=None, training=False):
+        """The code itself, a `Deterministic` posterior."""
         outputs = self.encoder(self.network_inputs(images, condition), training=training)
-        return (outputs[0] if isinstance(outputs, (list, tuple)) else outputs), None
+        return Deterministic(outputs[0] if isinstance(outputs, (list, tuple)) else outputs)
 
-    def kl_per_dimension(self, z_mean, z_log_var):
-        """No KL term: zeros `(batch, latent_dim)`."""
-        return ops.zeros_like(ops.cast(z_mean, "float32"))
+    def loss_terms(self, images, condition=None, training=False):
+        """The reconstruction of the code itself; the KL term is zeros (weight 0), logged as 0."""
+        z = self.posterior(images, condition, training=training).mean()
+        reconstruction = self.reconstruction_nll(
+            images, self.raw_decode(z, condition, training=training)
+        )
+        return self.elbo_terms(reconstruction, ops.zeros_like(ops.cast(z, "float32")))
+
+
+def _build(config, image_shape, common):
+    networks = build_encoder_decoder(
+        config.architecture,
+        config.latent_dim,
+        image_shape,
+        common["num_classes"],
+        variational=False,
+    )
+    return Autoencoder(*networks, **common)
+
+
+register_variant(
+    Variant(
+        name="autoencoder",
+        description="the deterministic autoencoder with the same networks (no sampling, no KL): "
+        "the baseline to compare with",
+        model_class=Autoencoder,
+        build=_build,
+        refusal="the autoencoder has no KL term, no sampling and no prior",
+    )
+)

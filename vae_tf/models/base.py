@@ -4,16 +4,21 @@
 prior over the codes (`vae_tf.models.priors`), the seeded noise source and
 the metrics. Its `train_step` and `test_step` serve every variant: a
 variant (the `VAE`, the `Autoencoder`, ...) supplies `posterior` (the
-encoder's reading of an image) and `kl_per_dimension` (its KL term), or a
-whole `loss_terms` (the per-example terms of its objective), never a copy
-of the step.
+encoder's reading of an image, a `vae_tf.models.posteriors.Posterior`) and
+`loss_terms` (its named per-example terms, `vae_tf.models.objective.LossTerm`),
+never a copy of the step. Each term named in `loss_term_names` is logged as
+`<name>_loss`.
 
 Example (a variant):
 
 ```python
-class MyModel(LatentVariableModel):
-    def posterior(self, images, condition=None, training=False): ...
-    def kl_per_dimension(self, z_mean, z_log_var): ...          # (batch, latent_dim)
+class MyModel(VAE):
+    loss_term_names = ("reconstruction", "kl", "penalty")
+
+    def loss_terms(self, images, condition=None, training=False):
+        terms = super().loss_terms(images, condition, training)
+        penalty = ...                                    # (batch,), nats
+        return {**terms, "penalty": LossTerm(penalty, weight=0.1, in_total=False)}
 ```
 """
 
@@ -26,9 +31,10 @@ from vae_tf import losses
 from vae_tf.data import check_images
 from vae_tf.data import check_labels
 from vae_tf.models.layers import Sampler
-from vae_tf.models.objective import LossTerms
+from vae_tf.models.objective import LossTerm
 from vae_tf.models.objective import batch_objective
 from vae_tf.models.objective import step_logs
+from vae_tf.models.objective import total
 from vae_tf.models.priors import PRIOR_COMPONENTS
 from vae_tf.models.priors import Prior
 from vae_tf.models.priors import make_prior
@@ -67,11 +73,13 @@ def _checked_if_array(images, image_shape, name):
 class LatentVariableModel(keras.Model):
     """Base class of the family: networks, likelihood, prior, metrics and the one step.
 
-    Subclasses implement `posterior(images, condition, training)` and
-    `kl_per_dimension(z_mean, z_log_var)` (or all of `loss_terms`), and set
-    `variational` (whether
-    the encoder gives a distribution over z) and `free_bits` (the KL floor
-    of the objective in nats per latent dimension; 0 for none).
+    Subclasses implement `posterior(images, condition, training)` (a
+    `Posterior`) and, unless the ELBO of one draw is their objective,
+    `loss_terms`; they set `loss_term_names` (the terms logged, in order)
+    and `free_bits` (the KL floor of the objective in nats per latent
+    dimension; 0 for none). A term may read `dataset_size` (the number of
+    training examples, when known: `fit` on arrays and `vae_tf.train` set
+    it) and `vae_tf.models.objective.global_batch_size`.
 
     Args:
         encoder, decoder: Built functional models (see
@@ -87,8 +95,12 @@ class LatentVariableModel(keras.Model):
         prior_components: K of the mixture priors.
     """
 
-    variational = True
+    #: The named terms of `loss_terms`, each logged as `<name>_loss`.
+    loss_term_names = ("reconstruction", "kl")
     free_bits = 0.0
+    #: The name of the optimized bound when it is not the ELBO (the history's
+    #: `loss`), else None.
+    bound_name = None
 
     def __init__(
         self,
@@ -132,10 +144,12 @@ class LatentVariableModel(keras.Model):
                 dtype="float32",
                 name="log_sigma",
             )
+        self.dataset_size = None
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.total_loss_tracker = keras.metrics.Mean(name="total_loss")
-        self.reconstruction_loss_tracker = keras.metrics.Mean(name="reconstruction_loss")
-        self.kl_loss_tracker = keras.metrics.Mean(name="kl_loss")
+        self.term_trackers = {
+            name: keras.metrics.Mean(name=f"{name}_loss") for name in self.loss_term_names
+        }
         self.kl_weight_tracker = keras.metrics.Mean(name="kl_weight")
         # Built from the start: BackupAndRestore, ExportArchive and
         # model.export refuse an unbuilt subclassed model.
@@ -163,11 +177,12 @@ class LatentVariableModel(keras.Model):
                     f"expected ({num_classes},), a one-hot label."
                 )
         cls._check_encoder_outputs(encoder)
-        latent_dim = encoder.outputs[0].shape[-1]
-        if tuple(decoder.inputs[0].shape[1:]) != (latent_dim,):
+        code_shape = tuple(encoder.outputs[0].shape[1:])
+        if tuple(decoder.inputs[0].shape[1:]) != code_shape:
+            size = code_shape[0] if len(code_shape) == 1 else code_shape
             raise ValueError(
                 f"The decoder takes codes of shape {decoder.inputs[0].shape[1:]}, "
-                f"but the encoder gives latent codes of size {latent_dim}."
+                f"but the encoder gives latent codes of size {size}."
             )
         if tuple(decoder.outputs[0].shape[1:]) != tuple(encoder.inputs[0].shape[1:]):
             raise ValueError(
@@ -193,8 +208,42 @@ class LatentVariableModel(keras.Model):
 
     @property
     def latent_dim(self):
-        """Size of the latent code z."""
-        return self.encoder.outputs[0].shape[-1]
+        """Size of the latent code z (its last axis)."""
+        return self.code_shape[-1]
+
+    @property
+    def code_shape(self):
+        """The shape of one image's code, what `decode` takes: `(latent_dim,)` or `(h, w, c)`."""
+        return tuple(self.encoder.outputs[0].shape[1:])
+
+    @property
+    def dataset_size(self):
+        """The number of training examples, for terms that weigh a batch by it; None if unknown.
+
+        Setting it retraces the training step.
+        """
+        # Keras reads the model's properties while it is being built.
+        return getattr(self, "_dataset_size", None)
+
+    @dataset_size.setter
+    def dataset_size(self, value):
+        value = None if value is None else check_positive_int("dataset_size", int(value))
+        if value != getattr(self, "_dataset_size", None):
+            self._dataset_size = value
+            self.train_function = self.test_function = None
+
+    @property
+    def kl_estimate(self):
+        """How the KL term is computed: "closed form", "Monte Carlo", or None (no KL term).
+
+        Asked of the prior and of the posterior of one blank image.
+        """
+        images = ops.zeros((1, *self.image_shape))
+        condition = None if not self.conditional else self.condition([0])
+        posterior = self.posterior(images, condition)
+        if self.prior.kl(posterior) is not None:
+            return "closed form"
+        return "Monte Carlo" if posterior.has_density else None
 
     @property
     def image_shape(self):
@@ -221,37 +270,55 @@ class LatentVariableModel(keras.Model):
         return [
             self.loss_tracker,
             self.total_loss_tracker,
-            self.reconstruction_loss_tracker,
-            self.kl_loss_tracker,
+            *self.term_trackers.values(),
             self.kl_weight_tracker,
         ]
 
     # -- what variants supply ------------------------------------------------
 
     def posterior(self, images, condition=None, training=False):
-        """`(z_mean, z_log_var)` of `q(z|x)`; `(z, None)` for a deterministic encoder.
+        """`q(z|x)` of a batch, a `vae_tf.models.posteriors.Posterior`.
 
         `condition` is the one-hot label of `condition(labels)`, or None.
         """
         raise NotImplementedError
 
-    def kl_per_dimension(self, z_mean, z_log_var):
-        """The KL term of each latent dimension per example, `(batch, latent_dim)`."""
-        raise NotImplementedError
-
     def loss_terms(self, images, condition=None, training=False):
-        """The per-example terms of the objective, a `vae_tf.models.objective.LossTerms`.
+        """The named per-example terms of the objective, `{name: LossTerm}`, in nats.
 
-        The reconstruction of one reparameterized sample of z per image (the
-        code itself when the encoder is deterministic), and the variant's KL
-        term.
+        Here, the ELBO of one reparameterized draw of z per image
+        (`one_draw_terms`).
         """
-        z_mean, z_log_var = self.posterior(images, condition, training=training)
-        z = self.code(z_mean, z_log_var, sample=True)
+        posterior = self.posterior(images, condition, training=training)
+        return self.one_draw_terms(images, posterior, condition, training)
+
+    def one_draw_terms(self, images, posterior, condition=None, training=False, kl=None):
+        """The ELBO's terms of one reparameterized draw of z per image from `posterior`.
+
+        The reconstruction, and the KL term: `kl` if given, else the prior's
+        closed form per dimension (`Prior.kl`), else the Monte Carlo estimate
+        `log q(z|x) - log p(z)` of the draw; weighted by `kl_weight` and
+        floored by `free_bits`.
+        """
+        kl = self.prior.kl(posterior) if kl is None else kl
+        if kl is None:
+            z, log_q = posterior.sample_and_log_prob()
+            kl = (log_q - self.prior.log_prob(posterior.code(z)))[:, None]
+        else:
+            z = posterior.sample()
         reconstruction = self.reconstruction_nll(
-            images, self.raw_decode(z, condition, training=training)
+            images, self.raw_decode(posterior.code(z), condition, training=training)
         )
-        return LossTerms(reconstruction, self.kl_per_dimension(z_mean, z_log_var))
+        return self.elbo_terms(reconstruction, kl)
+
+    def elbo_terms(self, reconstruction, kl_per_dimension, optimized=True):
+        """The ELBO's two named terms: `reconstruction` `(batch,)` and `kl` `(batch, columns)`."""
+        return {
+            "reconstruction": LossTerm(reconstruction, optimized=optimized),
+            "kl": LossTerm(
+                kl_per_dimension, weight=self.kl_weight, optimized=optimized, floor=self.free_bits
+            ),
+        }
 
     # -- forward passes -----------------------------------------------------
 
@@ -285,12 +352,6 @@ class LatentVariableModel(keras.Model):
         """The inputs of either network: `x`, or `[x, condition]` when conditional."""
         return x if condition is None else [x, condition]
 
-    def code(self, z_mean, z_log_var, sample):
-        """A reparameterized sample of z (when `sample` and there is a variance), else z_mean."""
-        if sample and z_log_var is not None:
-            return self.sampler([z_mean, z_log_var])
-        return z_mean
-
     def raw_decode(self, z, condition=None, training=False):
         """The decoder's own output for codes `z`: logits or probabilities (`decoder_output`).
 
@@ -301,10 +362,10 @@ class LatentVariableModel(keras.Model):
     def codes_reconstruction_nll(self, images, codes, condition=None, training=False):
         """`-log p(x|z_k)` of K codes per image, `(batch, K)`: all decoded in one call.
 
-        `codes`: `(batch, K, size)`, what the decoder network takes.
+        `codes`: `(batch, K, *code)`, what the decoder network takes.
         """
         batch, num_samples = ops.shape(codes)[0], ops.shape(codes)[1]
-        flat = ops.reshape(codes, (batch * num_samples, codes.shape[-1]))
+        flat = ops.reshape(codes, (batch * num_samples, *codes.shape[2:]))
         repeated = ops.repeat(images, num_samples, axis=0)
         if condition is not None:
             condition = ops.repeat(condition, num_samples, axis=0)
@@ -342,19 +403,19 @@ class LatentVariableModel(keras.Model):
         """
         images, labels = inputs if self.conditional else (inputs, None)
         condition = self.condition(labels)
-        z_mean, z_log_var = self.posterior(images, condition, training=training)
-        z = self.code(z_mean, z_log_var, sample=training)
+        posterior = self.posterior(images, condition, training=training)
+        z = posterior.code(posterior.sample()) if training else posterior.mean()
         return self.probabilities(self.raw_decode(z, condition, training=training))
 
     def per_example_losses(self, images, labels=None, training=False):
-        """`(reconstruction, kl)`, each of shape `(batch,)`, in nats.
+        """`{name: (batch,)}`: each named term of `loss_terms` per example, in nats.
 
-        One Monte Carlo sample of z per image: their sum is an unbiased
-        estimate of the per-example negative ELBO. `labels` only for a
-        conditional model.
+        One Monte Carlo sample of z per image: the sum of the ELBO's terms
+        (`reconstruction` and `kl`) is an unbiased estimate of the
+        per-example negative ELBO. `labels` only for a conditional model.
         """
         terms = self.loss_terms(images, self.condition(labels), training)
-        return terms.reconstruction, ops.sum(terms.kl_per_dimension, axis=-1)
+        return {name: term.per_example() for name, term in terms.items()}
 
     # -- the one training and evaluation step -------------------------------
 
@@ -368,28 +429,37 @@ class LatentVariableModel(keras.Model):
         return images, labels if self.conditional else None
 
     def _update_metrics(self, terms, objective):
-        reconstruction = terms.reconstruction
-        kl = ops.sum(terms.kl_per_dimension, axis=-1)
-        self.loss_tracker.update_state(objective, sample_weight=ops.shape(reconstruction)[0])
-        self.total_loss_tracker.update_state(reconstruction + kl)
-        self.reconstruction_loss_tracker.update_state(reconstruction)
-        self.kl_loss_tracker.update_state(kl)
-        trackers = (
-            self.loss_tracker,
-            self.total_loss_tracker,
-            self.reconstruction_loss_tracker,
-            self.kl_loss_tracker,
+        unknown = sorted(
+            name for name, term in terms.items() if term.logged and name not in self.term_trackers
         )
+        if unknown:
+            raise ValueError(
+                f"loss_terms returned the logged term(s) {unknown}, which "
+                f"{type(self).__name__}.loss_term_names {self.loss_term_names} does not name: "
+                "add them there (each is logged as <name>_loss)."
+            )
+        batch = ops.shape(terms[self.loss_term_names[0]].value)[0]
+        self.loss_tracker.update_state(objective, sample_weight=batch)
+        self.total_loss_tracker.update_state(total(terms))
+        for name, tracker in self.term_trackers.items():
+            tracker.update_state(terms[name].per_example())
+        trackers = (self.loss_tracker, self.total_loss_tracker, *self.term_trackers.values())
         return {tracker.name: tracker.result() for tracker in trackers}
+
+    def _objective(self, terms):
+        """`(objective, loss)` of the terms, with the layers' own losses (`self.losses`)."""
+        objective, loss = batch_objective(terms)
+        if self.losses:
+            extra = ops.sum(self.losses)
+            replicas = tf.distribute.get_strategy().num_replicas_in_sync
+            objective, loss = objective + extra, loss + extra / replicas
+        return objective, loss
 
     def train_step(self, data):
         images, labels = self._images_and_labels(data)
         with tf.GradientTape() as tape:
             terms = self.loss_terms(images, self.condition(labels), training=True)
-            objective, loss = batch_objective(terms, self.kl_weight, self.free_bits)
-            if self.losses:
-                replicas = tf.distribute.get_strategy().num_replicas_in_sync
-                loss = loss + ops.sum(self.losses) / replicas
+            objective, loss = self._objective(terms)
             # Loss scaling for mixed_float16 (a no-op otherwise).
             scaled_loss = self.optimizer.scale_loss(loss)
         gradients = tape.gradient(scaled_loss, self.trainable_weights)
@@ -406,7 +476,7 @@ class LatentVariableModel(keras.Model):
     def test_step(self, data):
         images, labels = self._images_and_labels(data)
         terms = self.loss_terms(images, self.condition(labels), training=False)
-        objective, _ = batch_objective(terms, self.kl_weight, self.free_bits)
+        objective, _ = self._objective(terms)
         return step_logs(self._update_metrics(terms, objective))
 
     def check_inputs(self, x, y=None, name="x"):
@@ -424,6 +494,8 @@ class LatentVariableModel(keras.Model):
 
     def fit(self, x=None, y=None, *args, validation_data=None, **kwargs):
         x, y = self.check_inputs(x, y, "x")
+        if isinstance(x, np.ndarray) and self.dataset_size is None:
+            self.dataset_size = len(x)
         if isinstance(validation_data, (tuple, list)) and validation_data:
             x_val, *rest = validation_data
             y_val, rest = (rest[0], rest[1:]) if rest else (None, [])
@@ -442,24 +514,33 @@ class LatentVariableModel(keras.Model):
     # -- inference ----------------------------------------------------------
 
     def encode(self, images, labels=None):
-        """`(z_mean, z_log_var)` of `q(z|x)`, each of shape `(N, latent_dim)`.
+        """`(code, log-variance)` of `q(z|x)`: `posterior(...).mean()` and its spread.
 
-        `labels`: the images' classes, for a conditional model only. An
-        `Autoencoder` returns `(z, None)`.
+        Each `(N, *code_shape)`: `(z_mean, z_log_var)` for a Gaussian
+        posterior, `(z, None)` for an `Autoencoder`. `labels`: the images'
+        classes, for a conditional model only.
         """
+        posterior = self.encode_posterior(images, labels)
+        return posterior.mean(), posterior.log_variance()
+
+    def encode_posterior(self, images, labels=None):
+        """`posterior` of concrete images (checked) and labels, for inference."""
         images = _checked_if_array(images, self.image_shape, "images")
         images = ops.convert_to_tensor(images, "float32")
         return self.posterior(images, self.condition(labels, images.shape[0]))
 
     def decode(self, z, labels=None):
-        """Images (pixel probabilities in [0, 1]) for latent codes `z`.
+        """Images (pixel probabilities in [0, 1]) for latent codes `z`, `(N, *code_shape)`.
 
         `labels`: the class to draw for each code (or one class for all), for
         a conditional model only.
         """
         z = ops.convert_to_tensor(z, "float32")
-        if len(z.shape) != 2 or z.shape[-1] != self.latent_dim:
-            raise ValueError(f"z must have shape (N, {self.latent_dim}); got {tuple(z.shape)}.")
+        if tuple(z.shape[1:]) != self.code_shape or len(z.shape) != 1 + len(self.code_shape):
+            raise ValueError(
+                f"z must have shape (N, {', '.join(map(str, self.code_shape))}); "
+                f"got {tuple(z.shape)}."
+            )
         if tf.executing_eagerly() and not bool(ops.all(ops.isfinite(z))):
             raise ValueError("z holds NaN or infinite values; decode finite latent codes.")
         condition = self.condition(labels, z.shape[0])
@@ -480,8 +561,9 @@ class LatentVariableModel(keras.Model):
 
     def reconstruct(self, images, labels=None, sample=False):
         """Decodes the posterior mean of each image (or a sample of z)."""
-        z_mean, z_log_var = self.encode(images, labels)
-        return self.decode(self.code(z_mean, z_log_var, sample), labels)
+        posterior = self.encode_posterior(images, labels)
+        z = posterior.code(posterior.sample()) if sample else posterior.mean()
+        return self.decode(z, labels)
 
     # -- serialization ------------------------------------------------------
 

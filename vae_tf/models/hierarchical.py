@@ -5,7 +5,7 @@ import math
 import keras
 from keras import ops
 
-from vae_tf import losses
+from vae_tf.models.posteriors import TwoLayerGaussian
 from vae_tf.models.vae import VAE
 
 
@@ -34,7 +34,7 @@ class HierarchicalVAE(VAE):
     the VampPrior) and `p(x|z1)` (the likelihood). The objective is the ELBO
     or the IWAE bound of K draws of both layers; the KL is the Monte Carlo
     estimate `log q(z1, z2|x) - log p(z1, z2)`, reported per layer
-    (`kl_per_dimension` has one column per layer: z1, then z2).
+    (the `kl` term has one column per layer: z1, then z2).
 
     The model's code is the top layer z2: `latent_dim`, `encode` (the
     posterior of z2 at the mean of z1), `decode` (through the mean of
@@ -93,77 +93,64 @@ class HierarchicalVAE(VAE):
         return self.encoder.outputs[0].shape[-1]
 
     @property
-    def noise_dim(self):
-        return self.hidden_latent_dim + self.latent_dim
-
-    @property
-    def closed_form_kl(self):
-        return False
-
-    @property
     def stochastic_layers(self):
         return 2
 
-    def hidden_posterior(self, images, training=False):
-        """`(z1_mean, z1_log_var)` of `q(z1|x)`, `(batch, hidden_latent_dim)` each."""
-        z_mean, z_log_var = self.encoder(images, training=training)[:2]
-        return z_mean, self.clipped(z_log_var)
-
-    def top_posterior(self, z1, training=False):
-        """`(z2_mean, z2_log_var)` of `q(z2|z1)`."""
-        z_mean, z_log_var = self.top_encoder(z1, training=training)
-        return z_mean, self.clipped(z_log_var)
+    @property
+    def code_shape(self):
+        """The top code z2's shape (the prior's)."""
+        return (self.latent_dim,)
 
     def posterior(self, images, condition=None, training=False):
-        """`q(z2|x)` read at the mean of z1: `q(z2 | E[z1|x])`."""
-        return self.top_posterior(self.hidden_posterior(images, training)[0], training)
+        """`q(z1|x) q(z2|z1)`, a `TwoLayerGaussian`: its code is z2, at the mean of z1."""
+        bottom = self.gaussian(self.encoder(images, training=training)[:2])
+        return TwoLayerGaussian(
+            bottom,
+            lambda z1: self.gaussian(self.top_encoder(z1, training=training)),
+            noise_source=self.sampler,
+        )
 
     def raw_decode(self, z, condition=None, training=False):
         """The decoder's output for top codes z2, through the mean of `p(z1|z2)`."""
         z1_mean, _ = self.top_decoder(z, training=training)
         return self.decoder(z1_mean, training=training)
 
-    def importance_terms(self, images, epsilon, condition=None, training=False, posterior=None):
+    def importance_terms(
+        self,
+        images,
+        seed_or_noise=None,
+        condition=None,
+        training=False,
+        posterior=None,
+        num_samples=None,
+    ):
         """As `VAE.importance_terms`, over both layers: columns z1 and z2.
 
-        `epsilon` is `(batch, K, hidden_latent_dim + latent_dim)`: the noise
-        of z1, then of z2. `posterior` is not used (z2's depends on z1's draw).
+        The noise is `(batch, K, hidden_latent_dim + latent_dim)`: that of
+        z1, then of z2.
         """
-        batch, num_samples = ops.shape(epsilon)[0], ops.shape(epsilon)[1]
-        hidden, latent = self.hidden_latent_dim, self.latent_dim
-        epsilon1, epsilon2 = epsilon[..., :hidden], epsilon[..., hidden:]
-        z1_mean, z1_log_var = self.hidden_posterior(images, training)
-        z1 = z1_mean[:, None, :] + ops.exp(0.5 * z1_log_var)[:, None, :] * epsilon1
-        flat_z1 = ops.reshape(z1, (batch * num_samples, hidden))
-        z2_mean, z2_log_var = self.top_posterior(flat_z1, training)
-        flat_epsilon2 = ops.reshape(epsilon2, (batch * num_samples, latent))
-        flat_z2 = z2_mean + ops.exp(0.5 * z2_log_var) * flat_epsilon2
+        posterior = posterior or self.posterior(images, training=training)
+        noise = posterior.noise(seed_or_noise, num_samples)
+        z1, z2, log_q1, log_q2 = posterior.layer_draws(noise)
+        batch, count = ops.shape(z1)[0], ops.shape(z1)[1]
+        flat_z2 = ops.reshape(z2, (batch * count, self.latent_dim))
         prior_mean, prior_log_var = self.top_decoder(flat_z2, training=training)
+        flat_z1 = ops.reshape(z1, (batch * count, self.hidden_latent_dim))
         flat_z1_log_prior = -0.5 * ops.sum(
             ops.square(flat_z1 - prior_mean) * ops.exp(-prior_log_var)
             + prior_log_var
             + math.log(2.0 * math.pi),
             axis=-1,
         )
-        log_posterior = ops.stack(
-            [
-                losses.diagonal_normal_log_density(epsilon1, z1_log_var[:, None, :]),
-                ops.reshape(
-                    losses.diagonal_normal_log_density(flat_epsilon2, z2_log_var),
-                    (batch, num_samples),
-                ),
-            ],
-            axis=-1,
-        )
         log_prior = ops.stack(
             [
-                ops.reshape(flat_z1_log_prior, (batch, num_samples)),
-                ops.reshape(self.prior.log_prob(flat_z2), (batch, num_samples)),
+                ops.reshape(flat_z1_log_prior, (batch, count)),
+                ops.reshape(self.prior.log_prob(flat_z2), (batch, count)),
             ],
             axis=-1,
         )
         reconstruction = self.codes_reconstruction_nll(images, z1, None, training)
-        return reconstruction, log_posterior, log_prior
+        return reconstruction, ops.stack([log_q1, log_q2], axis=-1), log_prior
 
     def get_config(self):
         config = super().get_config()

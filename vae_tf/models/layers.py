@@ -4,6 +4,8 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from vae_tf.models.posteriors import reparameterize
+
 
 @keras.saving.register_keras_serializable(package="vae_tf")
 class Sampler(keras.layers.Layer):
@@ -66,10 +68,7 @@ class Sampler(keras.layers.Layer):
     def call(self, z_mean, z_log_var=None, num_samples=None):
         if z_log_var is None:
             z_mean, z_log_var = _mean_and_log_variance(z_mean)
-        eps = self.noise(z_mean, num_samples)
-        if num_samples is not None:
-            z_mean, z_log_var = z_mean[:, None], z_log_var[:, None]
-        return z_mean + ops.exp(0.5 * z_log_var) * eps
+        return reparameterize(z_mean, z_log_var, self.noise(z_mean, num_samples))
 
     def compute_output_spec(self, z_mean, z_log_var=None, num_samples=None):
         if z_log_var is None:

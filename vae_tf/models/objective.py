@@ -1,82 +1,156 @@
-"""The batch objective from per-example loss terms, on one device or across replicas.
+"""Named per-example loss terms, and the batch objective they make, on one device or many.
 
-Every model variant hands the ONE training step its per-example terms
-(`LossTerms`); this module turns them into the number that is optimized, the
-same on one device and under any `tf.distribute` strategy.
+Every model variant hands the ONE training step its terms: a dict
+`{name: LossTerm}` from `loss_terms(images, condition, training)`. The step
+adds up the optimized ones (`batch_objective`), the same on one device and
+under any `tf.distribute` strategy, and logs every named one as the metric
+`<name>_loss` (so history.csv, TensorBoard and the loss figure follow the
+names); `total_loss` is the sum of the terms that make up the negative ELBO.
 
 Example:
 
 ```python
-terms = LossTerms(reconstruction, kl_per_dimension)      # (batch,), (batch, latent_dim)
-objective, loss = batch_objective(terms, kl_weight=1.0, free_bits=0.0)
+terms = {
+    "reconstruction": LossTerm(reconstruction),                   # (batch,)
+    "kl": LossTerm(kl_per_dimension, weight=kl_weight, floor=0.0), # (batch, latent_dim)
+}
+objective, loss = batch_objective(terms)
 ```
 """
 
-import collections
+import dataclasses
+from typing import Any
+from typing import Optional
 
 import tensorflow as tf
 from keras import ops
 
-LossTerms = collections.namedtuple(
-    "LossTerms", ["reconstruction", "kl_per_dimension", "bound"], defaults=(None,)
-)
-LossTerms.__doc__ = """Per-example terms of a batch, in nats.
 
-`reconstruction`: `-log p(x|z)`, shape `(batch,)` (the mean over the samples
-of z when there are several); `kl_per_dimension`: the KL term of each latent
-dimension, shape `(batch, latent_dim)` (zeros for a model without one), or
-`(batch, 1)` for a Monte Carlo estimate `log q(z|x) - log p(z)` that does not
-split by dimension (priors without a closed form). Their sum is the
-negative ELBO the metrics report.
+@dataclasses.dataclass
+class LossTerm:
+    """One named term of a variant's objective, per example, in nats.
 
-`bound`: optional, `(batch,)`: a per-example objective that replaces
-`reconstruction + kl_weight * KL`, such as the negative importance-weighted
-bound (Burda et al., 2015), with the KL weight already inside it.
-"""
+    Args:
+        value: `(batch,)`, or `(batch, d)` per dimension (a KL term), summed
+            over the last axis per example.
+        weight: Its weight in the optimized objective (a number or a
+            variable, such as the KL weight that schedules drive).
+        optimized: Whether it enters the optimized objective (False: logged
+            only, e.g. the ELBO's terms of a model trained on another bound).
+        in_total: Whether it is part of the negative ELBO reported as
+            `total_loss` (reconstruction and KL are; a penalty is not).
+        logged: Whether it is logged as the metric `<name>_loss`.
+        floor: Free bits: the objective then takes
+            `sum_j max(floor, mean_batch value_j)` of the per-dimension
+            values, over the global batch.
+    """
+
+    value: Any
+    weight: Any = 1.0
+    optimized: bool = True
+    in_total: bool = True
+    logged: bool = True
+    floor: Optional[float] = None
+
+    def per_example(self):
+        """The term of each example, `(batch,)`."""
+        if len(self.value.shape) == 1:
+            return self.value
+        return ops.sum(self.value, axis=-1)
 
 
-def batch_objective(terms, kl_weight, free_bits=0.0):
+def _replica_context():
+    replica = tf.distribute.get_replica_context()
+    if replica is None or replica.num_replicas_in_sync == 1:
+        return None
+    return replica
+
+
+def global_batch_size(per_example):
+    """The number of examples in the step: the global batch under a strategy, as float32.
+
+    For terms that need it (a minibatch estimator weighs a batch by the
+    dataset size over it): on every replica it is the sum of all replicas'
+    batches.
+    """
+    batch = ops.cast(ops.shape(per_example)[0], "float32")
+    replica = _replica_context()
+    return batch if replica is None else replica.all_reduce("sum", batch)
+
+
+def total(terms):
+    """The per-example negative ELBO, `(batch,)`: the sum of the terms `in_total`."""
+    parts = [term.per_example() for term in terms.values() if term.in_total]
+    return sum(parts[1:], parts[0])
+
+
+def batch_objective(terms):
     """`(objective, loss)`: the optimized objective of the batch and this replica's share.
 
-    The objective is `mean(reconstruction) + kl_weight * kl_term`, with
-    `kl_term = sum_j max(free_bits, mean_batch KL_j)` (without free bits,
-    the batch mean of the summed KL); or, when the terms carry a `bound`,
-    `mean(bound)` (which holds its KL weight itself; free bits do not
-    apply). Under a strategy with several
-    replicas the KL means are taken over the GLOBAL batch (all-reduced),
-    and each replica's loss is its reconstructions summed and divided by
-    the global batch size plus its `1 / replicas` share of the KL term:
-    Keras sums the replicas' gradients, so the shares add up to the
-    global objective exactly, also when replicas get unequal batches.
-    The objective is then the global batch's, the same on every replica.
-    On one device the loss is the objective.
+    The objective is the sum over the optimized terms of
+    `weight * mean_batch(term)`, or, for a term with a `floor`,
+    `weight * sum_j max(floor, mean_batch term_j)`. Under a strategy with
+    several replicas the means are over the GLOBAL batch (one all-reduce
+    of the sums), and each replica's loss is its share: its per-example
+    sums divided by the global batch size, plus `1 / replicas` of each
+    floored term. Keras sums the replicas' gradients, so the shares add up
+    to the global objective exactly, also when replicas get unequal
+    batches. The objective is then the global batch's, the same on every
+    replica. On one device the loss is the objective.
     """
-    reconstruction, kl_per_dimension, bound = terms
-    # A bound is one per-example term; reconstruction and KL are two, of
-    # which only the reconstruction is per example in the reduction below.
-    per_example = reconstruction if bound is None else bound
-    replica = tf.distribute.get_replica_context()
-    replicas = 1 if replica is None else replica.num_replicas_in_sync
-    if replicas == 1:
-        objective = ops.mean(per_example)
-        if bound is None:
-            kl_term = ops.sum(ops.maximum(ops.mean(kl_per_dimension, axis=0), free_bits))
-            objective = objective + kl_weight * kl_term
+    optimized = [term for term in terms.values() if term.optimized]
+    if not optimized:
+        raise ValueError("The loss terms hold no optimized term: nothing to train.")
+    replica = _replica_context()
+    if replica is None:
+        objective = 0.0
+        for term in optimized:
+            objective = objective + term.weight * _reduced(term, _batch_means(term))
         return objective, objective
-    batch = ops.cast(ops.shape(per_example)[0], "float32")
-    global_batch, global_sum = ops.unstack(
-        replica.all_reduce("sum", ops.stack([batch, ops.sum(per_example)]))
-    )
-    # The same global value on every replica, finite even on a replica
-    # left without examples by a small last batch.
-    objective = global_sum / global_batch
-    loss = ops.sum(per_example) / global_batch
-    if bound is None:
-        kl_means = replica.all_reduce("sum", ops.sum(kl_per_dimension, axis=0)) / global_batch
-        kl_term = ops.sum(ops.maximum(kl_means, free_bits))
-        objective = objective + kl_weight * kl_term
-        loss = loss + kl_weight * kl_term / replicas
+    # One all-reduce: the batch size, each plain term's sum and each floored
+    # term's per-dimension sums.
+    first = optimized[0].value
+    parts = [ops.reshape(ops.cast(ops.shape(first)[0], "float32"), (1,))]
+    for term in optimized:
+        value = ops.cast(term.value if term.floor is not None else term.per_example(), "float32")
+        parts.append(ops.reshape(ops.sum(value, axis=0), (-1,)))
+    sizes = [1] + [int(part.shape[0]) for part in parts[1:]]
+    reduced = replica.all_reduce("sum", ops.concatenate(parts, axis=0))
+    global_batch, *sums = ops.split(reduced, _offsets(sizes), axis=0)
+    global_batch = global_batch[0]
+    replicas = replica.num_replicas_in_sync
+    # The same global value on every replica, finite even on a replica left
+    # without examples by a small last batch.
+    objective, loss = 0.0, 0.0
+    for term, global_sum in zip(optimized, sums):
+        term_objective = term.weight * _reduced(term, global_sum / global_batch)
+        objective = objective + term_objective
+        if term.floor is None:
+            loss = loss + term.weight * ops.sum(term.per_example()) / global_batch
+        else:
+            loss = loss + term_objective / replicas
     return objective, loss
+
+
+def _offsets(sizes):
+    offsets, position = [], 0
+    for size in sizes[:-1]:
+        position += size
+        offsets.append(position)
+    return offsets
+
+
+def _batch_means(term):
+    if term.floor is None:
+        return ops.mean(term.per_example())
+    return ops.mean(term.value, axis=0)
+
+
+def _reduced(term, means):
+    """A term's share of the objective from its batch mean(s)."""
+    if term.floor is None:
+        return ops.sum(means)
+    return ops.sum(ops.maximum(means, term.floor))
 
 
 def step_logs(logs):

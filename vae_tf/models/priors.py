@@ -7,9 +7,10 @@
 - `make_prior(name, ...)` builds one by its name in `PRIORS`.
 
 A prior answers three questions: `log_prob(z)` (the density, summed over the
-latent dimensions), `sample(num_samples, seed)` (codes drawn from it) and,
-when it has one, the closed-form `kl_per_dimension(z_mean, z_log_var)` of a
-diagonal Gaussian posterior against it. The models' KL term, `sample`, the
+latent dimensions), `sample(num_samples, seed)` (codes drawn from it) and
+`kl(posterior)`: the closed-form KL of a posterior
+(`vae_tf.models.posteriors`) against it per dimension where the pair has one,
+else None (then the models estimate `log q(z|x) - log p(z)` from their draws). The models' KL term, `sample`, the
 SavedModel's `sample` endpoint, the importance weights of the evaluation and
 the figures all ask `model.prior`, so a new prior is one class here.
 
@@ -36,6 +37,7 @@ import tensorflow as tf
 from keras import ops
 
 from vae_tf import losses
+from vae_tf.models.posteriors import DiagonalGaussian
 from vae_tf.utils.checks import Integer
 from vae_tf.utils.checks import OneOf
 from vae_tf.utils.checks import check_positive_int
@@ -53,8 +55,9 @@ class Prior(keras.layers.Layer):
 
     #: How figures and messages write the prior.
     notation = "p(z)"
-    #: Whether `kl_per_dimension` has a closed form; without one, models use
-    #: the Monte Carlo estimate `log q(z|x) - log p(z)` of their samples.
+    #: Whether `kl` has a closed form for a diagonal Gaussian posterior;
+    #: without one, models use the Monte Carlo estimate
+    #: `log q(z|x) - log p(z)` of their samples.
     closed_form_kl = False
 
     def __init__(self, latent_dim, **kwargs):
@@ -76,15 +79,14 @@ class Prior(keras.layers.Layer):
         """
         raise NotImplementedError
 
-    def kl_per_dimension(self, z_mean, z_log_var):
-        """`KL(N(z_mean, exp(z_log_var)) || p)` per latent dimension, `(batch, latent_dim)`.
+    def kl(self, posterior):
+        """`KL(q(z|x) || p(z))` per dimension, `(batch, *code_shape)`, where there is a closed form.
 
-        Only for priors with a closed form; the others raise NotImplementedError.
+        `posterior` is a `vae_tf.models.posteriors.Posterior`. None when the
+        pair has no closed form: the models then estimate
+        `log q(z|x) - log p(z)` from their draws.
         """
-        raise NotImplementedError(
-            f"{type(self).__name__} has no closed-form KL: use the Monte Carlo "
-            "estimate log q(z|x) - log p(z)."
-        )
+        return None
 
     def attach(self, model):
         """Called by the model that owns the prior once its networks exist; a hook."""
@@ -105,7 +107,7 @@ class StandardNormal(Prior):
     Example:
 
     >>> prior = StandardNormal(2)
-    >>> prior.kl_per_dimension([[0.0, 1.0]], [[0.0, 0.0]])   # [[0.0, 0.5]]
+    >>> prior.kl(DiagonalGaussian([[0.0, 1.0]], [[0.0, 0.0]]))   # [[0.0, 0.5]]
     """
 
     notation = "N(0, I)"
@@ -121,8 +123,10 @@ class StandardNormal(Prior):
             tf.stack([num_samples, self.latent_dim]), seed=_stateless_seed(seed)
         )
 
-    def kl_per_dimension(self, z_mean, z_log_var):
-        return losses.gaussian_kl_per_dimension(z_mean, z_log_var)
+    def kl(self, posterior):
+        if not isinstance(posterior, DiagonalGaussian):
+            return None
+        return losses.gaussian_kl_per_dimension(posterior.loc, posterior.log_var)
 
 
 def _stateless_draws(seed):
@@ -267,8 +271,14 @@ class VampPrior(Prior):
                 "This VampPrior belongs to no model yet: its components are the "
                 "posteriors of a model's encoder (VAE(..., prior='vamp') attaches it)."
             )
-        means, log_vars = self._posterior(self.pseudo_images())
-        return ops.cast(means, "float32"), ops.cast(log_vars, "float32")
+        posterior = self._posterior(self.pseudo_images())
+        log_vars = posterior.log_variance()
+        if log_vars is None:
+            raise ValueError(
+                f"The VampPrior needs a Gaussian posterior; {type(posterior).__name__} has no "
+                "variance."
+            )
+        return ops.cast(posterior.mean(), "float32"), ops.cast(log_vars, "float32")
 
     def log_prob(self, z):
         means, log_vars = self.components_posterior()

@@ -1,12 +1,21 @@
 """The `VAE`: a diagonal Gaussian posterior, a prior, beta, free bits, the ELBO or IWAE bound."""
 
+from typing import Optional
+
 import keras
 import numpy as np
 from keras import ops
 
-from vae_tf import losses
+from vae_tf.models.architectures import build_encoder_decoder
+from vae_tf.models.architectures import build_hierarchical_networks
 from vae_tf.models.base import LatentVariableModel
-from vae_tf.models.objective import LossTerms
+from vae_tf.models.objective import LossTerm
+from vae_tf.models.posteriors import DiagonalGaussian
+from vae_tf.models.priors import PRIOR
+from vae_tf.models.priors import PRIOR_COMPONENTS
+from vae_tf.models.registry import Variant
+from vae_tf.models.registry import register_variant
+from vae_tf.models.registry import setting
 from vae_tf.utils.checks import Integer
 from vae_tf.utils.checks import Number
 from vae_tf.utils.checks import OneOf
@@ -18,6 +27,9 @@ Z_LOG_VAR_CLIP = Number(low=0.0, low_open=True, optional=True, note="None: off")
 OBJECTIVES = ("elbo", "iwae")
 OBJECTIVE = OneOf(OBJECTIVES)
 NUM_SAMPLES = Integer(minimum=1)
+# The settings of the KL weight's schedules (TrainConfig's), which variants
+# with a KL term take.
+KL_SCHEDULES = ("kl_warmup_epochs", "kl_warmup_steps", "kl_cycles", "kl_cycle_ratio")
 
 
 def check_free_bits(free_bits, objective, prior, stochastic_layers=1):
@@ -201,9 +213,13 @@ class VAE(LatentVariableModel):
             return z_log_var
         return ops.clip(z_log_var, -self.z_log_var_clip, self.z_log_var_clip)
 
+    def gaussian(self, outputs):
+        """The `DiagonalGaussian` of a network's `[mean, log_var]` outputs (log_var clipped)."""
+        return DiagonalGaussian(outputs[0], self.clipped(outputs[1]), noise_source=self.sampler)
+
     def posterior(self, images, condition=None, training=False):
         outputs = self.encoder(self.network_inputs(images, condition), training=training)
-        return outputs[0], self.clipped(outputs[1])
+        return self.gaussian(outputs)
 
     @property
     def bound_name(self):
@@ -212,76 +228,64 @@ class VAE(LatentVariableModel):
             return f"negative IWAE bound, k={self.num_samples}"
         return None
 
-    def kl_per_dimension(self, z_mean, z_log_var):
-        """`KL(q(z|x) || p(z))` per dimension, the prior's closed form.
-
-        Priors without one raise NotImplementedError: their KL is the Monte
-        Carlo estimate of `loss_terms`.
-        """
-        return self.prior.kl_per_dimension(z_mean, z_log_var)
-
     @property
     def stochastic_layers(self):
         """Layers of latent variables (1; 2 for `HierarchicalVAE`)."""
         return 1
 
-    @property
-    def noise_dim(self):
-        """Standard normal numbers drawn per code (`latent_dim` for one stochastic layer)."""
-        return self.latent_dim
-
-    @property
-    def closed_form_kl(self):
-        """Whether the reported KL is the closed form (else the Monte Carlo estimate)."""
-        return self.prior.closed_form_kl
-
-    @property
-    def _single_sample_elbo(self):
-        return self.objective == "elbo" and self.num_samples == 1 and self.closed_form_kl
-
     def loss_terms(self, images, condition=None, training=False):
-        """`LossTerms` of `num_samples` codes per image: the ELBO's terms, and the IWAE bound.
+        """The ELBO's named terms of `num_samples` codes per image, and the IWAE bound.
 
         The single-sample ELBO under a closed-form KL is the family's
-        default; otherwise all K codes are decoded in one call, the
-        reconstruction is their mean, the KL the closed form or the mean of
-        `log q(z_k|x) - log p(z_k)` (one column per stochastic layer), and
-        the IWAE objective's `bound` is
-        `log K - logsumexp_k(-reconstruction_k - kl_weight * kl_k)`.
+        default (`one_draw_terms`); otherwise all K codes are
+        decoded in one call, the reconstruction is their mean, the KL the
+        closed form or the mean of `log q(z_k|x) - log p(z_k)` (one column
+        per stochastic layer), and the IWAE objective is the term `iwae`,
+        `log K - logsumexp_k(-reconstruction_k - kl_weight * kl_k)` (the
+        history's `loss`), with the ELBO's terms logged beside it.
         """
-        if self._single_sample_elbo:
-            return super().loss_terms(images, condition, training)
-        posterior = (
-            self.posterior(images, condition, training=training) if self.closed_form_kl else None
-        )
-        epsilon = self.sampler.normal((ops.shape(images)[0], self.num_samples, self.noise_dim))
+        posterior = self.posterior(images, condition, training=training)
+        kl = self.prior.kl(posterior)
+        if self.objective == "elbo" and self.num_samples == 1 and kl is not None:
+            return self.one_draw_terms(images, posterior, condition, training, kl)
         reconstruction, log_posterior, log_prior = self.importance_terms(
-            images, epsilon, condition, training, posterior
+            images, None, condition, training, posterior, num_samples=self.num_samples
         )
         kl_samples = log_posterior - log_prior  # (batch, K, layers)
-        if self.closed_form_kl:
-            kl = self.prior.kl_per_dimension(*posterior)
-        else:
+        if kl is None:
             kl = ops.mean(kl_samples, axis=1)
-        bound = None
-        if self.objective == "iwae":
+        iwae = self.objective == "iwae"
+        terms = self.elbo_terms(ops.mean(reconstruction, axis=1), kl, optimized=not iwae)
+        if iwae:
             log_weights = -reconstruction - self.kl_weight * ops.sum(kl_samples, axis=-1)
             bound = np.log(self.num_samples) - ops.logsumexp(log_weights, axis=1)
-        return LossTerms(ops.mean(reconstruction, axis=1), kl, bound)
+            terms["iwae"] = LossTerm(bound, in_total=False, logged=False)
+        return terms
 
-    def importance_terms(self, images, epsilon, condition=None, training=False, posterior=None):
-        """The terms of the importance weights of K codes per image drawn from the noise `epsilon`.
+    def importance_terms(
+        self,
+        images,
+        seed_or_noise=None,
+        condition=None,
+        training=False,
+        posterior=None,
+        num_samples=None,
+    ):
+        """The terms of the importance weights of K codes per image.
 
-        `z_k = z_mean + sigma * epsilon_k`; all K codes of an image are
-        decoded in one batched call.
+        All K codes of an image are decoded in one batched call.
 
         Args:
             images: `(batch, H, W, C)` images.
-            epsilon: Standard normal noise `(batch, K, noise_dim)`.
+            seed_or_noise: The draws' standard normal noise
+                `(batch, K, *noise_shape)`, or a seed (an integer or an int32
+                `(2,)` tensor, stateless), or None (the model's `Sampler`);
+                see `vae_tf.models.posteriors`.
             condition: One-hot labels `(batch, num_classes)` of a conditional
                 model (`condition(labels)`), else None.
             training: Whether the networks run in training mode.
             posterior: `posterior(images, condition)`, if already computed.
+            num_samples: K, when `seed_or_noise` is not the noise itself.
 
         Returns:
             `(reconstruction, log_posterior, log_prior)` in nats:
@@ -289,14 +293,13 @@ class VAE(LatentVariableModel):
             under `q` and `p`, `(batch, K, layers)`, one column per stochastic
             layer (one here).
         """
-        z_mean, z_log_var = posterior or self.posterior(images, condition, training=training)
-        z = z_mean[:, None, :] + ops.exp(0.5 * z_log_var)[:, None, :] * epsilon
+        posterior = posterior or self.posterior(images, condition, training=training)
+        z, log_posterior = posterior.sample_and_log_prob(seed_or_noise, num_samples)
         reconstruction = self.codes_reconstruction_nll(images, z, condition, training)
-        log_posterior = losses.diagonal_normal_log_density(epsilon, z_log_var[:, None, :])
         return reconstruction, log_posterior[..., None], self.prior.log_prob(z)[..., None]
 
-    def log_importance_weights(self, images, epsilon, condition=None):
-        """`log p(x, z_k) - log q(z_k|x)` for K codes per image drawn from the noise `epsilon`.
+    def log_importance_weights(self, images, seed_or_noise, condition=None, num_samples=None):
+        """`log p(x, z_k) - log q(z_k|x)` for K codes per image drawn with `seed_or_noise`.
 
         The building block of the importance-weighted bound (Burda et al.,
         2015): `logsumexp_k` of the weights minus `log K` bounds `log p(x)`.
@@ -304,14 +307,18 @@ class VAE(LatentVariableModel):
 
         Args:
             images: `(batch, H, W, C)` images.
-            epsilon: Standard normal noise `(batch, K, noise_dim)`.
+            seed_or_noise: Standard normal noise `(batch, K, *noise_shape)`,
+                or a stateless seed with `num_samples` (see `importance_terms`).
             condition: One-hot labels of a conditional model, else None.
+            num_samples: K, with a seed.
 
         Returns:
             `(log_weights, reconstruction)`, each `(batch, K)`, in nats;
             reconstruction is `-log p(x|z_k)`.
         """
-        reconstruction, log_posterior, log_prior = self.importance_terms(images, epsilon, condition)
+        reconstruction, log_posterior, log_prior = self.importance_terms(
+            images, seed_or_noise, condition, num_samples=num_samples
+        )
         log_weights = -reconstruction + ops.sum(log_prior - log_posterior, axis=-1)
         return log_weights, reconstruction
 
@@ -324,3 +331,102 @@ class VAE(LatentVariableModel):
             "objective": self.objective,
             "num_samples": self.num_samples,
         }
+
+
+def _build(config, image_shape, common):
+    settings = dict(
+        beta=config.beta,
+        free_bits=config.free_bits,
+        z_log_var_clip=config.z_log_var_clip,
+        objective=config.objective,
+        num_samples=config.num_samples,
+        prior=config.prior,
+        prior_components=config.prior_components,
+        **common,
+    )
+    if config.stochastic_layers == 2:
+        # Not at the top: hierarchical.py builds on this module.
+        from vae_tf.models.hierarchical import HierarchicalVAE
+
+        networks = build_hierarchical_networks(config.latent_dim, image_shape)
+        return HierarchicalVAE(*networks, **settings)
+    networks = build_encoder_decoder(
+        config.architecture, config.latent_dim, image_shape, common["num_classes"]
+    )
+    return VAE(*networks, **settings)
+
+
+def _check(config):
+    check_free_bits(config.free_bits, config.objective, config.prior, config.stochastic_layers)
+    if config.stochastic_layers == 2:
+        other = [
+            f"{name}={getattr(config, name)!r}"
+            for name, wanted in (("architecture", "mlp"), ("conditional", False))
+            if getattr(config, name) != wanted
+        ]
+        if other:
+            raise ValueError(
+                f"stochastic_layers=2 is built for architecture 'mlp', unconditional and "
+                f"variational; got {', '.join(other)}. Drop them or use one layer."
+            )
+    if config.prior == "vamp" and config.conditional:
+        raise ValueError(
+            "prior 'vamp' needs an unconditional run: its components are the encoder's "
+            "posteriors at pseudo-inputs, which have no label. Use prior 'mog' with "
+            "conditional."
+        )
+
+
+register_variant(
+    Variant(
+        name="vae",
+        description="the Variational Autoencoder (Kingma & Welling, 2014): ELBO or IWAE bound, "
+        "any prior, one or two stochastic layers",
+        model_class=VAE,
+        build=_build,
+        settings={
+            "beta": setting(1.0, "Weight of the KL term (beta-VAE); 1 is the true ELBO.", BETA),
+            "free_bits": setting(
+                0.0, "Free bits: KL floor in nats per latent dimension (0: off).", FREE_BITS
+            ),
+            "z_log_var_clip": setting(
+                None,
+                "Clip z_log_var to [-clip, clip] for stability; default: off.",
+                Z_LOG_VAR_CLIP,
+                type=Optional[float],
+            ),
+            "objective": setting(
+                "elbo",
+                "Training objective: elbo (the evidence lower bound; with num_samples > 1, the "
+                "mean of that many single-sample ELBOs) or iwae (the importance-weighted bound "
+                "of Burda et al., 2015, with num_samples codes per image).",
+                OBJECTIVE,
+            ),
+            "num_samples": setting(
+                1,
+                "Codes drawn per image at each training step (K of the IWAE bound).",
+                NUM_SAMPLES,
+            ),
+            "prior": setting(
+                "normal",
+                "p(z): normal (N(0, I)), mog (a mixture of prior_components learned diagonal "
+                "Gaussians) or vamp (the VampPrior: the encoder's posteriors at "
+                "prior_components learned pseudo-inputs; unconditional runs). The mixtures' KL "
+                "is the Monte Carlo estimate log q(z|x) - log p(z).",
+                PRIOR,
+            ),
+            "stochastic_layers": setting(
+                1,
+                "Layers of latent variables: 1, or 2 for q(z1|x) q(z2|z1) and p(z2) p(z1|z2) "
+                "p(x|z1) with Burda et al.'s networks (architecture mlp: 100-100 ELU units, z1 "
+                "of twice latent_dim, 50-50 units, z2 of latent_dim); the prior is over z2.",
+                OneOf((1, 2)),
+            ),
+            "prior_components": setting(
+                500, "K, the components of the mixture priors (mog, vamp).", PRIOR_COMPONENTS
+            ),
+        },
+        takes=KL_SCHEDULES,
+        check=_check,
+    )
+)

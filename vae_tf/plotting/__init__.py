@@ -34,9 +34,9 @@ from vae_tf.latent import slerp
 from vae_tf.plotting.conditional import analogies_figure
 from vae_tf.plotting.conditional import class_interpolation_figure
 from vae_tf.plotting.conditional import style_grid_figure
-from vae_tf.plotting.curves import LOSS_METRICS
 from vae_tf.plotting.curves import comparison_figure
 from vae_tf.plotting.curves import loss_curves_figure
+from vae_tf.plotting.curves import loss_metrics
 from vae_tf.plotting.curves import sweep_figure
 from vae_tf.plotting.diagrams import save_model_diagram
 from vae_tf.plotting.disentanglement import factor_traversal_figure
@@ -56,7 +56,6 @@ from vae_tf.utils.images import tile_images
 
 __all__ = [
     "FIGURES",
-    "LOSS_METRICS",
     "FigureSpec",
     "analogies_figure",
     "class_interpolation_figure",
@@ -71,6 +70,7 @@ __all__ = [
     "latent_grid_figure",
     "latent_scatter_figure",
     "latent_traversal_figure",
+    "loss_metrics",
     "lerp",
     "loss_curves_figure",
     "model_comparison_figure",

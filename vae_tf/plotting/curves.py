@@ -13,15 +13,22 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-LOSS_METRICS = (
-    ("total_loss", "Total (negative ELBO)"),
-    ("reconstruction_loss", "Reconstruction"),
-    ("kl_loss", "KL divergence"),
-)
+# The titles of the panels of the terms every VAE has; others are titled by name.
+TERM_TITLES = {"reconstruction": "Reconstruction", "kl": "KL divergence"}
 
 
-def loss_curves_figure(history, units="nats per example", bound=None, kl_title=None):
-    """Training (and validation) curves of total, reconstruction and KL losses.
+def loss_metrics(terms=("reconstruction", "kl")):
+    """`(metric, title)` of the loss panels: the total, then each named term's `<name>_loss`."""
+    return (("total_loss", "Total (negative ELBO)"),) + tuple(
+        (f"{name}_loss", TERM_TITLES.get(name, name.replace("_", " ").capitalize()))
+        for name in terms
+    )
+
+
+def loss_curves_figure(
+    history, units="nats per example", bound=None, kl_title=None, terms=("reconstruction", "kl")
+):
+    """Training (and validation) curves of the total loss and of each named term.
 
     When the history holds a varying `kl_weight` (KL warm-up, cyclical
     annealing), the KL panel also shows it, on its own axis.
@@ -35,15 +42,18 @@ def loss_curves_figure(history, units="nats per example", bound=None, kl_title=N
             `loss`, the objective, under that name.
         kl_title: Title of the KL panel (e.g. to say the KL is a Monte Carlo
             estimate); "KL divergence" by default.
+        terms: The model's named loss terms (`model.loss_term_names`): one
+            panel each, after the total's.
 
     Returns:
         A Figure with one panel per loss.
     """
     history = getattr(history, "history", history)
-    fig = Figure(figsize=(15, 4.2))
-    axes = fig.subplots(1, len(LOSS_METRICS))
+    panels = loss_metrics(terms)
+    fig = Figure(figsize=(5 * len(panels), 4.2))
+    axes = fig.subplots(1, len(panels))
     titles = {"kl_loss": kl_title} if kl_title else {}
-    for ax, (key, title) in zip(axes, LOSS_METRICS):
+    for ax, (key, title) in zip(axes, panels):
         curves = [(key, "")]
         if bound and key == "total_loss":
             curves.append(("loss", f" (optimized: {bound})"))
@@ -68,7 +78,8 @@ def loss_curves_figure(history, units="nats per example", bound=None, kl_title=N
         ax.legend(loc="upper left" if key == "kl_loss" else "best")
     weights = history.get("kl_weight")
     if weights and min(weights) != max(weights):
-        weight_ax = axes[-1].twinx()
+        keys = [key for key, _ in panels]
+        weight_ax = axes[keys.index("kl_loss") if "kl_loss" in keys else -1].twinx()
         epochs = np.arange(1, len(weights) + 1)
         weight_ax.plot(epochs, weights, ":", color="gray", label="KL weight (mean of epoch)")
         weight_ax.set_ylabel("KL weight")

@@ -83,9 +83,10 @@ def _loss(inputs):
         loss_curves_figure(
             inputs.history,
             units,
-            bound=getattr(model, "bound_name", None),
+            bound=model.bound_name,
+            terms=model.loss_term_names,
             kl_title=None
-            if model.prior.closed_form_kl or not model.variational
+            if model.kl_estimate != "Monte Carlo"
             else f"KL (Monte Carlo estimate, log q(z|x) - log p(z), {model.prior.notation})",
         ),
     )

@@ -25,9 +25,12 @@ from vae_tf.data import registry
 from vae_tf.distribute import STRATEGIES
 from vae_tf.models import LIKELIHOODS
 from vae_tf.models import base as model_base
-from vae_tf.models import priors
-from vae_tf.models import vae as vae_model
 from vae_tf.models.architectures import PRESETS
+from vae_tf.models.registry import check_settings
+from vae_tf.models.registry import get_variant
+from vae_tf.models.registry import setting
+from vae_tf.models.registry import variant_names
+from vae_tf.models.registry import variant_settings
 from vae_tf.utils.checks import Integer
 from vae_tf.utils.checks import Number
 from vae_tf.utils.checks import OneOf
@@ -56,14 +59,21 @@ class _Dataset:
         return {}
 
 
-def setting(default, help, check=None):
-    """A `TrainConfig` field with its help text and check (see the module docstring)."""
-    return dataclasses.field(default=default, metadata={"help": help, "check": check})
+class _Model:
+    """The check of `model`: a name of the registry (`vae_tf.models.registry`)."""
+
+    def __call__(self, name, value):
+        if value not in variant_names():
+            raise ValueError(f"{name} must be one of {variant_names()}; got {value!r}.")
+        return value
+
+    def flag_bounds(self):
+        return {}
 
 
 @dataclasses.dataclass
-class TrainConfig:
-    """Everything that defines a training run."""
+class _CommonSettings:
+    """The settings of every variant; `TrainConfig` adds each variant's own."""
 
     latent_dim: int = setting(2, "Size of the latent code.", Integer(1))
     architecture: str = setting(
@@ -112,9 +122,6 @@ class TrainConfig:
         128, "Images per step (the global batch under a strategy).", Integer(1)
     )
     learning_rate: float = setting(1e-3, "Adam learning rate.", Number(0.0, low_open=True))
-    beta: float = setting(
-        1.0, "Weight of the KL term (beta-VAE); 1 is the true ELBO.", vae_model.BETA
-    )
     kl_warmup_epochs: int = setting(
         0,
         "KL warm-up: the KL weight grows linearly from 0 to beta over this many epochs (0: off).",
@@ -135,9 +142,6 @@ class TrainConfig:
         "Fraction of each KL cycle over which the weight rises, in (0, 1].",
         Number(0.0, 1.0, low_open=True),
     )
-    free_bits: float = setting(
-        0.0, "Free bits: KL floor in nats per latent dimension (0: off).", vae_model.FREE_BITS
-    )
     likelihood: str = setting(
         "auto",
         "p(x|z): auto (the dataset's own: bernoulli for mnist, fashion_mnist and grey .npz "
@@ -151,45 +155,15 @@ class TrainConfig:
         "Standard deviation of the Gaussian likelihoods (start value when learned).",
         model_base.SIGMA,
     )
-    z_log_var_clip: Optional[float] = setting(
-        None,
-        "Clip z_log_var to [-clip, clip] for stability; default: off.",
-        vae_model.Z_LOG_VAR_CLIP,
-    )
-    objective: str = setting(
-        "elbo",
-        "Training objective: elbo (the evidence lower bound; with num_samples > 1, the mean "
-        "of that many single-sample ELBOs) or iwae (the importance-weighted bound of Burda et "
-        "al., 2015, with num_samples codes per image).",
-        vae_model.OBJECTIVE,
-    )
-    num_samples: int = setting(
-        1,
-        "Codes drawn per image at each training step (K of the IWAE bound).",
-        vae_model.NUM_SAMPLES,
-    )
-    prior: str = setting(
-        "normal",
-        "p(z): normal (N(0, I)), mog (a mixture of prior_components learned diagonal "
-        "Gaussians) or vamp (the VampPrior: the encoder's posteriors at prior_components "
-        "learned pseudo-inputs; unconditional runs). The mixtures' KL is the Monte Carlo "
-        "estimate log q(z|x) - log p(z).",
-        priors.PRIOR,
-    )
-    stochastic_layers: int = setting(
-        1,
-        "Layers of latent variables: 1, or 2 for q(z1|x) q(z2|z1) and p(z2) p(z1|z2) p(x|z1) "
-        "with Burda et al.'s networks (architecture mlp: 100-100 ELU units, z1 of twice "
-        "latent_dim, 50-50 units, z2 of latent_dim); the prior is over z2.",
-        OneOf((1, 2)),
-    )
-    prior_components: int = setting(
-        500, "K, the components of the mixture priors (mog, vamp).", priors.PRIOR_COMPONENTS
+    model: str = setting(
+        "vae",
+        "The model to train, by its name in the registry: "
+        + "; ".join(f"{name} ({get_variant(name).description})" for name in variant_names())
+        + ". Each takes its own settings (docs/flags.md).",
+        _Model(),
     )
     autoencoder: bool = setting(
-        False,
-        "Train a deterministic autoencoder (no sampling, no KL) with the same networks: "
-        "the baseline to compare with.",
+        False, "The same as model=autoencoder (the spelling of vae_tf 0.1)."
     )
     seed: Optional[int] = setting(
         1337,
@@ -259,6 +233,8 @@ class TrainConfig:
         "same settings.",
     )
 
+
+class _Methods:
     @classmethod
     def describe(cls, name):
         """The help text of the setting `name`."""
@@ -268,6 +244,19 @@ class TrainConfig:
     def check(cls, name):
         """The check of the setting `name` (see `vae_tf.utils.checks`), or None."""
         return _FIELDS[name].metadata["check"]
+
+    def __post_init__(self):
+        # --autoencoder is --model=autoencoder: both spellings give the same
+        # settings, so a run made with either resumes with either.
+        if self.autoencoder and self.model == "vae":
+            self.model = "autoencoder"
+        if self.model == "autoencoder":
+            self.autoencoder = True
+
+    @property
+    def variant(self):
+        """The registry's entry of `model` (`vae_tf.models.registry.Variant`)."""
+        return get_variant(self.model)
 
     def validate(self):
         """Raises ValueError naming the first invalid field and its fix."""
@@ -279,6 +268,11 @@ class TrainConfig:
                 raise ValueError(
                     f"{field.name} must be True or False; got {getattr(self, field.name)!r}."
                 )
+        if self.autoencoder and self.model != "autoencoder":
+            raise ValueError(
+                f"autoencoder=True is model='autoencoder'; got model={self.model!r} too: "
+                "choose one."
+            )
         self._validate_combinations()
 
     def _validate_combinations(self):
@@ -303,49 +297,7 @@ class TrainConfig:
             raise ValueError(
                 f"Choose one KL schedule; got {' and '.join(schedules)}. Set the others to 0."
             )
-        if self.autoencoder:
-            kl_options = schedules + [
-                name
-                for name, off in (
-                    ("beta", 1.0),
-                    ("free_bits", 0.0),
-                    ("z_log_var_clip", None),
-                    ("objective", "elbo"),
-                    ("num_samples", 1),
-                    ("prior", "normal"),
-                    ("stochastic_layers", 1),
-                )
-                if getattr(self, name) != off
-            ]
-            if kl_options:
-                raise ValueError(
-                    f"The autoencoder has no KL term, no sampling and no prior, so "
-                    f"{', '.join(kl_options)} cannot apply; drop them or train a VAE."
-                )
-        vae_model.check_free_bits(
-            self.free_bits, self.objective, self.prior, self.stochastic_layers
-        )
-        if self.stochastic_layers == 2:
-            other = [
-                f"{name}={getattr(self, name)!r}"
-                for name, wanted in (
-                    ("architecture", "mlp"),
-                    ("conditional", False),
-                    ("autoencoder", False),
-                )
-                if getattr(self, name) != wanted
-            ]
-            if other:
-                raise ValueError(
-                    f"stochastic_layers=2 is built for architecture 'mlp', unconditional and "
-                    f"variational; got {', '.join(other)}. Drop them or use one layer."
-                )
-        if self.prior == "vamp" and self.conditional:
-            raise ValueError(
-                "prior 'vamp' needs an unconditional run: its components are the encoder's "
-                "posteriors at pseudo-inputs, which have no label. Use prior 'mog' with "
-                "conditional."
-            )
+        check_settings(self, TrainConfig())
         if self.strategy == "multi_worker" and self.seed is None:
             raise ValueError(
                 "strategy 'multi_worker' needs a seed (the same on every worker) so that "
@@ -357,6 +309,25 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
 
+def _typed(name, field):
+    """`(name, type, field)` of a variant's setting, for `make_dataclass`."""
+    kind = field.metadata.get("type") or type(field.default)
+    return name, kind, field
+
+
+TrainConfig = dataclasses.make_dataclass(
+    "TrainConfig",
+    [(field.name, field.type, field) for field in dataclasses.fields(_CommonSettings)]
+    + [_typed(name, field) for name, field in variant_settings().items()],
+    bases=(_Methods,),
+    namespace={"__module__": __name__},
+)
+TrainConfig.__doc__ = """Everything that defines a training run.
+
+    Its fields are the settings of every variant (`model`, `latent_dim`,
+    `epochs`, ...) and each registered variant's own (`beta`, `prior`, ...,
+    declared in `vae_tf.models.registry` entries).
+"""
 _FIELDS = {field.name: field for field in dataclasses.fields(TrainConfig)}
 TrainConfig.__doc__ += "\n\n    Attributes:\n" + "".join(
     textwrap.fill(

@@ -117,7 +117,7 @@ def evaluate_run(
         **result,
         **layers,
         **factors,
-        "kl_estimate": "closed form" if model.closed_form_kl else "Monte Carlo",
+        "kl_estimate": model.kl_estimate,
         "prior": model.prior.notation,
         "active_units": active_units(model, images, labels)[0],
         "latent_dim": model.latent_dim,
@@ -176,7 +176,7 @@ def sample_quality_run(
     check_positive_int("num_examples", num_examples)
     config = read_config(run_dir)
     model = load_run(run_dir).model
-    if not model.variational:
+    if model.kl_estimate is None:
         raise ValueError("An Autoencoder has no prior to sample from: evaluate a VAE's samples.")
     start = time.perf_counter()
     source = data_source(config)

@@ -31,13 +31,9 @@ from vae_tf.callbacks import StopOnSignal
 from vae_tf.callbacks import TrainingCheckpoint
 from vae_tf.callbacks import load_training_state
 from vae_tf.callbacks import tensorboard_callbacks
-from vae_tf.models import VAE
-from vae_tf.models import Autoencoder
-from vae_tf.models import HierarchicalVAE
-from vae_tf.models.architectures import build_encoder_decoder
-from vae_tf.models.architectures import build_hierarchical_networks
 from vae_tf.models.architectures import check_architecture
-from vae_tf.plotting import LOSS_METRICS
+from vae_tf.models.registry import get_variant
+from vae_tf.plotting import loss_metrics
 from vae_tf.runs.artifacts import HISTORY_FILE
 from vae_tf.runs.artifacts import LOGS_DIR
 from vae_tf.runs.artifacts import HistoryLogger
@@ -97,7 +93,7 @@ def _steps_per_execution(config):
 
 
 def build_model(config, num_classes=None, source=None):
-    """The compiled `VAE` (or `Autoencoder`) of `config`, built under its dtype policy.
+    """The compiled model of `config` (its `--model` entry's), built under its dtype policy.
 
     Under a distribution strategy, call it inside `strategy.scope()`.
     `source`: the run's `DataSource`, if already made (see `data_source`);
@@ -123,42 +119,7 @@ def build_model(config, num_classes=None, source=None):
             seed=config.seed,
             num_classes=num_classes,
         )
-        if config.autoencoder:
-            model = Autoencoder(
-                *build_encoder_decoder(
-                    config.architecture,
-                    config.latent_dim,
-                    image_shape=image_shape(config),
-                    num_classes=num_classes,
-                    variational=False,
-                ),
-                **common,
-            )
-        else:
-            variant = dict(
-                beta=config.beta,
-                free_bits=config.free_bits,
-                z_log_var_clip=config.z_log_var_clip,
-                objective=config.objective,
-                num_samples=config.num_samples,
-                prior=config.prior,
-                prior_components=config.prior_components,
-                **common,
-            )
-            if config.stochastic_layers == 2:
-                model = HierarchicalVAE(
-                    *build_hierarchical_networks(config.latent_dim, image_shape(config)), **variant
-                )
-            else:
-                model = VAE(
-                    *build_encoder_decoder(
-                        config.architecture,
-                        config.latent_dim,
-                        image_shape=image_shape(config),
-                        num_classes=num_classes,
-                    ),
-                    **variant,
-                )
+        model = get_variant(config.model).build(config, image_shape(config), common)
     finally:
         keras.config.set_dtype_policy(previous_policy)
     optimizer = keras.optimizers.Adam(config.learning_rate)
@@ -188,11 +149,13 @@ def kl_schedule(config):
     return None
 
 
-def _print_final(history, run_dir, bound=None):
+def _print_final(history, run_dir, model):
+    bound = model.bound_name
+
     def line(prefix):
         values = [
             f"{key} {history[prefix + key][-1]:.2f}"
-            for key, _ in LOSS_METRICS
+            for key, _ in loss_metrics(model.loss_term_names)
             if history.get(prefix + key)
         ]
         if bound and history.get(prefix + "loss"):  # the optimized objective (loss)
@@ -342,7 +305,7 @@ def train(config, verbose="auto", resume=False, overwrite=False, callbacks=()):
     else:
         shutil.rmtree(staging)
     if verbose:
-        _print_final(history, run_dir, getattr(model, "bound_name", None))
+        _print_final(history, run_dir, model)
     return TrainResult(model=model, history=history, run_dir=run_dir)
 
 
@@ -353,6 +316,7 @@ def _fit(config, strategy, data, position, staging, verbose, extra_callbacks, st
     """
     with strategy.scope():
         model = build_model(config, data.source.num_classes, data.source)
+        model.dataset_size = data.train_examples
         # Under MultiWorkerMirroredStrategy the restore must be in the scope
         # too ("Need to be inside strategy.scope()").
         position = position and _restore(model, position, config.learning_rate)

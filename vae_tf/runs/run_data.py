@@ -93,6 +93,7 @@ class RunData:
             that position on, as an uninterrupted run sees it there (see
             `vae_tf.data.passes`).
         batches_per_pass: Batches in one pass over the training data.
+        train_examples: Images in one pass (the model's `dataset_size`).
         validation: The validation pipeline, or None.
         test_set: `(images, labels)` numpy arrays for the figures.
     """
@@ -102,6 +103,7 @@ class RunData:
     batches_per_pass: int
     validation: Optional[object]
     test_set: tuple
+    train_examples: int
 
 
 def _folder_passes(config, folder):
@@ -114,8 +116,9 @@ def _folder_passes(config, folder):
             "train", shuffle=True, seed=config.seed, first_pass=first_pass, **batches
         )
 
-    batches_per_pass = math.ceil(len(folder.paths("train")) / config.batch_size)
-    return train_pass, batches_per_pass, validation, _folder_images(folder, "test")
+    examples = len(folder.paths("train"))
+    batches_per_pass = math.ceil(examples / config.batch_size)
+    return train_pass, batches_per_pass, validation, _folder_images(folder, "test"), examples
 
 
 def _array_passes(config, source):
@@ -141,15 +144,17 @@ def _array_passes(config, source):
         built = unused.pop(first_pass, None)
         return built if built is not None else pipelines(first_pass)[0]
 
-    return train_pass, len(train), validation, arrays[1]
+    examples = len(arrays[0][0]) + (len(arrays[1][0]) if config.train_on_all else 0)
+    return train_pass, len(train), validation, arrays[1], examples
 
 
 def run_data(config, source):
     """The `RunData` of `config` from its `source` (see `data_source`)."""
     if source.folder is not None:
-        train_pass, batches_per_pass, validation, test_set = _folder_passes(config, source.folder)
+        passes = _folder_passes(config, source.folder)
     else:
-        train_pass, batches_per_pass, validation, test_set = _array_passes(config, source)
+        passes = _array_passes(config, source)
+    train_pass, batches_per_pass, validation, test_set, examples = passes
 
     def train_from(epoch, batch=0):
         if not config.steps_per_epoch:
@@ -160,4 +165,4 @@ def run_data(config, source):
         stream = train_pass(step // batches_per_pass).repeat()
         return stream.skip(step % batches_per_pass)
 
-    return RunData(source, train_from, batches_per_pass, validation, test_set)
+    return RunData(source, train_from, batches_per_pass, validation, test_set, examples)
