@@ -32,6 +32,8 @@ TRAIN = os.path.join(REPO, "scripts", "train.py")
 VARIANTS = {
     "iwae": dict(objective="iwae", num_samples=3),
     "two_layers_vamp": dict(objective="iwae", num_samples=2, prior="vamp", prior_components=4),
+    # A named term that asks for the dataset size and the global batch.
+    "dataset_size_term": dict(objective="iwae", num_samples=2),
 }
 
 
@@ -52,7 +54,12 @@ def _make_model(strategy, kind):
         if kind == "autoencoder":
             model = vae_tf.Autoencoder(encoder, decoder)
         elif kind in VARIANTS:
-            if kind == "two_layers_vamp":
+            if kind == "dataset_size_term":
+                from test_loss_terms import PenalizedVAE
+
+                model = PenalizedVAE(encoder, decoder, seed=0, **VARIANTS[kind])
+                model.dataset_size = 101
+            elif kind == "two_layers_vamp":
                 model = vae_tf.HierarchicalVAE(
                     *vae_tf.build_hierarchical_networks(2), seed=0, **VARIANTS[kind]
                 )

@@ -332,3 +332,11 @@ def test_ctrl_c_stops_a_running_script_in_one_line():
     assert process.returncode == 130
     assert stderr.endswith("benchmark.py: Interrupted: nothing was written.\n"), stderr[-2000:]
     assert "Traceback" not in stderr
+
+
+def test_docs_flags_md_is_made_from_the_settings_metadata():
+    # python scripts/flags_doc.py rewrites it.
+    with open(os.path.join(REPO, "docs", "flags.md")) as f:
+        assert f.read() == cli.flags_markdown()
+    assert "| `--model` | `vae` | all |" in cli.flags_markdown()
+    assert "| `--beta` | 1.0 | vae |" in cli.flags_markdown()

@@ -32,6 +32,7 @@ from absl import app
 from absl import flags
 from absl import logging
 
+from vae_tf.models import registry
 from vae_tf.runs.config import TrainConfig
 from vae_tf.utils import startup
 from vae_tf.utils.checks import OneOf
@@ -296,3 +297,75 @@ def quiet_logs(flag_values=flags.FLAGS):
     """
     if not flag_values["verbosity"].present:
         logging.set_verbosity(logging.WARNING)
+
+
+# The flags train.py defines besides TrainConfig's (scripts/train.py).
+_RUN_FLAGS = (
+    (
+        "resume",
+        "off",
+        "Insist on resuming --output_dir: its interrupted run, or its finished run "
+        "trained on to --epochs.",
+    ),
+    (
+        "overwrite",
+        "off",
+        "Start afresh: replace a finished run (once the new one is complete), "
+        "discard an interrupted one.",
+    ),
+    (
+        "verbose",
+        "off",
+        "Show the traceback of an error, and TensorFlow's C++ start-up lines (every script).",
+    ),
+)
+
+
+def _default_text(value):
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, str):
+        return f"`{value}`"
+    return str(value)
+
+
+def _cell(text):
+    return text.replace("|", "\\|")
+
+
+def flags_markdown():
+    """docs/flags.md: every flag of train.py, made from the settings' own metadata.
+
+    `python scripts/flags_doc.py` writes it; a test checks that it is current.
+    """
+    defaults = TrainConfig()
+    specific = set(registry.specific_settings())
+    lines = [
+        "# Training flags",
+        "",
+        "Made by `python scripts/flags_doc.py` from the settings' own help texts and bounds "
+        "(`vae_tf.TrainConfig` and the model registry, `vae_tf.models.registry`); "
+        "`python scripts/train.py --helpshort` prints the same. Invalid values or contradictory "
+        "flags (two KL schedules, `--model=autoencoder` with `--beta`) stop with an error that "
+        "names them.",
+        "",
+        "## Models",
+        "",
+        "| `--model` | what it is | the flags it takes besides everyone's |",
+        "|---|---|---|",
+    ]
+    for name in registry.variant_names():
+        variant = registry.get_variant(name)
+        own = ", ".join(f"`--{setting}`" for setting in variant.setting_names()) or "none"
+        lines.append(f"| `{name}` | {_cell(variant.description)} | {own} |")
+    lines += ["", "## Flags", "", "| flag | default | models | meaning |", "|---|---|---|---|"]
+    for name, field in _FIELDS.items():
+        models = ", ".join(registry.takers(name)) if name in specific else "all"
+        help_text = _cell(flag_words(field.metadata["help"]))
+        default = _default_text(getattr(defaults, name))
+        lines.append(f"| `--{name}` | {_cell(default)} | {models} | {help_text} |")
+    for name, default, help_text in _RUN_FLAGS:
+        lines.append(f"| `--{name}` | {default} | all | {help_text} |")
+    return "\n".join(lines) + "\n"
