@@ -1,3 +1,4 @@
+import json
 import os
 import subprocess
 import sys
@@ -31,6 +32,39 @@ def judge_cache(tmp_path_factory):
         vae_tf.data.get_source("mnist"), epochs=1, cache_dir=os.path.join(root, "judges"), log=None
     )
     return root
+
+
+# A run that trains in seconds: the mlp, a 2-D latent space, one epoch of 5 steps on MNIST.
+TINY_RUN = dict(architecture="mlp", latent_dim=2, epochs=1, steps_per_epoch=5)
+
+
+def tiny_config(output_dir, **overrides):
+    """The `TrainConfig` of a tiny run in `output_dir`: `TINY_RUN` with `overrides`."""
+    return vae_tf.TrainConfig(**{**TINY_RUN, "output_dir": str(output_dir), **overrides})
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """`tiny_run(**overrides) -> vae_tf.runs.TrainResult`: a finished tiny run (`tiny_config`).
+
+    A run is trained once per settings and shared by the tests of the
+    process: read it, or copy its folder to change it. With `output_dir=`,
+    a run of its own is trained there instead.
+
+    Example: `tiny_run(latent_dim=3).run_dir`, `tiny_run(model="autoencoder").model`.
+    """
+    base = tmp_path_factory.mktemp("tiny_runs")
+    runs = {}
+
+    def make(output_dir=None, **overrides):
+        if output_dir is not None:
+            return vae_tf.train(tiny_config(output_dir, **overrides), verbose=0)
+        key = json.dumps(overrides, sort_keys=True, default=str)
+        if key not in runs:
+            runs[key] = vae_tf.train(tiny_config(base / f"run{len(runs)}", **overrides), verbose=0)
+        return runs[key]
+
+    return make
 
 
 @pytest.fixture

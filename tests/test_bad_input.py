@@ -5,6 +5,7 @@ import os
 import numpy as np
 import pytest
 from conftest import run_python
+from conftest import tiny_config
 
 from vae_tf import data
 from vae_tf.runs import TrainConfig
@@ -20,15 +21,16 @@ def _npz(path, x_train=None, x_test=None, **arrays):
 
 
 def _train(tmp_path, dataset, **changes):
-    settings = dict(
+    """Trains the conv on `dataset` in `tmp_path/run`: whole epochs of 16 images a step."""
+    config = tiny_config(
+        tmp_path / "run",
         dataset=dataset,
         architecture="conv",
-        latent_dim=2,
-        epochs=1,
         batch_size=16,
-        output_dir=str(tmp_path / "run"),
+        steps_per_epoch=None,
+        **changes,
     )
-    return train(TrainConfig(**{**settings, **changes}), verbose=0)
+    return train(config, verbose=0)
 
 
 def test_own_npz_arrays_train_like_a_named_dataset(tmp_path):

@@ -11,32 +11,21 @@ from conftest import run_python
 import vae_tf
 from vae_tf import data
 from vae_tf.explorer.backends import SavedModelBackend
-from vae_tf.runs import TrainConfig
 from vae_tf.runs import load_run
 from vae_tf.runs import read_config
 from vae_tf.runs import read_history
-from vae_tf.runs import train
 
 
 @pytest.fixture(scope="module")
-def finished_run(tmp_path_factory):
-    """A finished run of 2 steps on 64 digits."""
-    base = tmp_path_factory.mktemp("damaged")
+def finished_run(tmp_path_factory, tiny_run):
+    """A finished run of the conv: 2 steps on 64 digits (shared: tests damage a copy)."""
     (x_train, y_train), (x_test, y_test) = data.load_mnist()
-    dataset = str(base / "digits.npz")
+    dataset = str(tmp_path_factory.mktemp("damaged") / "digits.npz")
     np.savez(
         dataset, x_train=x_train[:64], y_train=y_train[:64], x_test=x_test[:32], y_test=y_test[:32]
     )
-    config = TrainConfig(
-        latent_dim=2,
-        epochs=1,
-        steps_per_epoch=2,
-        batch_size=16,
-        dataset=dataset,
-        output_dir=str(base / "run"),
-    )
-    train(config, verbose=0)
-    return str(base / "run")
+    run = tiny_run(architecture="conv", steps_per_epoch=2, batch_size=16, dataset=dataset)
+    return run.run_dir
 
 
 @pytest.fixture

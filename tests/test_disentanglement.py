@@ -121,19 +121,9 @@ def test_mig_is_near_one_for_a_copy_of_the_factors_and_near_zero_for_noise():
         disentanglement.mutual_information_gap(copy, factors[:10])
 
 
-def test_a_run_on_shapes_is_measured_and_drawn_per_factor(tmp_path):
-    run_dir = str(tmp_path / "run")
-    result = vae_tf.train(
-        vae_tf.TrainConfig(
-            dataset="shapes",
-            architecture="mlp",
-            latent_dim=4,
-            epochs=1,
-            steps_per_epoch=20,
-            output_dir=run_dir,
-        ),
-        verbose=0,
-    )
+def test_a_run_on_shapes_is_measured_and_drawn_per_factor(tmp_path, tiny_run):
+    result = tiny_run(dataset="shapes", latent_dim=4, steps_per_epoch=20)
+    run_dir = result.run_dir
     assert os.path.isfile(os.path.join(run_dir, "factor_traversal.png"))
     source = vae_tf.data.get_source("shapes")
     assert source.image_shape == (64, 64, 1) and source.num_classes == 3
@@ -156,7 +146,8 @@ def test_a_run_on_shapes_is_measured_and_drawn_per_factor(tmp_path):
     # The same run's settings on MNIST: refused before any model is loaded.
     mnist_run = tmp_path / "mnist"
     mnist_run.mkdir()
-    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    with open(os.path.join(run_dir, "config.json")) as f:
+        config = json.load(f)
     (mnist_run / "config.json").write_text(json.dumps({**config, "dataset": "mnist"}))
     with pytest.raises(ValueError, match="mnist has no known factors.*--dataset=shapes"):
         disentanglement_run(str(mnist_run))

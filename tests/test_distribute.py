@@ -1,6 +1,7 @@
-"""tf.distribute: two replicas train exactly like one device; two workers write one run.
+"""tf.distribute: free bits and noise on two replicas; two workers write one run.
 
-The MirroredStrategy check needs two logical CPUs, which must be configured
+Every variant trains alike on two replicas and one device: `run_variant_test`
+checks it (tests/test_variants.py). The MirroredStrategy check here needs two logical CPUs, which must be configured
 before TensorFlow starts, so it runs in a fresh process: this file run as a
 script (`python tests/test_distribute.py mirrored`).
 """
@@ -20,6 +21,7 @@ import numpy as np
 import pytest
 from conftest import REPO
 from conftest import run_python
+from harness import assert_replicas_train_like_one_device
 
 import vae_tf
 from vae_tf import distribute
@@ -28,54 +30,19 @@ from vae_tf.callbacks import TrainingCheckpoint
 TRAIN = os.path.join(REPO, "scripts", "train.py")
 
 
-# Objectives and priors whose terms are not the closed-form ELBO's.
-VARIANTS = {
-    "iwae": dict(objective="iwae", num_samples=3),
-    "two_layers_vamp": dict(objective="iwae", num_samples=2, prior="vamp", prior_components=4),
-    # A named term that asks for the dataset size and the global batch.
-    "dataset_size_term": dict(objective="iwae", num_samples=2),
-}
-
-
-def _fixed_noise(shape, dtype="float32"):
-    """Noise `(batch, K, size)` that is the same on every device: -1 to 1 over the K codes."""
-    import tensorflow as tf
-
-    steps = tf.linspace(-1.0, 1.0, shape[1])[None, :, None]
-    return tf.ones(tf.stack(shape), dtype) * tf.cast(steps, dtype)
-
-
-def _make_model(strategy, kind):
+def _free_bits_model(strategy):
+    """A VAE whose free-bits floor holds for one latent dimension and not the other."""
     import keras
 
     keras.utils.set_random_seed(0)
     with strategy.scope():
-        encoder, decoder = vae_tf.build_encoder_decoder("mlp", 2, variational=kind != "autoencoder")
-        if kind == "autoencoder":
-            model = vae_tf.Autoencoder(encoder, decoder)
-        elif kind in VARIANTS:
-            if kind == "dataset_size_term":
-                from test_loss_terms import PenalizedVAE
-
-                model = PenalizedVAE(encoder, decoder, seed=0, **VARIANTS[kind])
-                model.dataset_size = 101
-            elif kind == "two_layers_vamp":
-                model = vae_tf.HierarchicalVAE(
-                    *vae_tf.build_hierarchical_networks(2), seed=0, **VARIANTS[kind]
-                )
-            else:
-                model = vae_tf.VAE(encoder, decoder, seed=0, **VARIANTS[kind])
-            # The same fixed noise on every replica and on one device (the
-            # replicas' own draws are checked below): what differs is only
-            # how the objective is reduced over the replicas.
-            model.sampler.normal = _fixed_noise
-        else:
-            # z's standard deviation exp(-15) makes the replicas' own noise
-            # irrelevant; KL_j = 14.5 + m_j^2 / 2 puts dimension 0 (m ~ 3)
-            # above the free-bits floor of 16 and dimension 1 below it.
-            encoder.get_layer("z_log_var").bias.assign([-30.0, -30.0])
-            encoder.get_layer("z_mean").bias.assign([3.0, 0.0])
-            model = vae_tf.VAE(encoder, decoder, free_bits=16.0, seed=0)
+        encoder, decoder = vae_tf.build_encoder_decoder("mlp", 2)
+        # z's standard deviation exp(-15) makes the replicas' own noise
+        # irrelevant; KL_j = 14.5 + m_j^2 / 2 puts dimension 0 (m ~ 3)
+        # above the free-bits floor of 16 and dimension 1 below it.
+        encoder.get_layer("z_log_var").bias.assign([-30.0, -30.0])
+        encoder.get_layer("z_mean").bias.assign([3.0, 0.0])
+        model = vae_tf.VAE(encoder, decoder, free_bits=16.0, seed=0)
         # Plain SGD: a replica-count error would scale the updates (Adam
         # would hide it).
         model.compile(optimizer=keras.optimizers.SGD(1e-4), steps_per_execution=1)
@@ -83,6 +50,12 @@ def _make_model(strategy, kind):
 
 
 def _check_mirrored_matches_one_device():
+    """Free bits floor the KL of the GLOBAL batch; replicas draw their own noise.
+
+    Every variant's reduction over replicas is checked by
+    `harness.run_variant_test` (tests/test_variants.py); the floor, taken of
+    the global batch's mean per dimension, is checked here.
+    """
     import tensorflow as tf
 
     cpu = tf.config.list_physical_devices("CPU")[0]
@@ -91,21 +64,7 @@ def _check_mirrored_matches_one_device():
     assert mirrored.num_replicas_in_sync == 2, mirrored.num_replicas_in_sync
     # 5 batches of 20 and a last one of 1: one replica gets no example in it.
     images = vae_tf.data.load_mnist()[1][0][:101]
-    for kind in ("autoencoder", "vae", *VARIANTS):
-        runs = {}
-        for name, strategy in (("one", tf.distribute.get_strategy()), ("two", mirrored)):
-            model = _make_model(strategy, kind)
-            dataset = tf.data.Dataset.from_tensor_slices(images).batch(20)
-            history = model.fit(dataset, epochs=2, verbose=0).history
-            runs[name] = history, [weight.numpy() for weight in model.weights]
-        (history_one, weights_one), (history_two, weights_two) = runs["one"], runs["two"]
-        for key, values in history_one.items():
-            np.testing.assert_allclose(history_two[key], values, rtol=1e-5, err_msg=f"{kind} {key}")
-        initial = _make_model(tf.distribute.get_strategy(), kind).weights
-        moved = max(np.abs(one - start.numpy()).max() for one, start in zip(weights_one, initial))
-        assert moved > 1e-4, f"{kind}: training did not move the weights ({moved})"
-        for one, two in zip(weights_one, weights_two):
-            np.testing.assert_allclose(two, one, rtol=1e-4, atol=1e-6, err_msg=kind)
+    assert_replicas_train_like_one_device(_free_bits_model, images, 20, mirrored)
 
     with mirrored.scope():
         sampler = vae_tf.Sampler(seed=1)
@@ -120,7 +79,7 @@ def _check_mirrored_matches_one_device():
 
 
 @pytest.mark.slow
-def test_two_replicas_train_like_one_device_on_the_same_global_batch():
+def test_free_bits_floor_the_global_batch_on_two_replicas_and_replicas_draw_their_own_noise():
     result = run_python([os.path.abspath(__file__), "mirrored"], timeout=600)
     assert result.returncode == 0 and result.stdout.strip().endswith("OK"), (
         result.stdout[-3000:] + result.stderr[-3000:]

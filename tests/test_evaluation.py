@@ -179,18 +179,10 @@ def test_binarizations():
 
 
 @pytest.fixture(scope="module")
-def binarized_run(tmp_path_factory):
-    """A short run trained on binarized images: `(run_dir, model)`."""
-    run_dir = str(tmp_path_factory.mktemp("evaluation") / "run")
-    config = vae_tf.TrainConfig(
-        architecture="mlp",
-        latent_dim=4,
-        epochs=1,
-        steps_per_epoch=5,
-        binarize=True,
-        output_dir=run_dir,
-    )
-    return run_dir, vae_tf.train(config, verbose=0).model
+def binarized_run(tiny_run):
+    """A tiny run trained on binarized images: `(run_dir, model)` (read, never changed)."""
+    run = tiny_run(latent_dim=4, binarize=True)
+    return run.run_dir, run.model
 
 
 @pytest.mark.slow

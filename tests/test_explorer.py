@@ -52,20 +52,14 @@ def test_png_refuses_a_batch():
 # -- the API over HTTP ---------------------------------------------------------
 
 
-def trained_run(base, name, **settings):
-    config = vae_tf.TrainConfig(
-        architecture="mlp", epochs=1, steps_per_epoch=30, output_dir=str(base / name), **settings
-    )
-    return vae_tf.train(config, verbose=0).run_dir
-
-
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    """A 2-D run and a conditional 5-D run, trained for 30 steps."""
-    base = tmp_path_factory.mktemp("explorer_runs")
+def runs(tmp_path_factory, tiny_run):
+    """A 2-D run and a conditional 5-D run, trained for 30 steps (read, never changed)."""
+    # The plain run in a folder of its own: the script names it by its folder, plain2.
+    plain = tmp_path_factory.mktemp("explorer_runs") / "plain2"
     return {
-        "plain": trained_run(base, "plain2", latent_dim=2),
-        "conditional": trained_run(base, "conditional5", latent_dim=5, conditional=True),
+        "plain": tiny_run(output_dir=plain, steps_per_epoch=30).run_dir,
+        "conditional": tiny_run(latent_dim=5, conditional=True, steps_per_epoch=30).run_dir,
     }
 
 

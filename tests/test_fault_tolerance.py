@@ -1,5 +1,6 @@
 """Runs that survive crashes: checkpoints, kill-and-resume, NaN stop, run directories."""
 
+import dataclasses
 import errno
 import glob
 import json
@@ -15,6 +16,7 @@ import keras
 import numpy as np
 import pytest
 from conftest import REPO
+from conftest import tiny_config
 
 import vae_tf
 from vae_tf import cli
@@ -158,17 +160,16 @@ def test_sigint_sigterm_and_a_double_ctrl_c_resume_to_the_uninterrupted_weights(
     assert "checkpoint" not in os.listdir(run_dir)
 
 
-def _config(tmp_path, **changes):
+def _config(tmp_path, output_dir=None, **changes):
+    """The conv on the digits, 2 steps of 16 an epoch, in `output_dir` (default: tmp_path/run)."""
     settings = dict(
-        latent_dim=2,
-        epochs=1,
+        architecture="conv",
         steps_per_epoch=2,
         batch_size=16,
         steps_per_execution=1,
         dataset=_digits(tmp_path),
-        output_dir=str(tmp_path / "run"),
     )
-    return TrainConfig(**{**settings, **changes})
+    return tiny_config(output_dir or tmp_path / "run", **{**settings, **changes})
 
 
 def _interrupt(config, at_step):
@@ -298,7 +299,7 @@ def test_interrupted_run_with_other_settings_is_refused_not_resumed(tmp_path):
 
 def test_default_output_dir_finds_the_interrupted_run(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    config = _config(tmp_path, output_dir=None)
+    config = dataclasses.replace(_config(tmp_path), output_dir=None)
     staging = tmp_path / "runs" / "conv_latent2_20260101-000000.partial"
     os.makedirs(staging / "checkpoint")
     settings = {**config.settings(), "output_dir": "elsewhere"}

@@ -168,22 +168,17 @@ def test_a_trained_model_scores_better_than_an_untrained_one(models, cached_judg
     assert good["precision"] == pytest.approx(expected["precision"], abs=2e-3)
 
 
-def test_conditional_models_are_judged_on_their_classes(cached_judge, digits_npz, tmp_path):
+def test_conditional_models_are_judged_on_their_classes(cached_judge, digits_npz, tiny_run):
     """A short conditional run on the .npz: its evaluation holds the conditional accuracy."""
     judge, cache, _ = cached_judge
-    run_dir = str(tmp_path / "run")
-    vae_tf.train(
-        vae_tf.TrainConfig(
-            architecture="mlp",
-            latent_dim=4,
-            dataset=digits_npz,
-            conditional=True,
-            epochs=2,
-            batch_size=32,
-            output_dir=run_dir,
-        ),
-        verbose=0,
-    )
+    run_dir = tiny_run(
+        latent_dim=4,
+        dataset=digits_npz,
+        conditional=True,
+        epochs=2,
+        batch_size=32,
+        steps_per_epoch=None,
+    ).run_dir
     result = sample_quality_run(
         run_dir, num_examples=300, judge_epochs=2, cache_dir=cache, log=None
     )

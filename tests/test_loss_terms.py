@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import pytest
 from conftest import assert_close
+from harness import run_variant_test
 
 import vae_tf
 from vae_tf.models import VAE
@@ -38,6 +39,7 @@ def test_the_objective_adds_weighted_terms_floors_per_dimension_and_skips_logged
         batch_objective({"kl": LossTerm(kl, optimized=False)})
 
 
+@keras.saving.register_keras_serializable(package="vae_tf_tests")
 class PenalizedVAE(VAE):
     """A VAE with one more term outside the ELBO: the squared code times global batch / N.
 
@@ -80,6 +82,17 @@ def test_a_new_term_is_logged_by_its_name_with_no_other_change(mnist_small):
     assert logs["total_loss"] == pytest.approx(
         float(np.mean(terms["reconstruction"] + terms["kl"])), rel=0.05
     )
+
+
+def test_a_term_that_needs_the_dataset_size_and_the_global_batch_passes_the_harness(
+    mnist_small, tmp_path
+):
+    # Its mirrored check weighs by the global batch: a replica's own would
+    # halve the penalty's gradient on two replicas.
+    (x, _), _ = mnist_small
+    model = _penalized(objective="iwae", num_samples=2)
+    history = run_variant_test(model, x[:64], tmp_path=tmp_path)
+    assert "code_norm_loss" in history and "val_code_norm_loss" in history
 
 
 def test_a_term_that_is_not_named_is_refused_with_the_fix(mnist_small):

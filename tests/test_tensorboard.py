@@ -26,17 +26,10 @@ from vae_tf.utils.images import to_uint8
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    config = vae_tf.TrainConfig(
-        architecture="mlp",
-        latent_dim=2,
-        epochs=2,
-        steps_per_epoch=6,
-        seed=5,
-        output_dir=str(tmp_path_factory.mktemp("tb") / "run"),
-    )
-    result = vae_tf.train(config, verbose=0)
-    return result
+def run(tmp_path_factory, tiny_run):
+    # A folder of its own named "run": TensorBoard is served the folder around it.
+    output_dir = tmp_path_factory.mktemp("tb") / "run"
+    return tiny_run(output_dir=output_dir, epochs=2, steps_per_epoch=6, seed=5)
 
 
 def events(log_dir):

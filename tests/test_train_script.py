@@ -71,16 +71,8 @@ def test_train_script_writes_every_artifact(tmp_path):
         assert (run_dir / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_train_without_2d_latent_skips_the_grid(tmp_path):
-    config = vae_tf.TrainConfig(
-        architecture="mlp",
-        latent_dim=3,
-        epochs=1,
-        steps_per_epoch=2,
-        train_on_all=True,
-        output_dir=str(tmp_path / "run"),
-    )
-    result = vae_tf.train(config, verbose=0)
+def test_train_without_2d_latent_skips_the_grid(tiny_run):
+    result = tiny_run(latent_dim=3, steps_per_epoch=2, train_on_all=True)
     files = set(os.listdir(result.run_dir))
     assert ARTIFACTS - {"latent_grid.png"} <= files and "latent_grid.png" not in files
     assert "val_loss" not in result.history  # all 70,000 images train
@@ -145,16 +137,8 @@ def test_config_validation_names_the_field():
             vae_tf.TrainConfig(**{field: value}).validate()
 
 
-def test_short_epochs_never_run_out_of_data(tmp_path):
+def test_short_epochs_never_run_out_of_data(tiny_run):
     # 3 batches per pass, 2 steps per epoch, 4 epochs: 8 steps need a repeated dataset.
-    config = vae_tf.TrainConfig(
-        architecture="mlp",
-        latent_dim=2,
-        epochs=4,
-        steps_per_epoch=2,
-        batch_size=20000,
-        output_dir=str(tmp_path / "run"),
-    )
-    result = vae_tf.train(config, verbose=0)
+    result = tiny_run(epochs=4, steps_per_epoch=2, batch_size=20000)
     assert int(result.model.optimizer.iterations.numpy()) == 8
     assert len(result.history["loss"]) == 4 and np.all(np.isfinite(result.history["loss"]))

@@ -24,29 +24,13 @@ BLOCK_VAE_TF = (
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    """Three short runs: 2-D and 3-D latent spaces, and a 2-D autoencoder."""
-    base = tmp_path_factory.mktemp("runs")
-    paths = {}
-    for latent_dim in (2, 3):
-        config = vae_tf.TrainConfig(
-            architecture="mlp",
-            latent_dim=latent_dim,
-            epochs=1,
-            steps_per_epoch=5,
-            output_dir=str(base / f"latent{latent_dim}"),
-        )
-        paths[latent_dim] = vae_tf.train(config, verbose=0).run_dir
-    config = vae_tf.TrainConfig(
-        architecture="mlp",
-        latent_dim=2,
-        epochs=1,
-        steps_per_epoch=5,
-        autoencoder=True,
-        output_dir=str(base / "autoencoder"),
-    )
-    paths["autoencoder"] = vae_tf.train(config, verbose=0).run_dir
-    return paths
+def runs(tiny_run):
+    """Three tiny runs: 2-D and 3-D latent spaces, and a 2-D autoencoder (read, never changed)."""
+    return {
+        2: tiny_run().run_dir,
+        3: tiny_run(latent_dim=3).run_dir,
+        "autoencoder": tiny_run(model="autoencoder").run_dir,
+    }
 
 
 def test_training_writes_the_figures_that_fit(runs):

@@ -121,29 +121,38 @@ def gaussian_kl_per_dimension(z_mean, z_log_var):
 def gaussian_kl(z_mean, z_log_var):
     """`KL(N(z_mean, exp(z_log_var)) || N(0, I))`, summed over latent dims.
 
-    `0.5 * sum_j(exp(lv_j) + m_j^2 - 1 - lv_j)`.
+    `0.5 * sum_j(exp(lv_j) + m_j^2 - 1 - lv_j)`, over every axis of the code
+    but the batch's: `(batch, d)` or `(batch, h, w, c)`.
 
     Returns:
         Float32 tensor of shape `(batch,)`, in nats.
     """
-    return ops.sum(gaussian_kl_per_dimension(z_mean, z_log_var), axis=-1)
+    per_dimension = gaussian_kl_per_dimension(z_mean, z_log_var)
+    return ops.sum(per_dimension, axis=tuple(range(1, len(per_dimension.shape))))
 
 
-def standard_normal_log_density(z):
-    """`log N(z; 0, I)`, summed over the last axis (the latent dimensions)."""
+def _code_axes(code_rank):
+    return tuple(range(-code_rank, 0))
+
+
+def standard_normal_log_density(z, code_rank=1):
+    """`log N(z; 0, I)`, summed over the code's last `code_rank` axes (3 for `(h, w, c)` codes)."""
     z = ops.cast(z, "float32")
-    return -0.5 * ops.sum(ops.square(z) + math.log(2.0 * math.pi), axis=-1)
+    return -0.5 * ops.sum(ops.square(z) + math.log(2.0 * math.pi), axis=_code_axes(code_rank))
 
 
-def diagonal_normal_log_density(epsilon, z_log_var):
-    """`log N(z; m, exp(lv))` of `z = m + exp(lv / 2) * epsilon`, summed over the last axis.
+def diagonal_normal_log_density(epsilon, z_log_var, code_rank=1):
+    """`log N(z; m, exp(lv))` of `z = m + exp(lv / 2) * epsilon`, summed over the code's axes.
 
     Written in terms of the standardized noise `epsilon`, which is exact and
-    avoids dividing by a tiny variance.
+    avoids dividing by a tiny variance. The code is its last `code_rank`
+    axes (3 for `(h, w, c)` codes).
     """
     epsilon = ops.cast(epsilon, "float32")
     z_log_var = ops.cast(z_log_var, "float32")
-    return -0.5 * ops.sum(ops.square(epsilon) + z_log_var + math.log(2.0 * math.pi), axis=-1)
+    return -0.5 * ops.sum(
+        ops.square(epsilon) + z_log_var + math.log(2.0 * math.pi), axis=_code_axes(code_rank)
+    )
 
 
 def diagonal_mixture_log_density(z, means, log_vars, log_weights):

@@ -65,6 +65,12 @@ class Explorer:
     """
 
     def __init__(self, backend, images=None, labels=None, name="model"):
+        if len(backend.code_shape) != 1:
+            raise ValueError(
+                f"The explorer's page shows flat codes, one slider per dimension; this model's "
+                f"codes have shape {backend.code_shape}. Decode and encode them through "
+                "vae_tf.explorer.KerasBackend or the SavedModel's endpoints instead."
+            )
         self.backend = backend
         self.name = name
         self.latent_dim = backend.latent_dim

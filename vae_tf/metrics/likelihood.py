@@ -114,7 +114,8 @@ def _chunks(model, images, labels, num_samples, chunk_size, seed):
         reconstruction = np.concatenate([ops.convert_to_numpy(part[1]) for part in parts], axis=1)
         closed_form = model.prior.kl(model.posterior(block, condition))
         if closed_form is not None:
-            kl = ops.convert_to_numpy(ops.sum(closed_form, axis=-1))
+            # Summed over every axis of the code: (d,) or (h, w, c).
+            kl = ops.convert_to_numpy(closed_form).reshape(len(block), -1).sum(axis=1)
         else:
             kl = np.mean(-weights - reconstruction, axis=1)
         yield start, weights, reconstruction, kl

@@ -93,6 +93,8 @@ class LatentVariableModel(keras.Model):
         prior: `p(z)`, by name (`vae_tf.models.priors.PRIORS`: `"normal"`,
             `"mog"`, `"vamp"`) or a `vae_tf.models.Prior` of the latent size.
         prior_components: K of the mixture priors.
+        dataset_size: The number of training examples, for terms that need
+            it (see `dataset_size`); saved with the model.
     """
 
     #: The named terms of `loss_terms`, each logged as `<name>_loss`.
@@ -113,6 +115,7 @@ class LatentVariableModel(keras.Model):
         num_classes=None,
         prior="normal",
         prior_components=500,
+        dataset_size=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -132,6 +135,11 @@ class LatentVariableModel(keras.Model):
         self.sampler = Sampler(seed=seed, name="sampler")
         self.prior_components = PRIOR_COMPONENTS("prior_components", prior_components)
         self.prior = self._make_prior(prior, prior_components)
+        # Both make their state in __init__. Marked built, so that Keras never
+        # builds the model by calling it on a batch's images alone: a
+        # conditional model also needs the labels (a loaded one failed to fit
+        # under MirroredStrategy).
+        self.sampler.built = self.prior.built = True
         # A variable, so that schedules change it without retracing the step.
         self.kl_weight = self.add_weight(
             shape=(), initializer="ones", trainable=False, dtype="float32", name="kl_weight"
@@ -144,7 +152,7 @@ class LatentVariableModel(keras.Model):
                 dtype="float32",
                 name="log_sigma",
             )
-        self.dataset_size = None
+        self.dataset_size = dataset_size
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.total_loss_tracker = keras.metrics.Mean(name="total_loss")
         self.term_trackers = {
@@ -196,13 +204,17 @@ class LatentVariableModel(keras.Model):
 
     def _make_prior(self, prior, components):
         if isinstance(prior, Prior):
-            if prior.latent_dim != self.latent_dim:
+            prior_shape = tuple(getattr(prior, "code_shape", (prior.latent_dim,)))
+            if prior_shape != self.code_shape:
                 raise ValueError(
-                    f"The prior is over codes of size {prior.latent_dim}, but the "
-                    f"encoder gives codes of size {self.latent_dim}."
+                    f"The prior is over codes of shape {prior_shape}, but the encoder gives "
+                    f"codes of shape {self.code_shape}: build the prior for that shape (a "
+                    "StandardNormal takes code_shape=; the mixtures take flat codes only)."
                 )
         else:
-            prior = make_prior(prior, self.latent_dim, self.image_shape, components)
+            prior = make_prior(
+                prior, self.latent_dim, self.image_shape, components, self.code_shape
+            )
         prior.attach(self)
         return prior
 
@@ -414,7 +426,8 @@ class LatentVariableModel(keras.Model):
         (`reconstruction` and `kl`) is an unbiased estimate of the
         per-example negative ELBO. `labels` only for a conditional model.
         """
-        terms = self.loss_terms(images, self.condition(labels), training)
+        images = ops.convert_to_tensor(_checked_if_array(images, self.image_shape, "images"))
+        terms = self.loss_terms(images, self.condition(labels, images.shape[0]), training)
         return {name: term.per_example() for name, term in terms.items()}
 
     # -- the one training and evaluation step -------------------------------
@@ -587,6 +600,7 @@ class LatentVariableModel(keras.Model):
             "num_classes": self.num_classes,
             "prior": prior_config(self.prior),
             "prior_components": self.prior_components,
+            "dataset_size": self.dataset_size,
         }
 
     @classmethod

@@ -131,11 +131,9 @@ class HierarchicalVAE(VAE):
         """
         posterior = posterior or self.posterior(images, training=training)
         noise = posterior.noise(seed_or_noise, num_samples)
-        z1, z2, log_q1, log_q2 = posterior.layer_draws(noise)
+        z1, flat_z1, flat_z2, log_q1, log_q2 = posterior.layer_draws(noise)
         batch, count = ops.shape(z1)[0], ops.shape(z1)[1]
-        flat_z2 = ops.reshape(z2, (batch * count, self.latent_dim))
         prior_mean, prior_log_var = self.top_decoder(flat_z2, training=training)
-        flat_z1 = ops.reshape(z1, (batch * count, self.hidden_latent_dim))
         flat_z1_log_prior = -0.5 * ops.sum(
             ops.square(flat_z1 - prior_mean) * ops.exp(-prior_log_var)
             + prior_log_var

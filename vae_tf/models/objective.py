@@ -31,8 +31,8 @@ class LossTerm:
     """One named term of a variant's objective, per example, in nats.
 
     Args:
-        value: `(batch,)`, or `(batch, d)` per dimension (a KL term), summed
-            over the last axis per example.
+        value: `(batch,)`, or per dimension of the code (a KL term),
+            `(batch, d)` or `(batch, h, w, c)`, summed per example.
         weight: Its weight in the optimized objective (a number or a
             variable, such as the KL weight that schedules drive).
         optimized: Whether it enters the optimized objective (False: logged
@@ -56,7 +56,7 @@ class LossTerm:
         """The term of each example, `(batch,)`."""
         if len(self.value.shape) == 1:
             return self.value
-        return ops.sum(self.value, axis=-1)
+        return ops.sum(self.value, axis=tuple(range(1, len(self.value.shape))))
 
 
 def _replica_context():

@@ -175,7 +175,12 @@ class DiagonalGaussian(Posterior):
     def _draw(self, noise):
         draws = reparameterize(self.loc, self.log_var, noise)
         log_var = self.log_var if len(noise.shape) == len(self.loc.shape) else self.log_var[:, None]
-        return draws, losses.diagonal_normal_log_density(noise, log_var)
+        return draws, losses.diagonal_normal_log_density(noise, log_var, self.code_rank)
+
+    @property
+    def code_rank(self):
+        """The number of the code's axes: 1 for `(d,)` codes, 3 for `(h, w, c)`."""
+        return len(self.loc.shape) - 1
 
     def log_prob(self, draws):
         log_var = self.log_var
@@ -184,7 +189,7 @@ class DiagonalGaussian(Posterior):
             mean, log_var = mean[:, None], log_var[:, None]
         draws, mean = ops.cast(draws, "float32"), ops.cast(mean, "float32")
         noise = (draws - mean) * ops.exp(-0.5 * ops.cast(log_var, "float32"))
-        return losses.diagonal_normal_log_density(noise, log_var)
+        return losses.diagonal_normal_log_density(noise, log_var, self.code_rank)
 
     def mean(self):
         return self.loc
@@ -273,21 +278,31 @@ class TwoLayerGaussian(Posterior):
         return self.bottom.loc.dtype
 
     def layer_draws(self, noise):
-        """`(z1, z2, log q(z1|x), log q(z2|z1))` of the noise `(batch, K, hidden + latent)`."""
+        """The draws of both layers from the noise `(batch, K, hidden + latent)`.
+
+        Returns:
+            `(z1, flat_z1, flat_z2, log q(z1|x), log q(z2|z1))`: z1 `(batch, K,
+            hidden)`, and z1 and z2 with the draws on the batch axis,
+            `(batch * K, ...)`, as the top networks take them (one flat z1
+            for all its uses: its gradients add up in one order); the
+            log-densities `(batch, K)`.
+        """
         batch, num_samples = ops.shape(noise)[0], ops.shape(noise)[1]
         hidden, latent = self.hidden_dim, self.latent_dim
         noise1, noise2 = noise[..., :hidden], noise[..., hidden:]
         z1, log_q1 = self.bottom._draw(noise1)
-        top = self.top(ops.reshape(z1, (batch * num_samples, hidden)))
-        flat_z2, flat_log_q2 = top._draw(ops.reshape(noise2, (batch * num_samples, latent)))
-        z2 = ops.reshape(flat_z2, (batch, num_samples, latent))
-        return z1, z2, log_q1, ops.reshape(flat_log_q2, (batch, num_samples))
+        flat_z1 = ops.reshape(z1, (batch * num_samples, hidden))
+        flat_z2, flat_log_q2 = self.top(flat_z1)._draw(
+            ops.reshape(noise2, (batch * num_samples, latent))
+        )
+        return z1, flat_z1, flat_z2, log_q1, ops.reshape(flat_log_q2, (batch, num_samples))
 
     def _draw(self, noise):
         single = len(noise.shape) == 2
         if single:
             noise = noise[:, None]
-        z1, z2, log_q1, log_q2 = self.layer_draws(noise)
+        z1, _, flat_z2, log_q1, log_q2 = self.layer_draws(noise)
+        z2 = ops.reshape(flat_z2, (ops.shape(z1)[0], ops.shape(z1)[1], self.latent_dim))
         draws, log_q = ops.concatenate([z1, ops.cast(z2, z1.dtype)], axis=-1), log_q1 + log_q2
         return (draws[:, 0], log_q[:, 0]) if single else (draws, log_q)
 

@@ -65,11 +65,11 @@ class Prior(keras.layers.Layer):
         self.latent_dim = check_positive_int("latent_dim", latent_dim)
 
     def log_prob(self, z):
-        """`log p(z)` summed over the last axis (the latent dimensions), in nats."""
+        """`log p(z)` summed over the code's axes (the latent dimensions), in nats."""
         raise NotImplementedError
 
     def sample(self, num_samples, seed):
-        """`(num_samples, latent_dim)` codes drawn from the prior.
+        """`(num_samples, *code_shape)` codes drawn from the prior (`(num_samples, latent_dim)`).
 
         Args:
             num_samples: How many codes (an integer or an int32 scalar tensor).
@@ -113,20 +113,29 @@ class StandardNormal(Prior):
     notation = "N(0, I)"
     closed_form_kl = True
 
+    def __init__(self, latent_dim, code_shape=None, **kwargs):
+        super().__init__(latent_dim, **kwargs)
+        self.code_shape = tuple(code_shape or (latent_dim,))
+        if self.code_shape[-1] != latent_dim:
+            raise ValueError(f"code_shape {self.code_shape} must end in latent_dim ({latent_dim}).")
+
     def log_prob(self, z):
-        return losses.standard_normal_log_density(z)
+        return losses.standard_normal_log_density(z, len(self.code_shape))
 
     def sample(self, num_samples, seed):
         if isinstance(seed, keras.random.SeedGenerator):
-            return keras.random.normal((num_samples, self.latent_dim), seed=seed)
+            return keras.random.normal((num_samples, *self.code_shape), seed=seed)
         return tf.random.stateless_normal(
-            tf.stack([num_samples, self.latent_dim]), seed=_stateless_seed(seed)
+            tf.stack([num_samples, *self.code_shape]), seed=_stateless_seed(seed)
         )
 
     def kl(self, posterior):
         if not isinstance(posterior, DiagonalGaussian):
             return None
         return losses.gaussian_kl_per_dimension(posterior.loc, posterior.log_var)
+
+    def get_config(self):
+        return {**super().get_config(), "code_shape": list(self.code_shape)}
 
 
 def _stateless_draws(seed):
@@ -303,13 +312,22 @@ PRIORS = tuple(_BY_NAME)
 PRIOR = OneOf(PRIORS)
 
 
-def make_prior(name, latent_dim, image_shape, components=500):
+def make_prior(name, latent_dim, image_shape, components=500, code_shape=None):
     """The prior called `name` in `PRIORS` ("normal", "mog" or "vamp"), in float32.
 
     `components` is K of the mixtures; the standard normal ignores it.
+    `code_shape`: of codes that are not flat, `(h, w, c)`: the standard
+    normal only.
     """
     PRIOR("prior", name)
-    arguments = {"mog": (components,), "vamp": (image_shape, components)}.get(name, ())
+    if name == "normal":
+        return StandardNormal(latent_dim, code_shape, name="prior", dtype="float32")
+    if code_shape is not None and len(code_shape) != 1:
+        raise ValueError(
+            f"prior={name!r} is a mixture over flat codes, but this model's codes have shape "
+            f"{tuple(code_shape)}: use prior='normal'."
+        )
+    arguments = {"mog": (components,), "vamp": (image_shape, components)}[name]
     return _BY_NAME[name](latent_dim, *arguments, name="prior", dtype="float32")
 
 
