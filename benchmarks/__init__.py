@@ -5,6 +5,8 @@
   prints them; docs/benchmarks.md records them).
 - `torch_reference`: the same `conv` and `mlp` models in PyTorch, where
   torch is installed.
+- `disentanglement_metrics`: the seven disentanglement metrics timed on
+  10,000 codes (`python benchmarks/disentanglement_metrics.py`).
 
 Importable from the repository's root (`scripts/benchmark.py` and the tests
 put it on `sys.path`).

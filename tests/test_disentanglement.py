@@ -132,12 +132,15 @@ def test_a_run_on_shapes_is_measured_and_drawn_per_factor(tmp_path, tiny_run):
     assert len(y_train) == shapes.TRAIN_COUNT and factors.shape == (shapes.TEST_COUNT, 5)
     np.testing.assert_array_equal(y_test, factors[:, 0])
     np.testing.assert_array_equal(x_test[:50], shapes.render_shapes(factors[:50]))
-    measured = disentanglement_run(run_dir)
-    codes = vae_tf.latent.encode_means(result.model, x_test)
-    expected = disentanglement.mutual_information_gap(codes, factors)
-    assert measured["mig"] == pytest.approx(expected["mig"])
+    measured = disentanglement_run(run_dir, num_examples=1000, seed=2)
+    codes = vae_tf.latent.encode_means(result.model, x_test[:1000])
+    expected = disentanglement.disentanglement_metrics(codes, factors[:1000], seed=2)
+    for key in disentanglement.METRIC_KEYS:
+        assert measured[key] == pytest.approx(expected[key]), key
+        assert 0 <= measured[key] <= 1, (key, measured[key])
     assert list(measured["mig_per_factor"]) == list(shapes.FACTOR_NAMES)
-    assert 0 <= measured["mig"] <= 1
+    assert set(measured["disentanglement_seconds"]) == set(expected["seconds"])
+    assert measured["disentanglement_examples"] == 1000
     figure = plotting.factor_traversal_figure(
         result.model, x_test[:500], factors[:500], shapes.FACTOR_NAMES, steps=5
     )

@@ -9,13 +9,16 @@
   trained once and cached.
 - `generation`: a model's samples seen by the judge (FID, precision, recall,
   conditional accuracy).
-- `disentanglement`: the mutual information gap of codes against known factors.
+- `disentanglement`: how well codes separate known factors, one module a
+  metric: the mutual information gap, the FactorVAE and beta-VAE scores,
+  DCI and SAP (`disentanglement_metrics` runs them all).
 
 Example:
 
 ```python
 from vae_tf.metrics import frechet_distance, precision_recall
 from vae_tf.metrics import load_judge, sample_quality, mutual_information_gap
+from vae_tf.metrics import factor_vae_score, beta_vae_score, dci, sap, disentanglement_metrics
 from vae_tf.metrics import evaluate_likelihood, active_units
 ```
 
@@ -23,7 +26,12 @@ A run directory's evaluation is `vae_tf.runs.evaluate` (`evaluate_run`,
 `sample_quality_run`, `disentanglement_run`).
 """
 
+from vae_tf.metrics.disentanglement import beta_vae_score
+from vae_tf.metrics.disentanglement import dci
+from vae_tf.metrics.disentanglement import disentanglement_metrics
+from vae_tf.metrics.disentanglement import factor_vae_score
 from vae_tf.metrics.disentanglement import mutual_information_gap
+from vae_tf.metrics.disentanglement import sap
 from vae_tf.metrics.generation import conditional_accuracy
 from vae_tf.metrics.generation import sample_quality
 from vae_tf.metrics.judge import Judge
@@ -41,8 +49,12 @@ __all__ = [
     "Judge",
     "NoJudgeError",
     "active_units",
+    "beta_vae_score",
     "conditional_accuracy",
+    "dci",
+    "disentanglement_metrics",
     "evaluate_likelihood",
+    "factor_vae_score",
     "frechet_distance",
     "gaussian_frechet_distance",
     "layer_report",
@@ -51,4 +63,5 @@ __all__ = [
     "mutual_information_gap",
     "precision_recall",
     "sample_quality",
+    "sap",
 ]

@@ -28,7 +28,7 @@ import time
 
 from vae_tf import data
 from vae_tf.latent import encode_means
-from vae_tf.metrics.disentanglement import mutual_information_gap
+from vae_tf.metrics.disentanglement import disentanglement_metrics
 from vae_tf.metrics.generation import compare_features
 from vae_tf.metrics.generation import sample_quality
 from vae_tf.metrics.judge import load_judge
@@ -60,6 +60,7 @@ def evaluate_run(
     chunk_size=2048,
     arrays=None,
     progress=False,
+    log=None,
 ):
     """`evaluate_likelihood` of a run directory's model on its data (MNIST, ..., a folder).
 
@@ -76,6 +77,8 @@ def evaluate_run(
         arrays: The run's dataset as `load_dataset()` returns it, if already
             loaded.
         progress: Show the progress of the importance sampling.
+        log: Called with a line per disentanglement metric (its value and
+            seconds), for data with known factors; or None.
 
     Returns:
         `evaluate_likelihood`'s dict, plus `kl_estimate` ("closed form" or
@@ -83,8 +86,9 @@ def evaluate_run(
         model with two stochastic layers, `active_units`, `latent_dim`,
         `conditional` (then the figures bound `-log p(x | label)`), `split`,
         `binarize`, `run_dir` and `seconds`; for data with known factors,
-        `disentanglement_run`'s `mig`, `mig_per_factor` and
-        `mig_best_dimensions`.
+        `disentanglement_run`'s (on the same `num_examples` images):
+        `vae_tf.metrics.disentanglement.METRIC_KEYS`, `mig_per_factor`,
+        `mig_best_dimensions`, `disentanglement_seconds`.
     """
     if split not in ("test", "train"):
         raise ValueError(f"split must be 'test' or 'train'; got {split!r}.")
@@ -112,7 +116,11 @@ def evaluate_run(
     )
     layers = layer_report(model, images, seed=seed) if model.stochastic_layers > 1 else {}
     source = data_source(config)
-    factors = _gap_of_codes(model, config, source, split, arrays) if source.factors else {}
+    factors = (
+        _disentanglement_of_codes(model, config, source, split, num_examples, seed, arrays, log)
+        if source.factors
+        else {}
+    )
     return {
         **result,
         **layers,
@@ -213,15 +221,27 @@ def sample_quality_run(
     }
 
 
-def disentanglement_run(run_dir, split="test", arrays=None, bins=20):
-    """The mutual information gap of a run's codes, on data with known factors (`shapes`).
+def disentanglement_run(run_dir, split="test", num_examples=None, seed=0, arrays=None, log=None):
+    """Every disentanglement metric of a run's codes, on data with known factors (`shapes`).
 
-    Every image of the split is encoded (its posterior mean) and compared
-    with its factors (`vae_tf.metrics.disentanglement`).
+    The first `num_examples` images of the split (all by default) are
+    encoded (their posterior means) and compared with their factors
+    (`vae_tf.metrics.disentanglement_metrics`).
+
+    Args:
+        run_dir: A run directory written by `vae_tf.train`.
+        split: `"test"` or `"train"`.
+        num_examples: How many images (bounds the cost); None: all.
+        seed: Seed of the metrics' draws and classifiers.
+        arrays: The run's dataset as `load_dataset()` returns it, if loaded.
+        log: Called with a line per metric (its value and seconds), or None.
 
     Returns:
-        `{"mig", "mig_per_factor": {factor: gap}, "mig_best_dimensions":
-        {factor: dimension}}`.
+        `{"mig", "factor_vae_score", "beta_vae_score", "dci_disentanglement",
+        "dci_completeness", "dci_informativeness", "sap", "mig_per_factor":
+        {factor: gap}, "mig_best_dimensions": {factor: dimension},
+        "disentanglement_seconds": {metric: seconds},
+        "disentanglement_examples"}`.
 
     Raises:
         ValueError: when the run's data has no known factors.
@@ -230,20 +250,25 @@ def disentanglement_run(run_dir, split="test", arrays=None, bins=20):
     source = data_source(config)
     if source.factors is None:
         raise ValueError(
-            f"{source.name} has no known factors of variation: the mutual information gap "
-            "needs a dataset that has them (--dataset=shapes)."
+            f"{source.name} has no known factors of variation: the disentanglement metrics "
+            f"need a dataset that has them (--dataset={' or --dataset='.join(_factor_datasets())})."
         )
-    return _gap_of_codes(load_run(run_dir).model, config, source, split, arrays, bins)
+    model = load_run(run_dir).model
+    return _disentanglement_of_codes(model, config, source, split, num_examples, seed, arrays, log)
 
 
-def _gap_of_codes(model, config, source, split, arrays, bins=20):
+def _factor_datasets():
+    """The registered datasets with known factors."""
+    return [name for name in data.registry.names() if data.get_source(name).factors is not None]
+
+
+def _disentanglement_of_codes(model, config, source, split, num_examples, seed, arrays, log):
     """`disentanglement_run`'s figures for a `model` already loaded."""
-    images, labels = split_images(config, split, None, arrays)
+    images, labels = split_images(config, split, num_examples, arrays)
     codes = encode_means(model, images, labels if model.conditional else None)
-    result = mutual_information_gap(codes, source.factors(split), bins, source.factor_names)
-    names = result["factor_names"]
-    return {
-        "mig": result["mig"],
-        "mig_per_factor": dict(zip(names, map(float, result["gaps"]))),
-        "mig_best_dimensions": dict(zip(names, map(int, result["best_dimensions"]))),
-    }
+    factors = source.factors(split)[: len(codes)]
+    result = disentanglement_metrics(
+        codes, factors, seed=seed, factor_names=source.factor_names, log=log
+    )
+    seconds = result.pop("seconds")
+    return {**result, "disentanglement_seconds": seconds, "disentanglement_examples": len(codes)}
