@@ -27,6 +27,12 @@ def keras_numpy(value):
     return keras.ops.convert_to_numpy(value)
 
 
+@pytest.fixture(autouse=True)
+def initial_weights():
+    """The networks' initial weights, the same at every run: the same numbers to check."""
+    keras.utils.set_random_seed(0)
+
+
 @pytest.fixture(scope="module")
 def digits(mnist_small):
     (x, y), _ = mnist_small
@@ -95,11 +101,16 @@ def test_codes_of_shape_h_w_c(digits, tmp_path, variational):
     if variational:
         # The KL sums over every axis of the code: against the closed form by hand.
         z_mean, z_log_var = (keras_numpy(v) for v in model.encode(digits[0][:4]))
-        expected = 0.5 * (np.exp(z_log_var) + z_mean**2 - 1 - z_log_var).sum(axis=(1, 2, 3))
+        mean, log_var = z_mean.astype("float64"), z_log_var.astype("float64")
+        expected = 0.5 * (np.exp(log_var) + mean**2 - 1 - log_var).sum(axis=(1, 2, 3))
+        # float32 sums of 98 terms each: a few 1e-7 nats apart from float64's.
         kl = model.per_example_losses(digits[0][:4])["kl"]
-        np.testing.assert_allclose(keras_numpy(kl), expected, rtol=1e-5)
+        np.testing.assert_allclose(keras_numpy(kl), expected, rtol=1e-5, atol=1e-5)
         np.testing.assert_allclose(
-            keras_numpy(vae_tf.losses.gaussian_kl(z_mean, z_log_var)), expected, rtol=1e-5
+            keras_numpy(vae_tf.losses.gaussian_kl(z_mean, z_log_var)),
+            expected,
+            rtol=1e-5,
+            atol=1e-5,
         )
 
 
