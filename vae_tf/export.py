@@ -5,13 +5,13 @@ Endpoints (all float32 images in [0, 1], shape `(N, H, W, C)`):
 - `decode(z)`: `z` of shape `(N, *code_shape)` (`(N, latent_dim)` for the
   VAEs) -> images. Deterministic; also the `serving_default` signature.
 - `encode(images)` -> the posterior's named tensors (`Posterior.parameters`):
-  `{"z_mean": (N, latent_dim), "z_log_var": (N, latent_dim)}`
-  (`{"z": (N, latent_dim)}` for a deterministic `Autoencoder`).
+  `{"z_mean": (N, *code_shape), "z_log_var": (N, *code_shape)}`
+  (`{"z": (N, *code_shape)}` for a deterministic `Autoencoder`).
 - `sample(num_samples, seed)`: int32 scalars -> images decoded from codes
   drawn from the model's prior (N(0, I), a mixture, or the VampPrior, whose
   pseudo-inputs the graph encodes); the same seed gives the same images.
 - `reconstruct(images)` -> images decoded from the posterior mean.
-- `sample_codes(num_samples, seed)` -> the `(N, latent_dim)` prior codes that
+- `sample_codes(num_samples, seed)` -> the `(N, *code_shape)` prior codes that
   `sample` decodes (for the same seed), for a consumer that moves them.
 
 A conditional VAE's endpoints also take `label`, int32 class indices of shape

@@ -128,12 +128,12 @@ def lerp(a, b, t):
 
 
 def prior_codes(model, num_samples, seed=0):
-    """`(num_samples, latent_dim)` codes drawn from `model.prior`, as numpy; seeded, stateless."""
+    """`(num_samples, *code_shape)` codes drawn from `model.prior`, as numpy; seeded, stateless."""
     return keras.ops.convert_to_numpy(model.prior.sample(num_samples, seed))
 
 
 def prior_log_prob(model, codes):
-    """`log p(z)` of `codes` `(N, latent_dim)` under `model.prior`, as numpy (nats)."""
+    """`log p(z)` of `codes` `(N, *code_shape)` under `model.prior`, as numpy (nats)."""
     return keras.ops.convert_to_numpy(model.prior.log_prob(np.asarray(codes, "float32")))
 
 
@@ -147,7 +147,7 @@ def dimension_usage(model, images, labels=None):
     active units); for an `Autoencoder`, the spread of the codes (named "sd").
 
     Returns:
-        `(usage (latent_dim,), its name, the posterior means (N, latent_dim))`.
+        `(usage (*code_shape,), its name, the posterior means (N, *code_shape))`.
     """
     z_mean, z_log_var = encode_batches(model, images, labels)
     if z_log_var is None:

@@ -69,7 +69,10 @@ class Prior(keras.layers.Layer):
         raise NotImplementedError
 
     def sample(self, num_samples, seed):
-        """`(num_samples, *code_shape)` codes drawn from the prior (`(num_samples, latent_dim)`).
+        """Codes drawn from the prior, `(num_samples, *code_shape)`.
+
+        `(num_samples, latent_dim)` for flat codes; `(num_samples, h, w, c)`
+        for maps (`StandardNormal` only).
 
         Args:
             num_samples: How many codes (an integer or an int32 scalar tensor).
