@@ -18,6 +18,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from vae_tf.data import shapes
+from vae_tf.metrics.disentanglement import inputs
 from vae_tf.metrics.disentanglement import interventions
 from vae_tf.metrics.disentanglement.beta_vae import beta_vae_score
 from vae_tf.metrics.disentanglement.factor_vae import factor_vae_score
@@ -63,7 +64,7 @@ def both(codes, factors, **settings):
 def test_batches_fix_one_factor_and_vary_the_rest(factors):
     rng = np.random.default_rng(0)
     with_constant = np.concatenate([factors, np.full((N, 1), 7)], axis=1)
-    np.testing.assert_array_equal(interventions.varying_factors(with_constant), [0, 1, 2, 3, 4])
+    np.testing.assert_array_equal(inputs.varying_factors(with_constant), [0, 1, 2, 3, 4])
     batches = interventions.factor_batches(with_constant, 0, 64, 3000, rng)
     assert batches.shape == (3000, 64) and batches.dtype == np.int64
     values = with_constant[batches]  # (3000, 64, 6)
@@ -83,7 +84,7 @@ def test_batches_fix_one_factor_and_vary_the_rest(factors):
     with pytest.raises(ValueError, match="Factor 5 never varies"):
         interventions.factor_batches(with_constant, 5, 64, 10, rng)
     with pytest.raises(ValueError, match="No factor varies"):
-        interventions.varying_factors(np.zeros((10, 3), int))
+        inputs.varying_factors(np.zeros((10, 3), int))
 
 
 def test_a_copy_of_the_factors_scores_one(factors):

@@ -13,7 +13,8 @@ as well as a run's (`vae_tf.runs.disentanglement_run`):
 - `sap.sap` (Kumar et al., 2018): `sap`.
 
 The two scores that fix a factor and vary the others draw their batches
-from the examples that share the factor's value (`interventions`).
+from the examples that share the factor's value (`interventions`); every
+metric checks its inputs alike (`inputs`).
 `disentanglement_metrics` runs them all and times each.
 
 Example:

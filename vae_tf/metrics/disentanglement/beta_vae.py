@@ -33,11 +33,11 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from vae_tf.metrics.disentanglement.interventions import check_codes_and_factors
-from vae_tf.metrics.disentanglement.interventions import check_sizes
+from vae_tf.metrics.disentanglement.inputs import at_least_two_varying
+from vae_tf.metrics.disentanglement.inputs import check_codes_and_factors
+from vae_tf.metrics.disentanglement.inputs import check_sizes
 from vae_tf.metrics.disentanglement.interventions import draw_factors
 from vae_tf.metrics.disentanglement.interventions import factor_pairs
-from vae_tf.metrics.disentanglement.interventions import varying_factors
 
 # Floats of one gathered chunk of pairs (about 32 MB).
 _CHUNK_FLOATS = 4_000_000
@@ -70,12 +70,9 @@ def beta_vae_score(codes, factors, seed=0, batch_size=64, num_train=10000, num_e
     """
     codes, factors = check_codes_and_factors(codes, factors)
     check_sizes(batch_size=(batch_size, 1), num_train=(num_train, 1), num_eval=(num_eval, 1))
-    candidates = varying_factors(factors)
-    if candidates.size < 2:
-        raise ValueError(
-            f"Only factor {int(candidates[0])} varies: a classifier of the fixed factor has a "
-            "single class. Pass examples where at least two factors vary."
-        )
+    candidates = at_least_two_varying(
+        factors, "a classifier of the fixed factor has a single class"
+    )
     rng = np.random.default_rng(seed)
     classifier_seed = int(rng.integers(2**31 - 1))
 

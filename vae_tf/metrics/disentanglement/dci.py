@@ -56,8 +56,8 @@ import numpy as np
 from sklearn.ensemble import GradientBoostingClassifier
 from sklearn.ensemble import GradientBoostingRegressor
 
-from vae_tf.metrics.disentanglement.interventions import check_codes_and_factors
-from vae_tf.metrics.disentanglement.interventions import varying_factors
+from vae_tf.metrics.disentanglement.inputs import check_codes_and_factors
+from vae_tf.metrics.disentanglement.inputs import varying_factors
 
 # A factor with at most this many values is predicted by a classifier; more, by a regressor.
 CLASSIFIER_MAX_VALUES = 6

@@ -34,11 +34,11 @@ result["factor_vae_score"], result["active_dimensions"], result["votes"]   # vot
 
 import numpy as np
 
-from vae_tf.metrics.disentanglement.interventions import check_codes_and_factors
-from vae_tf.metrics.disentanglement.interventions import check_sizes
+from vae_tf.metrics.disentanglement.inputs import at_least_two_varying
+from vae_tf.metrics.disentanglement.inputs import check_codes_and_factors
+from vae_tf.metrics.disentanglement.inputs import check_sizes
 from vae_tf.metrics.disentanglement.interventions import draw_factors
 from vae_tf.metrics.disentanglement.interventions import factor_batches
-from vae_tf.metrics.disentanglement.interventions import varying_factors
 
 # A dimension whose standard deviation over the data is below this is left out.
 PRUNE_THRESHOLD = 0.05
@@ -88,12 +88,9 @@ def factor_vae_score(
         num_eval=(num_eval, 1),
         num_variance_estimate=(num_variance_estimate, 2),
     )
-    candidates = varying_factors(factors)
-    if candidates.size < 2:
-        raise ValueError(
-            f"Only factor {int(candidates[0])} varies: with one candidate, every vote names it "
-            "and the score says nothing. Pass examples where at least two factors vary."
-        )
+    candidates = at_least_two_varying(
+        factors, "with one candidate, every vote names it and the score says nothing"
+    )
     rng = np.random.default_rng(seed)
     num_dims, num_factors = codes.shape[1], factors.shape[1]
     if num_variance_estimate < len(codes):

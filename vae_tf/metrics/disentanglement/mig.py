@@ -25,6 +25,8 @@ result["mig"], result["gaps"], result["mutual_information"]   # (K,), (latent_di
 
 import numpy as np
 
+from vae_tf.metrics.disentanglement.inputs import check_codes_and_factors
+
 BINS = 20
 
 
@@ -75,19 +77,13 @@ def mutual_information_gap(codes, factors, bins=BINS, factor_names=None):
         to normalize by: its gap is NaN and it is left out of the mean.
 
     Raises:
-        ValueError: for mismatched shapes, D < 2, or no varying factor.
+        ValueError: for mismatched shapes, non-integer factors, NaN codes,
+        D < 2, or no varying factor (`inputs.check_codes_and_factors`).
     """
-    codes = discretize(codes, bins)
-    factors = np.asarray(factors)
-    if factors.ndim != 2 or len(factors) != len(codes):
-        raise ValueError(
-            f"factors must have shape (N, num_factors) with the codes' N={len(codes)}; got "
-            f"{factors.shape}."
-        )
+    codes, factors = check_codes_and_factors(codes, factors)
     if codes.shape[1] < 2:
         raise ValueError("The gap needs at least two code dimensions to compare.")
-    if not np.issubdtype(factors.dtype, np.integer):
-        raise ValueError("factors must be integer indices (discrete factor values).")
+    codes = discretize(codes, bins)
     names = list(factor_names or [f"factor {k}" for k in range(factors.shape[1])])
     information = np.array(
         [
