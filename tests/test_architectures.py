@@ -42,11 +42,26 @@ def test_mlp_preset_is_784_400_latent():
 @pytest.mark.parametrize("preset", sorted(vae_tf.PRESETS))
 @pytest.mark.parametrize("latent_dim", [1, 2, 16])
 def test_presets_map_images_to_codes_and_back(preset, latent_dim):
-    shape = (64, 64, 3) if preset == "conv64" else (28, 28, 1)
+    shape = vae_tf.PRESETS[preset][3]  # the preset's own image shape
     encoder, decoder = vae_tf.build_encoder_decoder(preset, latent_dim, image_shape=shape)
     z_mean, z_log_var = encoder(np.zeros((3, *shape), "float32"))
     assert tuple(z_mean.shape) == tuple(z_log_var.shape) == (3, latent_dim)
     assert tuple(decoder(z_mean).shape) == (3, *shape)
+
+
+def test_dlib64_is_disentanglement_libs_conv_encoder_and_deconv_decoder():
+    encoder, decoder = vae_tf.build_encoder_decoder("dlib64", 10, (64, 64, 1))
+    convolutions = [layer for layer in encoder.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert [(c.filters, c.kernel_size, c.strides) for c in convolutions] == [
+        (32, (4, 4), (2, 2)),
+        (32, (4, 4), (2, 2)),
+        (64, (2, 2), (2, 2)),
+        (64, (2, 2), (2, 2)),
+    ]
+    conv = 16 * 32 + 32 + 16 * 32 * 32 + 32 + 4 * 32 * 64 + 64 + 4 * 64 * 64 + 64
+    assert encoder.count_params() == conv + (1024 * 256 + 256) + 2 * (256 * 10 + 10)
+    deconv = 16 * 64 * 64 + 64 + 16 * 64 * 32 + 32 + 16 * 32 * 32 + 32 + 16 * 32 + 1
+    assert decoder.count_params() == (10 * 256 + 256) + (256 * 1024 + 1024) + deconv
 
 
 def test_presets_adapt_to_other_image_shapes():

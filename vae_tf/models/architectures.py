@@ -23,6 +23,14 @@ Presets:
   mirrored decoder; meant for a latent size of 256 and Adam at 0.0005 (at
   0.001 its wide latent heads overshoot in the first steps).
 
+- `dlib64`: the networks of disentanglement_lib's studies (Locatello et al.,
+  2019), after the beta-VAE paper's (Higgins et al., 2017, Table 1) for
+  64x64 images: four stride-2 convolutions of 32, 32, 64 and 64 filters
+  (kernels 4, 4, 2, 2, ReLU) and a dense layer of 256 units; the decoder a
+  dense 256, a dense 1024 reshaped to 4x4x64, and four stride-2 4x4
+  transposed convolutions of 64, 32, 32 and the channels. For `shapes` and
+  `faces` at a latent size of 10.
+
 `build_hierarchical_networks` gives the four networks of two stochastic
 layers (Burda et al., 2015): the mlp preset with `stochastic_layers=2`.
 
@@ -122,6 +130,25 @@ def _conv64_decoder(latent_inputs, image_shape):
     )(x)
 
 
+def _dlib64_encoder(inputs):
+    x = inputs
+    for filters, kernel in ((32, 4), (32, 4), (64, 2), (64, 2)):
+        x = layers.Conv2D(filters, kernel, strides=2, padding="same", activation="relu")(x)
+    return layers.Dense(256, activation="relu")(layers.Flatten()(x))
+
+
+def _dlib64_decoder(latent_inputs, image_shape):
+    height, width, channels = image_shape
+    low = (height // 16, width // 16, 64)
+    x = layers.Dense(256, activation="relu")(latent_inputs)
+    x = layers.Reshape(low)(layers.Dense(math.prod(low), activation="relu")(x))
+    for filters in (64, 32, 32):
+        x = layers.Conv2DTranspose(filters, 4, strides=2, padding="same", activation="relu")(x)
+    return layers.Conv2DTranspose(
+        channels, 4, strides=2, padding="same", name="logits", dtype="float32"
+    )(x)
+
+
 def _gated(x, layer, *args, **kwargs):
     # h * sigmoid(g) with h and g two `layer(*args, **kwargs)` of the same input:
     # the product is linear in h, so the gate is the only nonlinearity (as in
@@ -170,6 +197,12 @@ PRESETS = {
         _conv64_decoder,
         _halving_check("conv64", 4, "Resize the images (image_size=64 is its size)."),
         (64, 64, 3),
+    ),
+    "dlib64": (
+        _dlib64_encoder,
+        _dlib64_decoder,
+        _halving_check("dlib64", 4, "Resize the images (image_size=64 is its size)."),
+        (64, 64, 1),
     ),
 }
 

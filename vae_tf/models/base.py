@@ -99,6 +99,10 @@ class LatentVariableModel(keras.Model):
 
     #: The named terms of `loss_terms`, each logged as `<name>_loss`.
     loss_term_names = ("reconstruction", "kl")
+    #: Named per-example quantities of `loss_terms` that are not losses (a
+    #: discriminator's accuracy, a schedule's value), each logged as `<name>`;
+    #: their `LossTerm`s are neither optimized nor in the total.
+    statistic_names = ()
     free_bits = 0.0
     #: The name of the optimized bound when it is not the ELBO (the history's
     #: `loss`), else None.
@@ -157,6 +161,9 @@ class LatentVariableModel(keras.Model):
         self.total_loss_tracker = keras.metrics.Mean(name="total_loss")
         self.term_trackers = {
             name: keras.metrics.Mean(name=f"{name}_loss") for name in self.loss_term_names
+        }
+        self.statistic_trackers = {
+            name: keras.metrics.Mean(name=name) for name in self.statistic_names
         }
         self.kl_weight_tracker = keras.metrics.Mean(name="kl_weight")
         # Built from the start: BackupAndRestore, ExportArchive and
@@ -268,6 +275,22 @@ class LatentVariableModel(keras.Model):
         return {"encoder": self.encoder, "decoder": self.decoder}
 
     @property
+    def auxiliary_networks(self):
+        """`{name: (network, optimizer)}`: networks trained apart, by their own optimizer.
+
+        Such as FactorVAE's discriminator. The one training step trains each
+        on the terms of `loss_terms` whose `trains` is its name, over all its
+        weights, in the same step and from the same forward pass as the
+        model. The variant freezes it (`network.trainable = False`), so that
+        the model's optimizer neither holds nor updates its weights: give it
+        no layer with state that is not trained (batch normalization). The
+        optimizer is an attribute of the model, built on the network's
+        weights in `__init__`, so that saving, loading and resuming the model
+        carry its state. None here.
+        """
+        return {}
+
+    @property
     def conditional(self):
         """Whether the model takes labels (`num_classes` was given)."""
         return self.num_classes is not None
@@ -283,6 +306,7 @@ class LatentVariableModel(keras.Model):
             self.loss_tracker,
             self.total_loss_tracker,
             *self.term_trackers.values(),
+            *self.statistic_trackers.values(),
             self.kl_weight_tracker,
         ]
 
@@ -442,9 +466,8 @@ class LatentVariableModel(keras.Model):
         return images, labels if self.conditional else None
 
     def _update_metrics(self, terms, objective):
-        unknown = sorted(
-            name for name, term in terms.items() if term.logged and name not in self.term_trackers
-        )
+        named = {**self.term_trackers, **self.statistic_trackers}
+        unknown = sorted(name for name, term in terms.items() if term.logged and name not in named)
         if unknown:
             raise ValueError(
                 f"loss_terms returned the logged term(s) {unknown}, which "
@@ -454,14 +477,16 @@ class LatentVariableModel(keras.Model):
         batch = ops.shape(terms[self.loss_term_names[0]].value)[0]
         self.loss_tracker.update_state(objective, sample_weight=batch)
         self.total_loss_tracker.update_state(total(terms))
-        for name, tracker in self.term_trackers.items():
+        for name, tracker in named.items():
             tracker.update_state(terms[name].per_example())
-        trackers = (self.loss_tracker, self.total_loss_tracker, *self.term_trackers.values())
+        trackers = (self.loss_tracker, self.total_loss_tracker, *named.values())
         return {tracker.name: tracker.result() for tracker in trackers}
 
     def _objective(self, terms):
-        """`(objective, loss)` of the terms, with the layers' own losses (`self.losses`)."""
-        objective, loss = batch_objective(terms)
+        """`(objective, loss)` of the model's terms, with the layers' own losses (`self.losses`)."""
+        objective, loss = batch_objective(
+            {name: term for name, term in terms.items() if term.trains is None}
+        )
         if self.losses:
             extra = ops.sum(self.losses)
             replicas = tf.distribute.get_strategy().num_replicas_in_sync
@@ -470,13 +495,22 @@ class LatentVariableModel(keras.Model):
 
     def train_step(self, data):
         images, labels = self._images_and_labels(data)
-        with tf.GradientTape() as tape:
+        auxiliary = self.auxiliary_networks
+        with tf.GradientTape(persistent=bool(auxiliary)) as tape:
             terms = self.loss_terms(images, self.condition(labels), training=True)
             objective, loss = self._objective(terms)
             # Loss scaling for mixed_float16 (a no-op otherwise).
             scaled_loss = self.optimizer.scale_loss(loss)
+            auxiliary_losses = {
+                name: batch_objective(
+                    {key: term for key, term in terms.items() if term.trains == name}
+                )[1]
+                for name in auxiliary
+            }
         gradients = tape.gradient(scaled_loss, self.trainable_weights)
         self.optimizer.apply(gradients, self.trainable_weights)
+        for name, (network, optimizer) in auxiliary.items():
+            optimizer.apply(tape.gradient(auxiliary_losses[name], network.weights), network.weights)
         # The weight is a training setting: reported by training steps only.
         self.kl_weight_tracker.update_state(self.kl_weight)
         return step_logs(

@@ -43,6 +43,10 @@ class LossTerm:
         floor: Free bits: the objective then takes
             `sum_j max(floor, mean_batch value_j)` of the per-dimension
             values, over the global batch.
+        trains: The name of the auxiliary network this term is the
+            objective of (a key of the model's `auxiliary_networks`, such as
+            FactorVAE's discriminator), trained by that network's own
+            optimizer in the same step; None (the default): the model's.
     """
 
     value: Any
@@ -51,6 +55,7 @@ class LossTerm:
     in_total: bool = True
     logged: bool = True
     floor: Optional[float] = None
+    trains: Optional[str] = None
 
     def per_example(self):
         """The term of each example, `(batch,)`."""
@@ -76,6 +81,26 @@ def global_batch_size(per_example):
     batch = ops.cast(ops.shape(per_example)[0], "float32")
     replica = _replica_context()
     return batch if replica is None else replica.all_reduce("sum", batch)
+
+
+def gather_batch(values):
+    """`(global_values, offset)`: every replica's `values` concatenated, and where this one's begin.
+
+    For a term whose examples interact, such as a minibatch estimate of the
+    aggregate posterior or a permutation of the batch's codes: under a
+    strategy each replica computes it over the GLOBAL batch, in the order of
+    one device (replica 0's examples first), and keeps the rows
+    `offset:offset + batch` of its own examples. The gather is
+    differentiable: the gradients of the other replicas' rows flow back to
+    the replica that made them, so the summed gradients are those of one
+    device. On one device: `(values, 0)`.
+    """
+    replica = _replica_context()
+    if replica is None:
+        return values, 0
+    sizes = replica.all_gather(tf.shape(values)[:1], axis=0)
+    offset = ops.sum(sizes[: replica.replica_id_in_sync_group])
+    return replica.all_gather(values, axis=0), offset
 
 
 def total(terms):

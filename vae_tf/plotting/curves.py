@@ -14,7 +14,16 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 # The titles of the panels of the terms every VAE has; others are titled by name.
-TERM_TITLES = {"reconstruction": "Reconstruction", "kl": "KL divergence"}
+TERM_TITLES = {
+    "reconstruction": "Reconstruction",
+    "kl": "KL divergence",
+    "mi": "Index-code mutual information",
+    "tc": "Total correlation",
+    "dim_kl": "Dimension-wise KL",
+    "discriminator": "Discriminator cross-entropy",
+    "dip": "DIP covariance penalty",
+    "capacity": "Capacity penalty |KL - C|",
+}
 
 
 def loss_metrics(terms=("reconstruction", "kl")):

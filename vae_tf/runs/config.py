@@ -79,8 +79,9 @@ class _CommonSettings:
     architecture: str = setting(
         "conv",
         "Encoder/decoder preset: conv (the keras.io example), mlp (784-400-latent), gated "
-        "(gated convolutions after Tomczak & Welling) or conv64 (the 64x64 RGB face VAE; use "
-        "learning_rate=0.0005).",
+        "(gated convolutions after Tomczak & Welling), conv64 (the 64x64 RGB face VAE; use "
+        "learning_rate=0.0005) or dlib64 (disentanglement_lib's 64x64 networks, for shapes "
+        "and faces).",
         OneOf(tuple(sorted(PRESETS))),
     )
     dataset: str = setting(
