@@ -18,7 +18,7 @@ seen by a classifier of the run's dataset that is trained once and cached
 (vae_tf.metrics.judge: $VAE_TF_CACHE, else ~/.cache/vae_tf/judges), with
 the same figures between real training and test images for scale.
 
-On data with known factors (--dataset=shapes) it also prints, and writes, the
+On data with known factors (--dataset=shapes or faces) it also prints, and writes, the
 disentanglement of the codes of the same --num_examples images: mig,
 factor_vae_score, beta_vae_score, dci_disentanglement, dci_completeness,
 dci_informativeness and sap, each with the seconds it took

@@ -113,6 +113,8 @@ def test_unreadable_npz_files(tmp_path):
 def test_conditional_needs_labels(tmp_path):
     with pytest.raises(ValueError, match="needs labels: add y_train and y_test"):
         _train(tmp_path, _npz(tmp_path / "unlabelled.npz"), conditional=True)
+    with pytest.raises(ValueError, match="faces has factors of variation but no classes"):
+        _train(tmp_path, "faces", conditional=True)
 
 
 @pytest.mark.parametrize(

@@ -55,8 +55,12 @@ from vae_tf import utils  # noqa: E402
 from vae_tf.callbacks import TrainingInterrupted  # noqa: E402
 from vae_tf.export import export_saved_model  # noqa: E402
 from vae_tf.export import load_saved_model  # noqa: E402
+from vae_tf.models import DIPVAE  # noqa: E402
 from vae_tf.models import VAE  # noqa: E402
+from vae_tf.models import AnnealedVAE  # noqa: E402
 from vae_tf.models import Autoencoder  # noqa: E402
+from vae_tf.models import BetaTCVAE  # noqa: E402
+from vae_tf.models import FactorVAE  # noqa: E402
 from vae_tf.models import HierarchicalVAE  # noqa: E402
 from vae_tf.models import StandardNormal  # noqa: E402
 from vae_tf.models.architectures import PRESETS  # noqa: E402
@@ -72,9 +76,13 @@ from vae_tf.utils.files import DamagedFileError  # noqa: E402
 from vae_tf.utils.files import DiskFullError  # noqa: E402
 
 __all__ = [
+    "AnnealedVAE",
     "Autoencoder",
+    "BetaTCVAE",
+    "DIPVAE",
     "DamagedFileError",
     "DiskFullError",
+    "FactorVAE",
     "HierarchicalVAE",
     "PRESETS",
     "Sampler",

@@ -3,7 +3,8 @@
 - `registry`: `DataSource` (image shape, classes, default likelihood,
   loader) by name: `get_source`, `register`, `folder_source`.
 - `mnist` (bundled, offline), `keras_datasets` (Fashion-MNIST, CIFAR-10),
-  `shapes` (dSprites-like, generated from a seed, with known factors),
+  `shapes` (dSprites-like) and `faces` (64x64 RGB cartoon faces), generated
+  from a seed with known factors,
   `npz` (your own arrays), `image_folder` (images streamed from a folder).
 - `arrays`: `check_images`, `check_labels`, `binarize_images`.
 - `pipelines`: `make_dataset`, `mnist_datasets` and `passes`, whose every
@@ -24,6 +25,9 @@ from vae_tf.data.arrays import binarize_images
 from vae_tf.data.arrays import check_images
 from vae_tf.data.arrays import check_labels
 from vae_tf.data.arrays import to_float_images
+from vae_tf.data.faces import face_factors
+from vae_tf.data.faces import load_faces
+from vae_tf.data.faces import make_faces
 from vae_tf.data.image_folder import ImageFolder
 from vae_tf.data.keras_datasets import load_keras_dataset
 from vae_tf.data.mnist import MNIST_CLASSES
@@ -37,6 +41,7 @@ from vae_tf.data.pipelines import mnist_datasets
 from vae_tf.data.pipelines import passes
 from vae_tf.data.registry import DATASETS
 from vae_tf.data.registry import DataSource
+from vae_tf.data.registry import factor_dataset_names
 from vae_tf.data.registry import folder_source
 from vae_tf.data.registry import get_source
 from vae_tf.data.registry import image_shape
@@ -52,6 +57,7 @@ __all__ = [
     "BINARIZATIONS",
     "DATASETS",
     "DataSource",
+    "factor_dataset_names",
     "ImageFolder",
     "MNIST_CLASSES",
     "MNIST_PATH",
@@ -59,17 +65,20 @@ __all__ = [
     "binarize_images",
     "check_images",
     "check_labels",
+    "face_factors",
     "folder_source",
     "get_source",
     "image_shape",
     "is_dataset",
     "is_npz",
     "load_dataset",
+    "load_faces",
     "load_keras_dataset",
     "load_mnist",
     "load_npz",
     "load_shapes",
     "make_dataset",
+    "make_faces",
     "make_shapes",
     "mnist_datasets",
     "num_classes",

@@ -20,6 +20,7 @@ import dataclasses
 from typing import Callable
 from typing import Optional
 
+from vae_tf.data import faces
 from vae_tf.data import shapes
 from vae_tf.data.keras_datasets import load_keras_dataset
 from vae_tf.data.mnist import MNIST_CLASSES
@@ -45,7 +46,7 @@ class DataSource:
             images in [0, 1] and int32 labels (or None), for in-memory sources.
         folder: The `ImageFolder` of a streamed source (then `load` is None).
         factor_names: The names of the known generative factors of a
-            generated dataset (`shapes`), else None.
+            generated dataset (`shapes`, `faces`), else None.
         factors: `factors(split)` -> `(N, len(factor_names))` integer factor
             indices of the images `load()` returns for `"train"` or `"test"`.
     """
@@ -71,6 +72,11 @@ def register(name, make_source):
 def names():
     """The registered dataset names (an .npz path is accepted besides)."""
     return tuple(_SOURCES)
+
+
+def factor_dataset_names():
+    """The registered datasets with known factors of variation (`shapes`, `faces`)."""
+    return tuple(name for name in _SOURCES if get_source(name).factors is not None)
 
 
 def _npz_source(path):
@@ -136,6 +142,18 @@ register(
         factors=shapes.shape_factors,
     ),
 )
+register(
+    "faces",
+    lambda: DataSource(
+        "faces",
+        faces.FACES_SHAPE,
+        None,  # no classes: every factor is continuous
+        "gaussian_learned",
+        faces.load_faces,
+        factor_names=faces.FACTOR_NAMES,
+        factors=faces.face_factors,
+    ),
+)
 # The names registered by vae_tf itself (`names()` also lists later ones).
 DATASETS = names()
 
@@ -161,9 +179,10 @@ def load_dataset(name="mnist"):
     `"mnist"` is the copy bundled with vae_tf (offline); `"fashion_mnist"`
     (28x28 grey) and `"cifar10"` (32x32 RGB) come through `keras.datasets`,
     which downloads them once and reads them from its cache afterwards;
-    `"shapes"` (64x64 binary, dSprites-like, labelled by shape) is generated
-    from a seed (`vae_tf.data.shapes`). A
-    path ending in `.npz` loads your own arrays (`load_npz`).
+    `"shapes"` (64x64 binary, dSprites-like, labelled by shape) and
+    `"faces"` (64x64 RGB cartoon faces, unlabelled) are generated from a
+    seed (`vae_tf.data.shapes`, `vae_tf.data.faces`). A path ending in
+    `.npz` loads your own arrays (`load_npz`).
 
     Returns:
         `((x_train, y_train), (x_test, y_test))`, images `(N, H, W, C)`.

@@ -12,7 +12,9 @@
 - `registry`: the variants by name (`--model`), each with its class,
   settings, network builder and combination rules.
 - `vae.VAE` (the ELBO or IWAE bound, any prior), `hierarchical.HierarchicalVAE`
-  (two stochastic layers) and `autoencoder.Autoencoder`: the variants.
+  (two stochastic layers) and `autoencoder.Autoencoder`: the variants; and the
+  disentangling ones, `beta_tcvae.BetaTCVAE`, `factor_vae.FactorVAE`,
+  `dip_vae.DIPVAE` and `annealed_vae.AnnealedVAE`.
 - `architectures` and `layers`: the family's networks and layers.
 
 Every module of the package is imported with it, so that a variant's module
@@ -58,11 +60,20 @@ from vae_tf.models.vae import VAE
 for _module in pkgutil.iter_modules(__path__):
     importlib.import_module(f"{__name__}.{_module.name}")
 
+from vae_tf.models.annealed_vae import AnnealedVAE  # noqa: E402
+from vae_tf.models.beta_tcvae import BetaTCVAE  # noqa: E402
+from vae_tf.models.dip_vae import DIPVAE  # noqa: E402
+from vae_tf.models.factor_vae import FactorVAE  # noqa: E402
+
 __all__ = [
+    "AnnealedVAE",
     "Autoencoder",
+    "BetaTCVAE",
+    "DIPVAE",
     "DECODER_OUTPUTS",
     "Deterministic",
     "DiagonalGaussian",
+    "FactorVAE",
     "HierarchicalVAE",
     "LIKELIHOODS",
     "LatentVariableModel",

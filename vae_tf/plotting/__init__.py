@@ -8,7 +8,8 @@ figure state leaks between calls; save them with `fig.savefig(path)` (or
 - `images`: reconstructions and prior samples; `conditional`: style grid, analogies,
   class interpolations.
 - `curves`: loss curves, comparisons of runs and sweep trade-offs; `diagrams`:
-  network diagrams; `disentanglement`: one traversal per known factor.
+  network diagrams; `disentanglement`: one traversal per known factor, and a
+  disentanglement sweep's scores per model and value.
 - `drawing`: shared helpers (images on axes, ticks, saving; `tile_images` is
   `vae_tf.utils.images`'s); `registry`: `FIGURES`,
   `default_figures`, `write_figures`.
@@ -39,6 +40,7 @@ from vae_tf.plotting.curves import loss_curves_figure
 from vae_tf.plotting.curves import loss_metrics
 from vae_tf.plotting.curves import sweep_figure
 from vae_tf.plotting.diagrams import save_model_diagram
+from vae_tf.plotting.disentanglement import disentanglement_sweep_figure
 from vae_tf.plotting.disentanglement import factor_traversal_figure
 from vae_tf.plotting.drawing import save_figure
 from vae_tf.plotting.images import reconstructions_figure
@@ -61,6 +63,7 @@ __all__ = [
     "class_interpolation_figure",
     "comparison_figure",
     "default_figures",
+    "disentanglement_sweep_figure",
     "encode_batches",
     "encode_means",
     "factor_traversal_figure",

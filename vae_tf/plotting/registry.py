@@ -63,7 +63,7 @@ class FigureInputs:
 class FigureSpec:
     """A figure of the registry: `draw(inputs)` yields `(stem, Figure)`; `fits(model, history)`.
 
-    `needs_factors`: drawn only for images with known factors (`shapes`).
+    `needs_factors`: drawn only for images with known factors (`shapes`, `faces`).
     """
 
     draw: Callable
@@ -226,7 +226,7 @@ def write_figures(
         grid_labels: Conditional VAE: the labels that get a latent grid each
             (`latent_grid_label<k>.png`); default: every class.
         factors: The known factor indices of `images` `(N, K)` (the
-            `shapes` dataset), for "factor_traversal".
+            `shapes` and `faces` datasets), for "factor_traversal".
         factor_names: The K factors' names.
 
     Returns:
@@ -240,7 +240,8 @@ def write_figures(
         raise ValueError("The loss figure needs the training history (history.csv).")
     if "factor_traversal" in names and factors is None:
         raise ValueError(
-            "The factor traversal needs images with known factors (a run on --dataset=shapes)."
+            "The factor traversal needs images with known factors (a run on --dataset=shapes "
+            "or --dataset=faces)."
         )
     if model.conditional and labels is None:
         raise ValueError("A conditional VAE's figures need the labels of the images.")

@@ -9,6 +9,8 @@
 - `evaluate`: a run measured: `evaluate_run` (nats, active units, MIG),
   `sample_quality_run` (FID, precision, recall), `disentanglement_run`.
 - `sweeps`: latent size x beta sweeps of runs, evaluated in nats.
+- `disentanglement_sweep`: the disentangling models over their published
+  values and seeds, measured by the seven metrics (`run_disentanglement_sweep`).
 
 Example:
 
@@ -19,7 +21,9 @@ vae_tf.runs.evaluate_run(result.run_dir)["nll"]
 ```
 """
 
-from vae_tf.runs import sweeps  # noqa: F401  (vae_tf.runs.sweeps once vae_tf is imported)
+# Reachable as vae_tf.runs.<module> once vae_tf is imported.
+from vae_tf.runs import disentanglement_sweep  # noqa: F401
+from vae_tf.runs import sweeps  # noqa: F401
 from vae_tf.runs.artifacts import TrainResult
 from vae_tf.runs.artifacts import load_run
 from vae_tf.runs.artifacts import read_config

@@ -87,7 +87,8 @@ class _CommonSettings:
     dataset: str = setting(
         "mnist",
         "mnist (bundled), fashion_mnist or cifar10 (downloaded once by keras.datasets), shapes "
-        "(dSprites-like 64x64 shapes with known factors, generated from a seed), or the "
+        "(dSprites-like 64x64 shapes with known factors, generated from a seed), faces (64x64 "
+        "RGB faces drawn from 8 known factors, generated from a seed), or the "
         "path of an .npz of your own arrays (x_train, x_test; optional y_train, y_test).",
         _Dataset(),
     )

@@ -222,7 +222,7 @@ def sample_quality_run(
 
 
 def disentanglement_run(run_dir, split="test", num_examples=None, seed=0, arrays=None, log=None):
-    """Every disentanglement metric of a run's codes, on data with known factors (`shapes`).
+    """Every disentanglement metric of a run's codes, on data with known factors (`shapes`, `faces`).
 
     The first `num_examples` images of the split (all by default) are
     encoded (their posterior means) and compared with their factors
@@ -251,15 +251,10 @@ def disentanglement_run(run_dir, split="test", num_examples=None, seed=0, arrays
     if source.factors is None:
         raise ValueError(
             f"{source.name} has no known factors of variation: the disentanglement metrics "
-            f"need a dataset that has them (--dataset={' or --dataset='.join(_factor_datasets())})."
+            f"need a dataset that has them (--dataset={' or --dataset='.join(data.factor_dataset_names())})."
         )
     model = load_run(run_dir).model
     return _disentanglement_of_codes(model, config, source, split, num_examples, seed, arrays, log)
-
-
-def _factor_datasets():
-    """The registered datasets with known factors."""
-    return [name for name in data.registry.names() if data.get_source(name).factors is not None]
 
 
 def _disentanglement_of_codes(model, config, source, split, num_examples, seed, arrays, log):

@@ -103,11 +103,12 @@ def build_model(config, num_classes=None, source=None):
         source = source or data_source(config)
         num_classes = source.num_classes
         if num_classes is None:
-            fix = (
-                f"add y_train and y_test to {config.dataset}"
-                if source.folder is None
-                else "put each class in its own sub-folder (at least two)"
-            )
+            if source.folder is not None:
+                fix = "put each class in its own sub-folder (at least two)"
+            elif source.factors is not None:
+                fix = f"{config.dataset} has factors of variation but no classes; train it unconditional"
+            else:
+                fix = f"add y_train and y_test to {config.dataset}"
             raise ValueError(f"A conditional VAE needs labels: {fix}.")
     num_classes = num_classes if config.conditional else None
     previous_policy = keras.config.dtype_policy()

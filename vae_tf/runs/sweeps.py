@@ -4,7 +4,9 @@ Every point is an ordinary run directory (`<output_dir>/latent<d>_beta<b>`)
 with its `evaluation.json`: the likelihood figures and the sample quality
 (FID, precision, recall, judged by the dataset's cached classifier; NaN for
 unlabelled data, which has no judge). A sweep that stops half-way resumes
-where it left off when run again, reusing the finished points.
+where it left off when run again, reusing the finished points
+(`measure_points`, which any sweep of runs shares, with `write_csv`: the
+disentanglement sweep of `vae_tf.runs.disentanglement_sweep` is one).
 
 Example:
 
@@ -122,8 +124,11 @@ def run_sweep(
     return rows
 
 
-def _read_result(path):
-    """A point's saved results, or None to measure it (again, if its file is damaged)."""
+def read_result(path):
+    """A point's saved results, or None to measure it (again, if its file is damaged).
+
+    Example: `read_result("runs/sweep/latent2_beta1/evaluation.json")["nll"]`.
+    """
     if not os.path.isfile(path):
         return None
     try:
@@ -133,6 +138,61 @@ def _read_result(path):
         # measuring it again costs seconds, not a training.
         warnings.warn(str(error))
         return None
+
+
+def measure_points(base_config, points, measure, result_file, describe, reusable=None, log=print):
+    """Trains (unless done) and measures every point of a sweep; their results, in order.
+
+    Each point is `(name, overrides, run_dir)`: the run
+    `dataclasses.replace(base_config, **overrides, output_dir=run_dir)`,
+    trained unless `run_dir` holds its model already (an interrupted
+    training resumes). `measure(run_dir, previous)` returns its results, a
+    JSON-ready dict, kept in `<run_dir>/<result_file>`; `previous` is what
+    that file held when `reusable(previous)` refused it, else None. A point
+    whose file is there (and reusable) is neither trained nor measured, so
+    an interrupted sweep resumes and a finished one costs nothing.
+
+    Example:
+
+    ```python
+    points = [("beta 4", {"beta": 4.0}, "runs/b/beta4")]
+    (result,) = measure_points(base, points, lambda run_dir, previous: evaluate_run(run_dir),
+                               "evaluation.json", lambda result: f"NLL {result['nll']:.2f}")
+    ```
+
+    Args:
+        base_config: A `TrainConfig`: every point's settings but its overrides.
+        points: `(name, overrides, run_dir)` tuples; `name` heads the log lines.
+        measure: `measure(run_dir, previous) -> dict` of a trained run.
+        result_file: The name of the results' file in each run directory.
+        describe: `describe(result) -> str`: the results' log line.
+        reusable: `reusable(result) -> bool`: whether saved results stand
+            (None: all do); refused ones are measured again, not retrained.
+        log: Called with a line before each point to compute (which of how
+            many, the time left) and one with each point's results (None: silent).
+    """
+    clock = ProgressClock(len(points))
+    results = []
+    for index, (name, overrides, run_dir) in enumerate(points, 1):
+        result_path = os.path.join(run_dir, result_file)
+        point = f"[{index}/{len(points)}] {name}"
+        result = read_result(result_path)
+        if result is not None and (reusable is None or reusable(result)):
+            clock.skip()
+        else:
+            if log:
+                left = clock.left()
+                log(f"{point}: training and evaluating" + (f" ({left})" if left else ""))
+            clock.start()
+            if not os.path.isfile(os.path.join(run_dir, MODEL_FILE)):
+                train(dataclasses.replace(base_config, **overrides, output_dir=run_dir), verbose=0)
+            result = measure(run_dir, result)
+            write_json(result, result_path)
+            clock.finish()
+        results.append(result)
+        if log:
+            log(f"{point}:  {describe(result)}")
+    return results
 
 
 def _measure_points(
@@ -145,11 +205,7 @@ def _measure_points(
     judge_epochs,
     log,
 ):
-    """Trains (unless done) and evaluates every `(name, overrides, run_dir)`; their results.
-
-    A point's results are kept in `<run_dir>/evaluation.json`: a point
-    found there is reused, so an interrupted grid resumes.
-    """
+    """`measure_points` in nats and sample quality: each point's `evaluation.json`."""
     if base_config.autoencoder or base_config.likelihood == "mse":
         raise ValueError(
             "A sweep measures ELBO and NLL in nats: it needs a VAE with a Bernoulli or "
@@ -158,64 +214,54 @@ def _measure_points(
     # Loaded once for every point's evaluation (a folder's images stay on disk).
     arrays = None if base_config.data_dir else data.load_dataset(base_config.dataset)
     measure_quality = sample_quality
-    clock = ProgressClock(len(points))
-    results = []
-    for index, (name, overrides, run_dir) in enumerate(points, 1):
-        result_path = os.path.join(run_dir, "evaluation.json")
-        point = f"[{index}/{len(points)}] {name}"
-        result = _read_result(result_path)
-        # A point evaluated before sample quality was measured gets it now.
-        missing_quality = measure_quality and result is not None and "fid" not in result
-        if result is not None and not missing_quality:
-            clock.skip()
-        else:
-            if log:
-                left = clock.left()
-                log(f"{point}: training and evaluating" + (f" ({left})" if left else ""))
-            clock.start()
-            if not os.path.isfile(os.path.join(run_dir, MODEL_FILE)):
-                train(dataclasses.replace(base_config, **overrides, output_dir=run_dir), verbose=0)
-            if result is None:
-                result = evaluate_run(
-                    run_dir,
-                    num_samples=num_samples,
-                    num_examples=num_examples,
-                    seed=base_config.seed or 0,
-                    arrays=arrays,
-                )
-            if measure_quality:
-                try:
-                    result.update(
-                        sample_quality_run(
-                            run_dir,
-                            sample_quality_examples,
-                            seed=base_config.seed or 0,
-                            judge_epochs=judge_epochs,
-                            arrays=arrays,
-                            log=log,
-                        )
-                    )
-                except NoJudgeError as error:
-                    measure_quality = False
-                    if log:
-                        log(f"No sample quality in this sweep: {error}")
-            write_json(result, result_path)
-            clock.finish()
-        results.append(result)
-        if log:
-            log(
-                f"{point}:  reconstruction {result['reconstruction']:7.2f}  KL "
-                f"{result['kl']:6.2f}  ELBO {result['elbo']:7.2f}  NLL {result['nll']:7.2f}  "
-                f"active units {result['active_units']}/{result['latent_dim']}"
-                + (
-                    f"  FID {result['fid']:6.2f}  precision {result['precision']:.3f}  recall "
-                    f"{result['recall']:.3f}"
-                    if "fid" in result
-                    else ""
-                )
-                + (f"  MIG {result['mig']:.3f}" if "mig" in result else "")
+
+    def measure(run_dir, result):
+        nonlocal measure_quality
+        if result is None:
+            result = evaluate_run(
+                run_dir,
+                num_samples=num_samples,
+                num_examples=num_examples,
+                seed=base_config.seed or 0,
+                arrays=arrays,
             )
-    return results
+        if measure_quality:
+            try:
+                result.update(
+                    sample_quality_run(
+                        run_dir,
+                        sample_quality_examples,
+                        seed=base_config.seed or 0,
+                        judge_epochs=judge_epochs,
+                        arrays=arrays,
+                        log=log,
+                    )
+                )
+            except NoJudgeError as error:
+                measure_quality = False
+                if log:
+                    log(f"No sample quality in this sweep: {error}")
+        return result
+
+    # A point evaluated before sample quality was measured gets it now.
+    def reusable(result):
+        return not measure_quality or "fid" in result
+
+    def describe(result):
+        return (
+            f"reconstruction {result['reconstruction']:7.2f}  KL "
+            f"{result['kl']:6.2f}  ELBO {result['elbo']:7.2f}  NLL {result['nll']:7.2f}  "
+            f"active units {result['active_units']}/{result['latent_dim']}"
+            + (
+                f"  FID {result['fid']:6.2f}  precision {result['precision']:.3f}  recall "
+                f"{result['recall']:.3f}"
+                if "fid" in result
+                else ""
+            )
+            + (f"  MIG {result['mig']:.3f}" if "mig" in result else "")
+        )
+
+    return measure_points(base_config, points, measure, "evaluation.json", describe, reusable, log)
 
 
 def run_comparison(
@@ -275,7 +321,7 @@ def run_comparison(
         }
         for value, (_, _, run_dir), result in zip(values, points, results)
     ]
-    _write_csv(rows, COMPARISON_COLUMNS, os.path.join(output_dir, "comparison.csv"))
+    write_csv(rows, COMPARISON_COLUMNS, os.path.join(output_dir, "comparison.csv"))
     runs = [
         {"label": name, "history": read_history(os.path.join(run_dir, HISTORY_FILE)), **row}
         for (name, _, run_dir), row in zip(points, rows)
@@ -288,12 +334,15 @@ def run_comparison(
 
 def write_sweep(rows, output_dir):
     """Writes `sweep.csv` and the trade-off figure `sweep.png` into `output_dir`."""
-    _write_csv(rows, COLUMNS, os.path.join(output_dir, "sweep.csv"))
+    write_csv(rows, COLUMNS, os.path.join(output_dir, "sweep.csv"))
     plotting.save_figure(plotting.sweep_figure(rows), os.path.join(output_dir, "sweep.png"))
 
 
-def _write_csv(rows, columns, path):
-    """Writes `rows` (dicts keyed by `columns`) to the CSV file `path`, whole or not at all."""
+def write_csv(rows, columns, path):
+    """Writes `rows` (dicts keyed by `columns`) to the CSV file `path`, whole or not at all.
+
+    Example: `write_csv([{"beta": 1.0, "nll": 90.1}], ("beta", "nll"), "runs/b/table.csv")`.
+    """
     with atomic_path(path) as partial:
         with open(partial, "w", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=columns)
