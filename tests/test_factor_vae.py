@@ -158,3 +158,37 @@ def test_train_logs_its_terms_and_resumes_the_discriminator(tmp_path):
 def test_factor_vae_passes_the_harness(mnist_small, tmp_path):
     (x, _), _ = mnist_small
     run_variant_test(small_factor_vae(), x[:64], tmp_path=tmp_path)
+
+
+def test_files_keep_the_discriminator_and_its_optimizer_under_their_names(tmp_path):
+    import h5py
+
+    model = small_factor_vae()
+    model.compile(optimizer="adam")
+    model.save_weights(str(tmp_path / "model.weights.h5"))
+    with h5py.File(tmp_path / "model.weights.h5") as f:
+        assert {"discriminator", "discriminator_optimizer"} <= set(f)
+    # The SavedModel serves codes and images: the discriminator is not in it.
+    vae_tf.export_saved_model(model, str(tmp_path / "saved_model"))
+    exported = {
+        tuple(v.shape) for v in tf.saved_model.load(str(tmp_path / "saved_model")).variables
+    }
+    kernels = {tuple(w.shape) for w in model.discriminator.weights if len(w.shape) == 2}
+    assert kernels == {(3, 16), (16, 16), (16, 2)} and not kernels & exported
+    assert {tuple(w.shape) for w in model.encoder.weights} <= exported
+
+
+def test_a_term_for_an_unknown_network_is_refused(mnist_small):
+    (x, _), _ = mnist_small
+
+    class Misnamed(FactorVAE):
+        def loss_terms(self, images, condition=None, training=False):
+            terms = super().loss_terms(images, condition, training)
+            terms["discriminator"].trains = "critic"
+            return terms
+
+    networks = vae_tf.build_encoder_decoder("mlp", 3)
+    model = Misnamed(*networks, discriminator=build_discriminator(3, 16, 2), seed=0)
+    model.compile(optimizer="adam")
+    with pytest.raises(ValueError, match=r"trains='critic'.*would train nothing"):
+        model.fit(x[:32], epochs=1, batch_size=16, verbose=0)

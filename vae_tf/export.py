@@ -96,7 +96,15 @@ def export_saved_model(model, path):
             "sample_codes": (prior, [num_samples_spec, seed_spec]),
         }
     archive = keras.export.ExportArchive()
-    archive.track(model)
+    # The variables the endpoints use, not the whole model: a variant's
+    # auxiliary networks (FactorVAE's discriminator, 5 million weights) and
+    # training-only state serve no endpoint.
+    auxiliary = model.auxiliary_networks()
+    for name, network in model.networks.items():
+        if name not in auxiliary:
+            archive.track(network)
+    archive.track(model.prior)
+    archive.track(model.sampler)
     # The first endpoint, decode, becomes serving_default.
     for name, (function, signature) in endpoints.items():
         archive.add_endpoint(name, function, input_signature=signature)

@@ -274,7 +274,6 @@ class LatentVariableModel(keras.Model):
         """The model's networks by name: encoder and decoder, and a variant's own."""
         return {"encoder": self.encoder, "decoder": self.decoder}
 
-    @property
     def auxiliary_networks(self):
         """`{name: (network, optimizer)}`: networks trained apart, by their own optimizer.
 
@@ -286,7 +285,9 @@ class LatentVariableModel(keras.Model):
         no layer with state that is not trained (batch normalization). The
         optimizer is an attribute of the model, built on the network's
         weights in `__init__`, so that saving, loading and resuming the model
-        carry its state. None here.
+        carry its state, each under its own attribute's name. A method, not a
+        property: Keras' saver walks the dicts of properties, and would store
+        them under the property's name instead. None here.
         """
         return {}
 
@@ -465,7 +466,8 @@ class LatentVariableModel(keras.Model):
             )
         return images, labels if self.conditional else None
 
-    def _update_metrics(self, terms, objective):
+    def _check_terms(self, terms):
+        """Refuses terms that the step would log or train wrongly, naming the fix."""
         named = {**self.term_trackers, **self.statistic_trackers}
         unknown = sorted(name for name, term in terms.items() if term.logged and name not in named)
         if unknown:
@@ -474,6 +476,29 @@ class LatentVariableModel(keras.Model):
                 f"{type(self).__name__}.loss_term_names {self.loss_term_names} does not name: "
                 "add them there (each is logged as <name>_loss)."
             )
+        orphans = sorted(
+            f"{name} (trains={term.trains!r})"
+            for name, term in terms.items()
+            if term.trains is not None and term.trains not in self.auxiliary_networks()
+        )
+        if orphans:
+            raise ValueError(
+                f"loss_terms returned {orphans}, but {type(self).__name__}.auxiliary_networks() "
+                f"has {sorted(self.auxiliary_networks())}: such a term would train nothing."
+            )
+        misdeclared = sorted(
+            name
+            for name in self.statistic_trackers
+            if name in terms and (terms[name].optimized or terms[name].in_total)
+        )
+        if misdeclared:
+            raise ValueError(
+                f"The statistic(s) {misdeclared} must be LossTerm(value, optimized=False, "
+                "in_total=False): a statistic is logged, never optimized nor in total_loss."
+            )
+
+    def _update_metrics(self, terms, objective):
+        named = {**self.term_trackers, **self.statistic_trackers}
         batch = ops.shape(terms[self.loss_term_names[0]].value)[0]
         self.loss_tracker.update_state(objective, sample_weight=batch)
         self.total_loss_tracker.update_state(total(terms))
@@ -484,6 +509,7 @@ class LatentVariableModel(keras.Model):
 
     def _objective(self, terms):
         """`(objective, loss)` of the model's terms, with the layers' own losses (`self.losses`)."""
+        self._check_terms(terms)
         objective, loss = batch_objective(
             {name: term for name, term in terms.items() if term.trains is None}
         )
@@ -495,7 +521,7 @@ class LatentVariableModel(keras.Model):
 
     def train_step(self, data):
         images, labels = self._images_and_labels(data)
-        auxiliary = self.auxiliary_networks
+        auxiliary = self.auxiliary_networks()
         with tf.GradientTape(persistent=bool(auxiliary)) as tape:
             terms = self.loss_terms(images, self.condition(labels), training=True)
             objective, loss = self._objective(terms)

@@ -19,6 +19,7 @@ estimated from the posteriors of the batch (`minibatch_log_densities`).
 import math
 
 import keras
+import tensorflow as tf
 from keras import ops
 
 from vae_tf.models.architectures import build_encoder_decoder
@@ -130,6 +131,16 @@ def minibatch_log_densities(z, means, log_vars, dataset_size, estimator="mss", o
             f"A batch of {batch} examples cannot come from a dataset of {dataset_size} (the "
             "stratified estimator needs batch <= dataset_size + 1): set dataset_size to the "
             "number of training examples."
+        )
+    if estimator == "mss" and not isinstance(batch, int):
+        # In a compiled step the batch is dynamic: the check above cannot
+        # run, and a dataset_size below batch - 1 gives log of a negative.
+        tf.debugging.assert_less_equal(
+            batch,
+            dataset_size + 1,
+            message=f"A batch cannot come from a dataset of {dataset_size} (the stratified "
+            "estimator needs batch <= dataset_size + 1): set dataset_size to the number of "
+            "training examples (not of batches).",
         )
     log_weights = minibatch_log_weights(rows, batch, dataset_size, estimator, offset)
     log_density = pairwise_log_density(z, means, log_vars)

@@ -148,6 +148,13 @@ class FactorVAE(VAE):
         self.discriminator_learning_rate = Number(low=0.0, low_open=True)(
             "discriminator_learning_rate", discriminator_learning_rate
         )
+        # (A loaded one comes frozen, checked when it was first given.)
+        if discriminator.trainable and discriminator.non_trainable_weights:
+            raise ValueError(
+                "The discriminator is trained by its own optimizer on all its weights; it has "
+                f"{len(discriminator.non_trainable_weights)} non-trainable weight(s) (batch "
+                "normalization?), which would get no gradient and, frozen, no update."
+            )
         # Before the base builds the model, which then takes no new state.
         self.discriminator = discriminator
         # Trained by its own optimizer in the step (auxiliary_networks): the
@@ -174,7 +181,6 @@ class FactorVAE(VAE):
     def networks(self):
         return {**super().networks, "discriminator": self.discriminator}
 
-    @property
     def auxiliary_networks(self):
         return {"discriminator": (self.discriminator, self.discriminator_optimizer)}
 
@@ -230,7 +236,16 @@ def _build(config, image_shape, common):
         config.architecture, config.latent_dim, image_shape, common["num_classes"]
     )
     gamma = FACTOR_VAE_GAMMA if config.gamma is None else config.gamma
-    return FactorVAE(*networks, gamma=gamma, **common)
+    return FactorVAE(*networks, gamma=gamma, z_log_var_clip=config.z_log_var_clip, **common)
+
+
+def _check(config):
+    if config.batch_size < 2:
+        raise ValueError(
+            "factor_vae's discriminator tells the batch's codes from the same codes shuffled "
+            "across the batch, which a batch of one cannot shuffle: batch_size must be at "
+            f"least 2; got {config.batch_size}."
+        )
 
 
 register_variant(
@@ -241,7 +256,8 @@ register_variant(
         "own Adam) trains in the same step",
         model_class=FactorVAE,
         build=_build,
-        takes=("gamma",),
+        takes=("gamma", "z_log_var_clip"),
+        check=_check,
         refusal="FactorVAE penalizes the total correlation of one Gaussian code under N(0, I) "
         "with the ELBO of one draw",
     )
