@@ -85,7 +85,7 @@ def dip_covariance(z_mean, z_variance=None):
 
 
 def dip_penalty(covariance, lambda_od, lambda_d):
-    """`lambda_od * sum_{i != j} C_ij^2 + lambda_d * sum_i (C_ii - 1)^2`, in nats.
+    """`lambda_od * sum_{i != j} C_ij^2 + lambda_d * sum_i (C_ii - 1)^2` (a number, not nats).
 
     disentanglement_lib's `regularize_diag_off_diag_dip`: 0 for the identity.
 
@@ -158,7 +158,7 @@ class DIPVAE(VAE):
             )
 
     def dip(self, posterior):
-        """The penalty of the global batch's covariance (`dip_covariance`), a scalar in nats."""
+        """The penalty of the global batch's covariance (`dip_covariance`), a scalar (not nats)."""
         batch = ops.shape(posterior.mean())[0]
         means = ops.reshape(ops.cast(posterior.mean(), "float32"), (batch, -1))
         if self.dip_type == "i":
