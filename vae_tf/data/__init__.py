@@ -4,7 +4,7 @@
   loader) by name: `get_source`, `register`, `folder_source`.
 - `mnist` (bundled, offline), `keras_datasets` (Fashion-MNIST, CIFAR-10),
   `shapes` (dSprites-like) and `faces` (64x64 RGB cartoon faces), generated
-  from a seed with known factors,
+  from a seed with known factors (`generated`: their seeded, read-only splits),
   `npz` (your own arrays), `image_folder` (images streamed from a folder).
 - `arrays`: `check_images`, `check_labels`, `binarize_images`.
 - `pipelines`: `make_dataset`, `mnist_datasets` and `passes`, whose every

@@ -33,6 +33,9 @@ import functools
 
 import numpy as np
 
+from vae_tf.data.generated import check_split
+from vae_tf.data.generated import draw_split
+
 FACTOR_NAMES = (
     "smile",
     "eye_openness",
@@ -441,16 +444,7 @@ def make_faces(count, seed=0):
 
 @functools.lru_cache(maxsize=2)
 def _split(split, seed):
-    count, index = (TRAIN_COUNT, 0) if split == "train" else (TEST_COUNT, 1)
-    images, factors = make_faces(count, seed=[seed, index])
-    images.flags.writeable = False  # shared by every caller of this process
-    factors.flags.writeable = False
-    return images, factors
-
-
-def _check_split(split):
-    if split not in ("train", "test"):
-        raise ValueError(f"split must be 'train' or 'test'; got {split!r}.")
+    return draw_split(make_faces, split, seed, TRAIN_COUNT, TEST_COUNT)
 
 
 def load_faces(seed=0):
@@ -464,5 +458,5 @@ def load_faces(seed=0):
 
 def face_factors(split="test", seed=0):
     """The `(N, 8)` factor indices of `load_faces`' images of `split`."""
-    _check_split(split)
+    check_split(split)
     return _split(split, seed)[1]

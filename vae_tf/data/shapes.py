@@ -27,6 +27,9 @@ import functools
 
 import numpy as np
 
+from vae_tf.data.generated import check_split
+from vae_tf.data.generated import draw_split
+
 FACTOR_NAMES = ("shape", "scale", "orientation", "x", "y")
 FACTOR_SIZES = (3, 6, 40, 32, 32)
 SHAPE_NAMES = ("square", "ellipse", "heart")
@@ -124,16 +127,7 @@ def make_shapes(count, seed=0):
 
 @functools.lru_cache(maxsize=2)
 def _split(split, seed):
-    count, index = (TRAIN_COUNT, 0) if split == "train" else (TEST_COUNT, 1)
-    images, factors = make_shapes(count, seed=[seed, index])
-    images.flags.writeable = False  # shared by every caller of this process
-    factors.flags.writeable = False
-    return images, factors
-
-
-def _check_split(split):
-    if split not in ("train", "test"):
-        raise ValueError(f"split must be 'train' or 'test'; got {split!r}.")
+    return draw_split(make_shapes, split, seed, TRAIN_COUNT, TEST_COUNT)
 
 
 def load_shapes(seed=0):
@@ -148,5 +142,5 @@ def load_shapes(seed=0):
 
 def shape_factors(split="test", seed=0):
     """The `(N, 5)` factor indices of `load_shapes`' images of `split`."""
-    _check_split(split)
+    check_split(split)
     return _split(split, seed)[1]
