@@ -6,7 +6,9 @@ Endpoints (all float32 images in [0, 1], shape `(N, H, W, C)`):
   VAEs) -> images. Deterministic; also the `serving_default` signature.
 - `encode(images)` -> the posterior's named tensors (`Posterior.parameters`):
   `{"z_mean": (N, *code_shape), "z_log_var": (N, *code_shape)}`
-  (`{"z": (N, *code_shape)}` for a deterministic `Autoencoder`).
+  (`{"z": (N, *code_shape)}` for a deterministic `Autoencoder`; for a flow
+  posterior, `"z"`, the flow's image of the Gaussian's mean, beside that
+  Gaussian's `"z0_mean"` and `"z0_log_var"`).
 - `sample(num_samples, seed)`: int32 scalars -> images decoded from codes
   drawn from the model's prior (N(0, I), a mixture, or the VampPrior, whose
   pseudo-inputs the graph encodes); the same seed gives the same images.
@@ -103,8 +105,8 @@ def export_saved_model(model, path):
     for name, network in model.networks.items():
         if name not in auxiliary:
             archive.track(network)
-    archive.track(model.prior)
-    archive.track(model.sampler)
+    for layer in model.served_layers:
+        archive.track(layer)
     # The first endpoint, decode, becomes serving_default.
     for name, (function, signature) in endpoints.items():
         archive.add_endpoint(name, function, input_signature=signature)

@@ -144,14 +144,19 @@ def dimension_usage(model, images, labels=None):
     dimensions the encoder ignores carry none. Under a prior whose KL does not
     split by dimension (a mixture, the VampPrior), the variance of the
     posterior means over the images (named "var of mean", the statistic of
-    active units); for an `Autoencoder`, the spread of the codes (named "sd").
+    active units). A flow posterior's KL does not split by dimension either,
+    and its code (the flow's image of the Gaussian's mean) is no mean: the
+    variance of the codes over the images (named "var of code"). For an
+    `Autoencoder`, the spread of the codes (named "sd").
 
     Returns:
-        `(usage (*code_shape,), its name, the posterior means (N, *code_shape))`.
+        `(usage (*code_shape,), its name, the codes shown (N, *code_shape))`.
     """
     z_mean, z_log_var = encode_batches(model, images, labels)
     if z_log_var is None:
-        return z_mean.std(axis=0), "sd", z_mean
+        if model.kl_estimate is None:  # a code without a density: an Autoencoder's
+            return z_mean.std(axis=0), "sd", z_mean
+        return z_mean.var(axis=0), "var of code", z_mean
     kl = model.prior.kl(DiagonalGaussian(z_mean, z_log_var))
     if kl is None:
         return z_mean.var(axis=0), "var of mean", z_mean

@@ -94,6 +94,8 @@ class SavedModelBackend:
         self.image_shape = tuple(int(size) for size in encode_inputs["images"].shape[1:])
         self.num_classes = self._count_classes() if "label" in decode_inputs else None
         self.has_prior = "sample_codes" in self.loaded.signatures
+        # A flow posterior's encode gives its code beside the Gaussian's z0_mean.
+        self.flow = "z0_mean" in self.loaded.signatures["encode"].structured_outputs
         self.prior_name = "the model's prior" if self.has_prior else "Normal(0, I), assumed"
 
     def _count_classes(self, most=1024):
@@ -123,7 +125,7 @@ class SavedModelBackend:
                 parts.append(self.loaded.encode(batch, batch_labels))
             else:
                 parts.append(self.loaded.encode(batch))
-        if "z" in parts[0]:  # an Autoencoder's code
+        if "z" in parts[0]:  # an Autoencoder's code, or a flow's
             return np.concatenate([part["z"].numpy() for part in parts]), None
         return tuple(
             np.concatenate([part[key].numpy() for part in parts]) for key in ("z_mean", "z_log_var")
@@ -139,6 +141,9 @@ class SavedModelBackend:
     def dimension_usage(self, images, labels=None):
         # The prior is not in the signatures: the closed-form KL to N(0, I).
         z_mean, z_log_var = self.encode(images, labels)
+        if z_log_var is None and self.flow:
+            # As latent.dimension_usage: a flow's code is no Gaussian's mean.
+            return z_mean.var(axis=0), "var of code", z_mean
         if z_log_var is None:
             return z_mean.std(axis=0), "sd", z_mean
         kl = keras.ops.convert_to_numpy(gaussian_kl_per_dimension(z_mean, z_log_var))

@@ -4,7 +4,9 @@
   metrics, encode/decode/sample/reconstruct and the ONE `train_step` and
   `test_step`.
 - `posteriors`: `Posterior` (`sample`, `log_prob`, `mean`, `code_shape`):
-  `DiagonalGaussian`, `Deterministic`, `TwoLayerGaussian`.
+  `DiagonalGaussian`, `Deterministic`, `TwoLayerGaussian`, `FlowPosterior`.
+- `flows`: the normalizing flows of a flow posterior, `PlanarFlow` and
+  `InverseAutoregressiveFlow`.
 - `objective`: named per-example `LossTerm`s and the batch objective they
   make, on one device or across replicas.
 - `priors`: `Prior` (`log_prob`, `sample`, `kl(posterior)`), `StandardNormal`,
@@ -42,10 +44,14 @@ from vae_tf.models.base import DECODER_OUTPUTS
 from vae_tf.models.base import LIKELIHOODS
 from vae_tf.models.base import MIN_LOG_SIGMA
 from vae_tf.models.base import LatentVariableModel
+from vae_tf.models.flows import Flow
+from vae_tf.models.flows import InverseAutoregressiveFlow
+from vae_tf.models.flows import PlanarFlow
 from vae_tf.models.hierarchical import HierarchicalVAE
 from vae_tf.models.objective import LossTerm
 from vae_tf.models.posteriors import Deterministic
 from vae_tf.models.posteriors import DiagonalGaussian
+from vae_tf.models.posteriors import FlowPosterior
 from vae_tf.models.posteriors import Posterior
 from vae_tf.models.posteriors import TwoLayerGaussian
 from vae_tf.models.priors import MixtureOfGaussians
@@ -74,12 +80,16 @@ __all__ = [
     "Deterministic",
     "DiagonalGaussian",
     "FactorVAE",
+    "Flow",
+    "FlowPosterior",
     "HierarchicalVAE",
+    "InverseAutoregressiveFlow",
     "LIKELIHOODS",
     "LatentVariableModel",
     "LossTerm",
     "MIN_LOG_SIGMA",
     "MixtureOfGaussians",
+    "PlanarFlow",
     "Posterior",
     "Prior",
     "StandardNormal",

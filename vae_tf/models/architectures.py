@@ -51,12 +51,15 @@ from vae_tf.data import MNIST_SHAPE
 from vae_tf.utils.checks import check_positive_int
 
 
-def _latent_heads(x, latent_dim, variational):
+def _latent_heads(x, latent_dim, variational, context_dim=None):
     if not variational:
         return layers.Dense(latent_dim, name="z", dtype="float32")(x)
     z_mean = layers.Dense(latent_dim, name="z_mean", dtype="float32")(x)
     z_log_var = layers.Dense(latent_dim, name="z_log_var", dtype="float32")(x)
-    return [z_mean, z_log_var]
+    if context_dim is None:
+        return [z_mean, z_log_var]
+    context = layers.Dense(context_dim, name="context", dtype="float32")(x)
+    return [z_mean, z_log_var, context]
 
 
 def _conv_encoder(inputs):
@@ -238,7 +241,12 @@ def _condition_input(num_classes):
 
 
 def build_encoder(
-    preset="conv", latent_dim=2, image_shape=None, num_classes=None, variational=True
+    preset="conv",
+    latent_dim=2,
+    image_shape=None,
+    num_classes=None,
+    variational=True,
+    context_dim=None,
 ):
     """Builds the functional encoder `images -> [z_mean, z_log_var]`.
 
@@ -253,6 +261,9 @@ def build_encoder(
             image channels (Sohn et al., 2015).
         variational: False gives a deterministic encoder `images -> z` (one
             head named "z") for the `Autoencoder` baseline.
+        context_dim: Adds a third head, `context` (linear, of this size),
+            the vector a flow posterior's steps are conditioned on
+            (`VAE(..., flow=...)`); None (the default) for none.
 
     Returns:
         A `keras.Model` named "encoder".
@@ -276,7 +287,15 @@ def build_encoder(
             [images, label],
             layers.Concatenate(name="images_and_label")([images, maps]),
         )
-    outputs = _latent_heads(PRESETS[preset][0](features), latent_dim, variational)
+    if context_dim is not None:
+        check_positive_int("context_dim", context_dim)
+        if not variational:
+            raise ValueError(
+                "context_dim gives a flow posterior its context: a deterministic encoder "
+                "(variational=False) has no posterior to flow; drop context_dim."
+            )
+    features = PRESETS[preset][0](features)
+    outputs = _latent_heads(features, latent_dim, variational, context_dim)
     return keras.Model(inputs, outputs, name="encoder")
 
 
@@ -312,18 +331,24 @@ def build_decoder(preset="conv", latent_dim=2, image_shape=None, num_classes=Non
 
 
 def build_encoder_decoder(
-    preset="conv", latent_dim=2, image_shape=None, num_classes=None, variational=True
+    preset="conv",
+    latent_dim=2,
+    image_shape=None,
+    num_classes=None,
+    variational=True,
+    context_dim=None,
 ):
-    """Builds the matching `(encoder, decoder)` pair of a preset.
+    """Builds the matching `(encoder, decoder)` pair of a preset (see `build_encoder`).
 
     Example:
 
     >>> encoder, decoder = build_encoder_decoder("mlp", latent_dim=20)
     >>> encoder, decoder = build_encoder_decoder("conv", 2, num_classes=10)  # conditional
     >>> encoder, decoder = build_encoder_decoder("conv", 2, variational=False)  # autoencoder
+    >>> encoder, decoder = build_encoder_decoder("gated", 50, context_dim=100)  # a flow's
     """
     return (
-        build_encoder(preset, latent_dim, image_shape, num_classes, variational),
+        build_encoder(preset, latent_dim, image_shape, num_classes, variational, context_dim),
         build_decoder(preset, latent_dim, image_shape, num_classes),
     )
 

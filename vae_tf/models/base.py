@@ -292,6 +292,14 @@ class LatentVariableModel(keras.Model):
         return {}
 
     @property
+    def served_layers(self):
+        """The layers besides `networks` that inference uses (the SavedModel tracks them).
+
+        The prior and the noise source; a variant adds its own (a flow).
+        """
+        return [self.prior, self.sampler]
+
+    @property
     def conditional(self):
         """Whether the model takes labels (`num_classes` was given)."""
         return self.num_classes is not None

@@ -65,6 +65,11 @@ class HierarchicalVAE(VAE):
                 "HierarchicalVAE is unconditional: train a conditional model with one "
                 "stochastic layer (VAE(..., num_classes=...))."
             )
+        if kwargs.get("flow") is not None:
+            raise ValueError(
+                "HierarchicalVAE's posterior is q(z1|x) q(z2|z1), without a flow: put a flow "
+                "on a one-layer VAE (VAE(..., flow='iaf'))."
+            )
         hidden = encoder.outputs[0].shape[-1]
         latent = top_encoder.outputs[0].shape[-1] if top_encoder.outputs else None
         _check_gaussian_network("top_encoder", top_encoder, hidden, latent)

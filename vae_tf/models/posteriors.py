@@ -14,6 +14,9 @@ The kinds:
 - `Deterministic`: the code itself, no density (the autoencoder's).
 - `TwoLayerGaussian`: `q(z1|x) q(z2|z1)`, two diagonal Gaussians; its code
   is the top layer z2, its draws hold both layers.
+- `FlowPosterior`: a diagonal Gaussian pushed through a normalizing flow
+  (`vae_tf.models.flows`: planar, inverse autoregressive); its density is
+  the change of variables, its code the flow's image of the Gaussian's mean.
 
 Draws take their noise from `seed_or_noise`: None (the model's `Sampler`,
 a seeded, stateful generator that is saved with the model), an integer or
@@ -335,3 +338,66 @@ class TwoLayerGaussian(Posterior):
 
     def parameters(self):
         return self.top_at_mean().parameters()
+
+
+class FlowPosterior(Posterior):
+    """`q(z_K|x)`: a diagonal Gaussian `q(z0|x)` pushed through a normalizing flow.
+
+    `z0 = mean + exp(log_var / 2) * noise`, then `z_K = flow(z0; context)`, and
+    `log q(z_K|x) = log q(z0|x) - log|det dz_K/dz0|`, computed from the noise
+    and the flow's own log-determinants. `log_prob` of other codes inverts
+    the flow. The code shown (`mean()`: `encode`, the SavedModel, the figures,
+    the explorer) is the flow's image of the Gaussian's mean, a point of the
+    code space the decoder was trained on; it has no variance
+    (`log_variance()` is None), and `parameters()` adds the Gaussian's:
+    `{"z", "z0_mean", "z0_log_var"}`. No prior has a closed-form KL against
+    it: the models estimate `log q - log p` from their draws.
+
+    Args:
+        base: `q(z0|x)`, a `DiagonalGaussian` over flat codes `(batch, d)`.
+        flow: A `vae_tf.models.flows.Flow` of size d.
+        context: The encoder's context vector, `(batch, flow.context_dim)`.
+    """
+
+    def __init__(self, base, flow, context, noise_source=None):
+        super().__init__(noise_source)
+        self.base = base
+        self.flow = flow
+        self.context = context
+        self._mean = None
+
+    @property
+    def noise_shape(self):
+        return self.base.noise_shape
+
+    def _dtype(self):
+        return self.base.loc.dtype
+
+    def _flat(self, codes, function):
+        """`function(flat codes, their contexts)` of `(batch, d)` or `(batch, K, d)` codes."""
+        if len(codes.shape) == 2:
+            return function(codes, self.context)
+        batch, num_samples = ops.shape(codes)[0], ops.shape(codes)[1]
+        flat = ops.reshape(codes, (batch * num_samples, codes.shape[-1]))
+        out, log_det = function(flat, ops.repeat(self.context, num_samples, axis=0))
+        return (
+            ops.reshape(out, (batch, num_samples, codes.shape[-1])),
+            ops.reshape(log_det, (batch, num_samples)),
+        )
+
+    def _draw(self, noise):
+        z0, log_q0 = self.base._draw(noise)
+        z, log_det = self._flat(z0, self.flow.forward)
+        return ops.cast(z, z0.dtype), log_q0 - log_det
+
+    def log_prob(self, draws):
+        z0, log_det = self._flat(draws, self.flow.inverse)
+        return self.base.log_prob(z0) - log_det
+
+    def mean(self):
+        if self._mean is None:
+            self._mean = ops.cast(self.flow.forward(self.base.loc, self.context)[0], self._dtype())
+        return self._mean
+
+    def parameters(self):
+        return {"z": self.mean(), "z0_mean": self.base.loc, "z0_log_var": self.base.log_var}

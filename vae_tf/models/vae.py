@@ -9,10 +9,16 @@ from keras import ops
 from vae_tf.models.architectures import build_encoder_decoder
 from vae_tf.models.architectures import build_hierarchical_networks
 from vae_tf.models.base import LatentVariableModel
+from vae_tf.models.flows import DEFAULT_FLOW_STEPS
+from vae_tf.models.flows import POSTERIOR
+from vae_tf.models.flows import default_context_dim
+from vae_tf.models.flows import make_flow
 from vae_tf.models.objective import LossTerm
 from vae_tf.models.posteriors import DiagonalGaussian
+from vae_tf.models.posteriors import FlowPosterior
 from vae_tf.models.priors import PRIOR
 from vae_tf.models.priors import PRIOR_COMPONENTS
+from vae_tf.models.priors import VampPrior
 from vae_tf.models.registry import Variant
 from vae_tf.models.registry import register_variant
 from vae_tf.models.registry import setting
@@ -27,23 +33,29 @@ Z_LOG_VAR_CLIP = Number(low=0.0, low_open=True, optional=True, note="None: off")
 OBJECTIVES = ("elbo", "iwae")
 OBJECTIVE = OneOf(OBJECTIVES)
 NUM_SAMPLES = Integer(minimum=1)
+FLOW_STEPS_SETTING = Integer(minimum=1, optional=True)
 # The settings of the KL weight's schedules (TrainConfig's), which variants
 # with a KL term take.
 KL_SCHEDULES = ("kl_warmup_epochs", "kl_warmup_steps", "kl_cycles", "kl_cycle_ratio")
 
 
-def check_free_bits(free_bits, objective, prior, stochastic_layers=1):
-    """Free bits need a per-dimension KL: refused with the IWAE bound, a mixture prior, two layers.
+def check_free_bits(free_bits, objective, prior, stochastic_layers=1, flow=None):
+    """Free bits need a per-dimension KL: refused with the IWAE bound, a mixture prior, two
+    layers, a flow.
 
-    `prior` is a `vae_tf.models.Prior` or a name of `PRIORS`.
+    `prior` is a `vae_tf.models.Prior` or a name of `PRIORS`; `flow` a flow's
+    name or a `Flow`, or None.
     """
     closed_form = prior == "normal" or getattr(prior, "closed_form_kl", False)
-    if free_bits and (objective == "iwae" or not closed_form or stochastic_layers > 1):
+    unsplit = stochastic_layers > 1 or flow is not None
+    if free_bits and (objective == "iwae" or not closed_form or unsplit):
         name = prior if isinstance(prior, str) else getattr(prior, "notation", prior)
         if objective == "iwae":
             cause = "objective='iwae' optimizes a bound with no separate KL term"
         elif stochastic_layers > 1:
             cause = "two stochastic layers have no per-dimension KL (no closed form)"
+        elif flow is not None:
+            cause = "a flow posterior has no per-dimension KL (no closed form)"
         else:
             cause = f"prior={name!r} has no per-dimension KL (no closed form)"
         raise ValueError(
@@ -74,9 +86,10 @@ class VAE(LatentVariableModel):
     objective (equal to `total_loss` at weight 1 without free bits).
 
     Args:
-        encoder: A model `images -> [z_mean, z_log_var]`. A third output (a
-            sample of z, as in the keras.io example) is ignored: the VAE draws
-            z with its own seeded `Sampler`.
+        encoder: A model `images -> [z_mean, z_log_var]`. A third output is
+            the context of a `flow`; without one, it is ignored (a sample of
+            z, as in the keras.io example): the VAE draws z with its own
+            seeded `Sampler`.
         decoder: A model `z -> images`, giving Bernoulli logits or, when its
             last layer ends in a sigmoid, probabilities.
         beta: Weight of the KL term (beta-VAE; 1 is the true ELBO), the
@@ -118,6 +131,17 @@ class VAE(LatentVariableModel):
             estimate `log q(z|x) - log p(z)` of the drawn codes, and do not
             combine with free bits.
         prior_components: K of the mixture priors (500 by default).
+        flow: A normalizing flow on the posterior (`vae_tf.models.flows`):
+            `"planar"` (Rezende & Mohamed, 2015), `"iaf"` (inverse
+            autoregressive, Kingma et al., 2016), or a `Flow`; None (the
+            default) keeps the diagonal Gaussian. The encoder then has a
+            third output, the context vector the flow's steps are
+            conditioned on (`build_encoder(..., context_dim=...)`); the KL
+            is the Monte Carlo estimate `log q(z|x) - log p(z)`, and
+            `encode` shows the flow's image of the Gaussian's mean. Not
+            with the VampPrior (its components would be flow densities at
+            the pseudo-inputs, which need the flow's inverse) nor free bits.
+        flow_steps: K, the steps of a flow given by name (4 by default).
         num_classes: Makes the VAE conditional (Sohn et al., 2015): the
             networks take a one-hot label besides their input (see
             `build_encoder_decoder(..., num_classes=...)`), data come as
@@ -147,6 +171,10 @@ class VAE(LatentVariableModel):
 
     # The IWAE bound with 5 codes per image, under a VampPrior.
     vae = VAE(encoder, decoder, objective="iwae", num_samples=5, prior="vamp")
+
+    # An inverse autoregressive flow of 4 steps on the posterior.
+    networks = vae_tf.build_encoder_decoder("gated", 50, context_dim=100)
+    vae = VAE(*networks, flow="iaf", flow_steps=4)
     ```
     """
 
@@ -166,13 +194,16 @@ class VAE(LatentVariableModel):
         num_samples=1,
         prior="normal",
         prior_components=500,
+        flow=None,
+        flow_steps=None,
         **kwargs,
     ):
         # Before the base builds the model (and the prior, which may ask the
-        # posterior, that is, the clip).
+        # posterior, that is, the clip and the flow).
         self.z_log_var_clip = Z_LOG_VAR_CLIP("z_log_var_clip", z_log_var_clip)
         self.objective = OBJECTIVE("objective", objective)
         self.num_samples = NUM_SAMPLES("num_samples", num_samples)
+        self.flow = self._make_flow(encoder, flow, flow_steps)
         super().__init__(
             encoder,
             decoder,
@@ -185,9 +216,30 @@ class VAE(LatentVariableModel):
             prior_components=prior_components,
             **kwargs,
         )
+        if self.flow is not None and isinstance(self.prior, VampPrior):
+            raise ValueError(VAMP_WITH_FLOW)
         self.free_bits = FREE_BITS("free_bits", free_bits)
-        check_free_bits(self.free_bits, objective, prior, self.stochastic_layers)
+        check_free_bits(self.free_bits, objective, prior, self.stochastic_layers, self.flow)
         self.beta = beta
+
+    @staticmethod
+    def _make_flow(encoder, flow, steps):
+        if flow is None:
+            if steps is not None:
+                raise ValueError(
+                    f"flow_steps={steps} without a flow: give flow='planar' or 'iaf' too, or "
+                    "drop flow_steps."
+                )
+            return None
+        shapes = [tuple(output.shape[1:]) for output in encoder.outputs]
+        if len(shapes) != 3 or len(shapes[0]) != 1 or len(shapes[2]) != 1:
+            raise ValueError(
+                "A flow posterior needs an encoder with three outputs over flat codes, "
+                f"[z_mean, z_log_var, context]; this one outputs {shapes}. Build it with "
+                "build_encoder(..., context_dim=vae_tf.models.flows.default_context_dim("
+                "latent_dim))."
+            )
+        return make_flow(flow, shapes[0][0], shapes[2][0], steps)
 
     @classmethod
     def _check_encoder_outputs(cls, encoder):
@@ -218,8 +270,15 @@ class VAE(LatentVariableModel):
         return DiagonalGaussian(outputs[0], self.clipped(outputs[1]), noise_source=self.sampler)
 
     def posterior(self, images, condition=None, training=False):
+        """The diagonal Gaussian of the encoder, or a `FlowPosterior` when there is a flow."""
         outputs = self.encoder(self.network_inputs(images, condition), training=training)
-        return self.gaussian(outputs)
+        if self.flow is None:
+            return self.gaussian(outputs)
+        return FlowPosterior(self.gaussian(outputs), self.flow, outputs[2], self.sampler)
+
+    @property
+    def served_layers(self):
+        return [*super().served_layers, *([self.flow] if self.flow is not None else [])]
 
     @property
     def bound_name(self):
@@ -330,10 +389,27 @@ class VAE(LatentVariableModel):
             "z_log_var_clip": self.z_log_var_clip,
             "objective": self.objective,
             "num_samples": self.num_samples,
+            "flow": None if self.flow is None else keras.saving.serialize_keras_object(self.flow),
         }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if isinstance(config.get("flow"), dict):
+            config["flow"] = keras.saving.deserialize_keras_object(config["flow"])
+        return super().from_config(config)
+
+
+VAMP_WITH_FLOW = (
+    "prior 'vamp' does not take a flow posterior: its components would be the flow's densities "
+    "at the pseudo-inputs, which need the flow's inverse (latent_dim passes of an IAF step per "
+    "code and component). Use prior 'normal' or 'mog' with a flow, or the Gaussian posterior "
+    "with the VampPrior."
+)
 
 
 def _build(config, image_shape, common):
+    flow = None if config.posterior == "gaussian" else config.posterior
     settings = dict(
         beta=config.beta,
         free_bits=config.free_bits,
@@ -342,6 +418,8 @@ def _build(config, image_shape, common):
         num_samples=config.num_samples,
         prior=config.prior,
         prior_components=config.prior_components,
+        flow=flow,
+        flow_steps=config.flow_steps,
         **common,
     )
     if config.stochastic_layers == 2:
@@ -351,13 +429,32 @@ def _build(config, image_shape, common):
         networks = build_hierarchical_networks(config.latent_dim, image_shape)
         return HierarchicalVAE(*networks, **settings)
     networks = build_encoder_decoder(
-        config.architecture, config.latent_dim, image_shape, common["num_classes"]
+        config.architecture,
+        config.latent_dim,
+        image_shape,
+        common["num_classes"],
+        context_dim=None if flow is None else default_context_dim(config.latent_dim),
     )
     return VAE(*networks, **settings)
 
 
 def _check(config):
-    check_free_bits(config.free_bits, config.objective, config.prior, config.stochastic_layers)
+    flow = None if config.posterior == "gaussian" else config.posterior
+    if flow is None and config.flow_steps is not None:
+        raise ValueError(
+            f"flow_steps={config.flow_steps} without a flow: posterior is 'gaussian'. Give "
+            "posterior='planar' or 'iaf' too, or drop flow_steps."
+        )
+    if flow is not None and config.stochastic_layers == 2:
+        raise ValueError(
+            f"posterior={flow!r} is built for one stochastic layer: the two-layer model's "
+            "posterior is q(z1|x) q(z2|z1). Use stochastic_layers=1 with a flow."
+        )
+    if flow is not None and config.prior == "vamp":
+        raise ValueError(VAMP_WITH_FLOW)
+    check_free_bits(
+        config.free_bits, config.objective, config.prior, config.stochastic_layers, flow
+    )
     if config.stochastic_layers == 2:
         other = [
             f"{name}={getattr(config, name)!r}"
@@ -424,6 +521,22 @@ register_variant(
             ),
             "prior_components": setting(
                 500, "K, the components of the mixture priors (mog, vamp).", PRIOR_COMPONENTS
+            ),
+            "posterior": setting(
+                "gaussian",
+                "q(z|x): gaussian (diagonal), planar (planar flows, Rezende & Mohamed, 2015) or "
+                "iaf (inverse autoregressive flow, Kingma et al., 2016: MADE steps conditioned "
+                "on a context vector of the encoder, the order reversed between steps); a flow's "
+                "KL is the Monte Carlo estimate log q(z|x) - log p(z). Any architecture, one "
+                "stochastic layer; not with prior vamp or free_bits.",
+                POSTERIOR,
+            ),
+            "flow_steps": setting(
+                None,
+                f"K, the steps of the flow of --posterior=planar or iaf; default "
+                f"{DEFAULT_FLOW_STEPS}.",
+                FLOW_STEPS_SETTING,
+                type=Optional[int],
             ),
         },
         takes=KL_SCHEDULES,
