@@ -212,6 +212,8 @@ def _check_importance_weights(model, images, labels, num_samples):
 
 def _check_weights_by_hand(model, posterior, images, condition, key, num_samples, weights):
     """`log p(x|z) + log p(z) - log q(z|x)` in numpy, for a Gaussian VAE with Bernoulli logits."""
+    import keras
+
     from vae_tf.models import DiagonalGaussian
     from vae_tf.models import StandardNormal
 
@@ -231,8 +233,12 @@ def _check_weights_by_hand(model, posterior, images, condition, key, num_samples
     log_p = -0.5 * (z**2 + log_2pi).sum(axis=axes)
     flat = z.reshape(-1, *model.code_shape).astype("float32")
     repeated = None if condition is None else np.repeat(_numpy(condition), num_samples, axis=0)
-    logits = _numpy(model.raw_decode(flat, repeated)).astype("float64")
     x = np.repeat(_numpy(images), num_samples, axis=0).astype("float64")
+    logits = model.raw_decode(flat, repeated)
+    if getattr(model, "pixelcnn", None) is not None:
+        # Each pixel's logit given the pixels before it (test_pixelcnn checks the head).
+        logits = model.pixelcnn([keras.ops.convert_to_tensor(x, "float32"), logits])
+    logits = _numpy(logits).astype("float64")
     # -log p(x|z) of Bernoulli logits: max(l, 0) - l x + log(1 + exp(-|l|)), per image.
     nll = (np.maximum(logits, 0) - logits * x + np.log1p(np.exp(-np.abs(logits)))).reshape(
         len(x), -1

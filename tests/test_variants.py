@@ -2,8 +2,9 @@
 
 The variants and settings whose step, posterior or prior differ: the VAE
 (ELBO, closed-form KL), the IWAE bound under a VampPrior, two stochastic
-layers, a conditional VAE under a mixture prior, and the autoencoder (no
-density); a term that needs the dataset size is in test_loss_terms.py.
+layers (bottom-up, and top first under a VampPrior), a conditional VAE under a
+mixture prior, and the autoencoder (no density); flows and the PixelCNN
+decoder in test_flows.py and test_pixelcnn.py; a term that needs the dataset size is in test_loss_terms.py.
 """
 
 import os
@@ -64,6 +65,14 @@ def test_vae_on_the_iwae_bound_under_a_vamp_prior(digits, tmp_path):
 def test_two_stochastic_layers(digits, tmp_path):
     networks = vae_tf.build_hierarchical_networks(2)
     model = vae_tf.HierarchicalVAE(*networks, objective="iwae", num_samples=2, seed=0)
+    run_variant_test(model, digits[0], tmp_path=tmp_path)
+
+
+def test_two_layers_inferred_top_first_under_a_vamp_prior(digits, tmp_path):
+    networks = vae_tf.build_top_down_networks("mlp", 2)
+    model = vae_tf.TopDownHierarchicalVAE(
+        *networks, prior="vamp", prior_components=3, objective="iwae", num_samples=2, seed=0
+    )
     run_variant_test(model, digits[0], tmp_path=tmp_path)
 
 

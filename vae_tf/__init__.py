@@ -63,11 +63,13 @@ from vae_tf.models import BetaTCVAE  # noqa: E402
 from vae_tf.models import FactorVAE  # noqa: E402
 from vae_tf.models import HierarchicalVAE  # noqa: E402
 from vae_tf.models import StandardNormal  # noqa: E402
+from vae_tf.models import TopDownHierarchicalVAE  # noqa: E402
 from vae_tf.models.architectures import PRESETS  # noqa: E402
 from vae_tf.models.architectures import build_decoder  # noqa: E402
 from vae_tf.models.architectures import build_encoder  # noqa: E402
 from vae_tf.models.architectures import build_encoder_decoder  # noqa: E402
 from vae_tf.models.architectures import build_hierarchical_networks  # noqa: E402
+from vae_tf.models.architectures import build_top_down_networks  # noqa: E402
 from vae_tf.models.layers import Sampler  # noqa: E402
 from vae_tf.runs import TrainConfig  # noqa: E402
 from vae_tf.runs import load_run  # noqa: E402
@@ -87,6 +89,7 @@ __all__ = [
     "PRESETS",
     "Sampler",
     "StandardNormal",
+    "TopDownHierarchicalVAE",
     "TrainConfig",
     "TrainingInterrupted",
     "VAE",
@@ -94,6 +97,7 @@ __all__ = [
     "build_encoder",
     "build_encoder_decoder",
     "build_hierarchical_networks",
+    "build_top_down_networks",
     "callbacks",
     "data",
     "distribute",

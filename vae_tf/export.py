@@ -80,7 +80,7 @@ def export_saved_model(model, path):
             "decode": (model.decode, [z_spec, label_spec]),
             "encode": (encode, [images_spec, label_spec]),
             "sample": (
-                lambda y, seed: model.decode(prior(tf.shape(y)[0], seed), y),
+                lambda y, seed: model.decode(prior(tf.shape(y)[0], seed), y, seed=seed),
                 [label_spec, seed_spec],
             ),
             "reconstruct": (model.reconstruct, [images_spec, label_spec]),
@@ -91,7 +91,7 @@ def export_saved_model(model, path):
             "decode": (model.decode, [z_spec]),
             "encode": (encode, [images_spec]),
             "sample": (
-                lambda n, seed: model.decode(prior(n, seed)),
+                lambda n, seed: model.decode(prior(n, seed), seed=seed),
                 [num_samples_spec, seed_spec],
             ),
             "reconstruct": (model.reconstruct, [images_spec]),

@@ -4,7 +4,8 @@
   metrics, encode/decode/sample/reconstruct and the ONE `train_step` and
   `test_step`.
 - `posteriors`: `Posterior` (`sample`, `log_prob`, `mean`, `code_shape`):
-  `DiagonalGaussian`, `Deterministic`, `TwoLayerGaussian`, `FlowPosterior`.
+  `DiagonalGaussian`, `Deterministic`, `TwoLayerGaussian`, `TopDownGaussian`,
+  `FlowPosterior`.
 - `flows`: the normalizing flows of a flow posterior, `PlanarFlow` and
   `InverseAutoregressiveFlow`.
 - `objective`: named per-example `LossTerm`s and the batch objective they
@@ -14,6 +15,7 @@
 - `registry`: the variants by name (`--model`), each with its class,
   settings, network builder and combination rules.
 - `vae.VAE` (the ELBO or IWAE bound, any prior), `hierarchical.HierarchicalVAE`
+  and `hierarchical.TopDownHierarchicalVAE`
   (two stochastic layers) and `autoencoder.Autoencoder`: the variants; and the
   disentangling ones, `beta_tcvae.BetaTCVAE`, `factor_vae.FactorVAE`,
   `dip_vae.DIPVAE` and `annealed_vae.AnnealedVAE`.
@@ -48,11 +50,13 @@ from vae_tf.models.flows import Flow
 from vae_tf.models.flows import InverseAutoregressiveFlow
 from vae_tf.models.flows import PlanarFlow
 from vae_tf.models.hierarchical import HierarchicalVAE
+from vae_tf.models.hierarchical import TopDownHierarchicalVAE
 from vae_tf.models.objective import LossTerm
 from vae_tf.models.posteriors import Deterministic
 from vae_tf.models.posteriors import DiagonalGaussian
 from vae_tf.models.posteriors import FlowPosterior
 from vae_tf.models.posteriors import Posterior
+from vae_tf.models.posteriors import TopDownGaussian
 from vae_tf.models.posteriors import TwoLayerGaussian
 from vae_tf.models.priors import MixtureOfGaussians
 from vae_tf.models.priors import Prior
@@ -93,6 +97,8 @@ __all__ = [
     "Posterior",
     "Prior",
     "StandardNormal",
+    "TopDownGaussian",
+    "TopDownHierarchicalVAE",
     "TwoLayerGaussian",
     "VAE",
     "Variant",

@@ -32,7 +32,9 @@ Presets:
   `faces` at a latent size of 10.
 
 `build_hierarchical_networks` gives the four networks of two stochastic
-layers (Burda et al., 2015): the mlp preset with `stochastic_layers=2`.
+layers (Burda et al., 2015): the mlp preset with `stochastic_layers=2`;
+`build_top_down_networks` those of Tomczak & Welling's top-down two-layer
+VAE on a convolutional preset (`gated` with `stochastic_layers=2`).
 
 Example:
 
@@ -418,3 +420,48 @@ def build_hierarchical_networks(latent_dim=50, image_shape=None, hidden_latent_d
         name="top_decoder",
     )
     return encoder, decoder, top_encoder, top_decoder
+
+
+def build_top_down_networks(
+    preset="gated", latent_dim=40, image_shape=None, hidden_latent_dim=None
+):
+    """The four networks of a top-down two-layer VAE (Tomczak & Welling's convHVAE, 2018).
+
+    For `vae_tf.models.TopDownHierarchicalVAE`: `q(z2|x)` is a preset's
+    encoder, which also gives a context of 300 features of the image; `q(z1|x,
+    z2)` reads the context and z2 through two gated dense layers of 300 units
+    (`h * sigmoid(g)`, as the paper's); `p(z1|z2)` is two such layers; and
+    `p(x|z1, z2)` is the preset's decoder on z1 and z2 side by side.
+
+    Args:
+        preset: The architecture of the image networks, one of `PRESETS`.
+        latent_dim: Size of the top code z2, the one the prior is over.
+        image_shape: `(height, width, channels)`; None is the preset's.
+        hidden_latent_dim: Size of z1; None is `latent_dim` (the paper's 40 and 40).
+
+    Returns:
+        `(encoder, decoder, bottom_encoder, top_decoder)`: `images -> [z2_mean,
+        z2_log_var, context]`, `[z1, z2] -> logits`, `[context, z2] -> [z1_mean,
+        z1_log_var]` and `z2 -> [z1_mean, z1_log_var]` of `p(z1|z2)`.
+
+    Example:
+
+    >>> networks = build_top_down_networks("gated", latent_dim=40)
+    >>> [network.name for network in networks]
+    ['encoder', 'decoder', 'bottom_encoder', 'top_decoder']
+    """
+    image_shape = check_architecture(preset, latent_dim, image_shape)
+    hidden = latent_dim if hidden_latent_dim is None else hidden_latent_dim
+    check_positive_int("hidden_latent_dim", hidden)
+    units = 300
+    encoder = build_encoder(preset, latent_dim, image_shape, context_dim=units)
+    decoder = build_decoder(preset, hidden + latent_dim, image_shape)
+    context = keras.Input(shape=(units,), name="context")
+    z2 = keras.Input(shape=(latent_dim,), name="z2")
+    x = layers.Concatenate(name="context_and_z2")([context, z2])
+    x = _gated(_gated(x, layers.Dense, units), layers.Dense, units)
+    bottom_encoder = keras.Model([context, z2], _gaussian_heads(x, hidden), name="bottom_encoder")
+    top_z2 = keras.Input(shape=(latent_dim,), name="z2")
+    y = _gated(_gated(top_z2, layers.Dense, units), layers.Dense, units)
+    top_decoder = keras.Model(top_z2, _gaussian_heads(y, hidden, "prior_"), name="top_decoder")
+    return encoder, decoder, bottom_encoder, top_decoder

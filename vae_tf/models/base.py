@@ -170,8 +170,7 @@ class LatentVariableModel(keras.Model):
         # model.export refuse an unbuilt subclassed model.
         self.build((None, *self.image_shape))
 
-    @classmethod
-    def _check_networks(cls, encoder, decoder, num_classes):
+    def _check_networks(self, encoder, decoder, num_classes):
         for name, network in (("encoder", encoder), ("decoder", decoder)):
             if not isinstance(network, keras.Model) or not network.built:
                 raise ValueError(
@@ -191,8 +190,8 @@ class LatentVariableModel(keras.Model):
                     f"The {name}'s label input has shape {network.inputs[1].shape[1:]}; "
                     f"expected ({num_classes},), a one-hot label."
                 )
-        cls._check_encoder_outputs(encoder)
-        code_shape = tuple(encoder.outputs[0].shape[1:])
+        self._check_encoder_outputs(encoder)
+        code_shape = self._decoder_code_shape(encoder)
         if tuple(decoder.inputs[0].shape[1:]) != code_shape:
             size = code_shape[0] if len(code_shape) == 1 else code_shape
             raise ValueError(
@@ -208,6 +207,10 @@ class LatentVariableModel(keras.Model):
     @classmethod
     def _check_encoder_outputs(cls, encoder):
         raise NotImplementedError
+
+    def _decoder_code_shape(self, encoder):
+        """The shape of what the decoder network takes: the encoder's first output's here."""
+        return tuple(encoder.outputs[0].shape[1:])
 
     def _make_prior(self, prior, components):
         if isinstance(prior, Prior):
@@ -424,6 +427,15 @@ class LatentVariableModel(keras.Model):
             return ops.sigmoid(raw)
         return raw
 
+    def decoded_probabilities(self, decoder_output, images=None, seed=None):
+        """Images in [0, 1] from `raw_decode`'s output: its probabilities (or means) here.
+
+        A variant whose `p(x|z)` is autoregressive draws the pixels instead
+        (with `seed`, an integer; None is 0), or, given `images`, gives each
+        pixel's probability given the images' pixels before it.
+        """
+        return self.probabilities(decoder_output)
+
     def reconstruction_nll(self, images, decoder_output):
         """`-log p(x|z)` per example, shape `(batch,)`, from the decoder's raw output.
 
@@ -450,7 +462,7 @@ class LatentVariableModel(keras.Model):
         condition = self.condition(labels)
         posterior = self.posterior(images, condition, training=training)
         z = posterior.code(posterior.sample()) if training else posterior.mean()
-        return self.probabilities(self.raw_decode(z, condition, training=training))
+        return self.decoded_probabilities(self.raw_decode(z, condition, training=training), images)
 
     def per_example_losses(self, images, labels=None, training=False):
         """`{name: (batch,)}`: each named term of `loss_terms` per example, in nats.
@@ -610,11 +622,12 @@ class LatentVariableModel(keras.Model):
         images = ops.convert_to_tensor(images, "float32")
         return self.posterior(images, self.condition(labels, images.shape[0]))
 
-    def decode(self, z, labels=None):
+    def decode(self, z, labels=None, seed=None):
         """Images (pixel probabilities in [0, 1]) for latent codes `z`, `(N, *code_shape)`.
 
         `labels`: the class to draw for each code (or one class for all), for
-        a conditional model only.
+        a conditional model only. `seed`: of the pixels' draws of an
+        autoregressive decoder (`decoded_probabilities`); others ignore it.
         """
         z = ops.convert_to_tensor(z, "float32")
         if tuple(z.shape[1:]) != self.code_shape or len(z.shape) != 1 + len(self.code_shape):
@@ -625,7 +638,7 @@ class LatentVariableModel(keras.Model):
         if tf.executing_eagerly() and not bool(ops.all(ops.isfinite(z))):
             raise ValueError("z holds NaN or infinite values; decode finite latent codes.")
         condition = self.condition(labels, z.shape[0])
-        return self.probabilities(self.raw_decode(z, condition))
+        return self.decoded_probabilities(self.raw_decode(z, condition), seed=seed)
 
     def sample(self, num_samples, seed=None, labels=None):
         """Decodes `num_samples` codes drawn from the prior (`model.prior`, N(0, I) by default).
@@ -638,7 +651,7 @@ class LatentVariableModel(keras.Model):
         """
         check_positive_int("num_samples", num_samples)
         z = self.prior.sample(num_samples, self.sampler.seed_generator if seed is None else seed)
-        return self.decode(z, labels)
+        return self.decode(z, labels, seed=seed)
 
     def reconstruct(self, images, labels=None, sample=False):
         """Decodes the posterior mean of each image (or a sample of z)."""

@@ -1,10 +1,15 @@
-"""`HierarchicalVAE`: two stochastic layers, `q(z1|x) q(z2|z1)` and `p(z2) p(z1|z2) p(x|z1)`."""
+"""Two stochastic layers: `HierarchicalVAE` (Burda et al.) and `TopDownHierarchicalVAE` (Tomczak).
+
+`HierarchicalVAE`: `q(z1|x) q(z2|z1)` and `p(z2) p(z1|z2) p(x|z1)`;
+`TopDownHierarchicalVAE`: `q(z2|x) q(z1|x, z2)` and `p(z2) p(z1|z2) p(x|z1, z2)`.
+"""
 
 import math
 
 import keras
 from keras import ops
 
+from vae_tf.models.posteriors import TopDownGaussian
 from vae_tf.models.posteriors import TwoLayerGaussian
 from vae_tf.models.vae import VAE
 
@@ -23,6 +28,13 @@ def _check_gaussian_network(name, network, input_size, output_size):
             f"{name} must output [mean, log_var] of shape ({output_size},) each; it "
             f"outputs {shapes}."
         )
+
+
+def _gaussian_log_density(z, mean, log_var):
+    """`log N(z; mean, diag(exp(log_var)))`, summed over the last axis (a prior `p(z1|z2)`)."""
+    return -0.5 * ops.sum(
+        ops.square(z - mean) * ops.exp(-log_var) + log_var + math.log(2.0 * math.pi), axis=-1
+    )
 
 
 @keras.saving.register_keras_serializable(package="vae_tf")
@@ -139,12 +151,7 @@ class HierarchicalVAE(VAE):
         z1, flat_z1, flat_z2, log_q1, log_q2 = posterior.layer_draws(noise)
         batch, count = ops.shape(z1)[0], ops.shape(z1)[1]
         prior_mean, prior_log_var = self.top_decoder(flat_z2, training=training)
-        flat_z1_log_prior = -0.5 * ops.sum(
-            ops.square(flat_z1 - prior_mean) * ops.exp(-prior_log_var)
-            + prior_log_var
-            + math.log(2.0 * math.pi),
-            axis=-1,
-        )
+        flat_z1_log_prior = _gaussian_log_density(flat_z1, prior_mean, prior_log_var)
         log_prior = ops.stack(
             [
                 ops.reshape(flat_z1_log_prior, (batch, count)),
@@ -165,5 +172,146 @@ class HierarchicalVAE(VAE):
     def from_config(cls, config):
         config = dict(config)
         for key in ("top_encoder", "top_decoder"):
+            config[key] = keras.saving.deserialize_keras_object(config[key])
+        return super().from_config(config)
+
+
+@keras.saving.register_keras_serializable(package="vae_tf")
+class TopDownHierarchicalVAE(VAE):
+    """Two stochastic layers inferred top first: Tomczak & Welling's (2018) convHVAE.
+
+    Inference `q(z2|x) q(z1|x, z2)` and generation `p(z2) p(z1|z2) p(x|z1,
+    z2)`: the top layer z2 (the model's code, under its `prior`) is read from
+    the image itself, and both layers reach the decoder, which keeps the top
+    layer in use where the two-layer VAE of Burda et al. (`HierarchicalVAE`,
+    `p(x|z1)`) lets most of it go unused. All diagonal Gaussians but `p(z2)`
+    and `p(x|z1, z2)`. The objective, the per-layer KL, `encode` (the
+    posterior of z2), `decode` (z2 through the mean of `p(z1|z2)`) and the
+    SavedModel are as in `HierarchicalVAE`.
+
+    Args:
+        encoder: `images -> [z2_mean, z2_log_var, context]`, the context the
+            features of the image that `q(z1|x, z2)` reads.
+        decoder: `[z1, z2]` (one vector: z1, then z2) -> logits.
+        bottom_encoder: `[context, z2] -> [z1_mean, z1_log_var]`.
+        top_decoder: `z2 -> [mean, log_var]` of `p(z1|z2)`.
+        **kwargs: As `VAE` (beta, objective, num_samples, prior, pixelcnn,
+            ...); not conditional, without a flow or free bits.
+
+    Example:
+
+    ```python
+    networks = vae_tf.build_top_down_networks("gated", latent_dim=40)
+    model = TopDownHierarchicalVAE(*networks, prior="vamp")
+    ```
+    """
+
+    def __init__(self, encoder, decoder, bottom_encoder, top_decoder, **kwargs):
+        for name in ("num_classes", "flow"):
+            if kwargs.get(name) is not None:
+                raise ValueError(
+                    f"TopDownHierarchicalVAE takes no {name}: its posterior is q(z2|x) "
+                    "q(z1|x, z2), unconditional. Use a one-layer VAE for it."
+                )
+        if len(encoder.outputs) != 3:
+            raise ValueError(
+                "The encoder of TopDownHierarchicalVAE outputs [z2_mean, z2_log_var, context]; "
+                f"it has {len(encoder.outputs)} outputs (build_top_down_networks)."
+            )
+        latent = encoder.outputs[0].shape[-1]
+        context = encoder.outputs[2].shape[-1]
+        hidden = bottom_encoder.outputs[0].shape[-1] if bottom_encoder.outputs else None
+        shapes = [tuple(tensor.shape[1:]) for tensor in bottom_encoder.inputs]
+        if shapes != [(context,), (latent,)]:
+            raise ValueError(
+                f"bottom_encoder must take [context ({context},), z2 ({latent},)]; it takes "
+                f"{shapes}."
+            )
+        _check_gaussian_network("top_decoder", top_decoder, latent, hidden)
+        # Before the base, which checks the decoder against [z1, z2].
+        self.bottom_encoder = bottom_encoder
+        self.top_decoder = top_decoder
+        super().__init__(encoder, decoder, **kwargs)
+
+    def _decoder_code_shape(self, encoder):
+        return (self.bottom_encoder.outputs[0].shape[-1] + encoder.outputs[0].shape[-1],)
+
+    @property
+    def networks(self):
+        return {
+            **super().networks,
+            "bottom_encoder": self.bottom_encoder,
+            "top_decoder": self.top_decoder,
+        }
+
+    @property
+    def hidden_latent_dim(self):
+        """Size of the bottom stochastic layer z1."""
+        return self.bottom_encoder.outputs[0].shape[-1]
+
+    @property
+    def stochastic_layers(self):
+        return 2
+
+    def posterior(self, images, condition=None, training=False):
+        """`q(z2|x) q(z1|x, z2)`, a `TopDownGaussian`: its code is z2."""
+        z2_mean, z2_log_var, context = self.encoder(images, training=training)
+
+        def bottom(z2, repeats):
+            inputs = [ops.repeat(context, repeats, axis=0), ops.cast(z2, context.dtype)]
+            return self.gaussian(self.bottom_encoder(inputs, training=training))
+
+        return TopDownGaussian(
+            self.gaussian([z2_mean, z2_log_var]),
+            bottom,
+            self.hidden_latent_dim,
+            noise_source=self.sampler,
+        )
+
+    def raw_decode(self, z, condition=None, training=False):
+        """The decoder's output for top codes z2, with z1 the mean of `p(z1|z2)`."""
+        z1_mean, _ = self.top_decoder(z, training=training)
+        return self.decoder(ops.concatenate([z1_mean, z], axis=-1), training=training)
+
+    def importance_terms(
+        self,
+        images,
+        seed_or_noise=None,
+        condition=None,
+        training=False,
+        posterior=None,
+        num_samples=None,
+    ):
+        """As `VAE.importance_terms`, over both layers: columns z1 and z2."""
+        posterior = posterior or self.posterior(images, training=training)
+        noise = posterior.noise(seed_or_noise, num_samples)
+        z1, z2, log_q1, log_q2 = posterior.layer_draws(noise)
+        batch, count = ops.shape(z1)[0], ops.shape(z1)[1]
+        flat_z1 = ops.reshape(z1, (batch * count, self.hidden_latent_dim))
+        flat_z2 = ops.reshape(z2, (batch * count, self.latent_dim))
+        prior_mean, prior_log_var = self.top_decoder(flat_z2, training=training)
+        log_prior = ops.stack(
+            [
+                ops.reshape(
+                    _gaussian_log_density(flat_z1, prior_mean, prior_log_var), (batch, count)
+                ),
+                ops.reshape(self.prior.log_prob(flat_z2), (batch, count)),
+            ],
+            axis=-1,
+        )
+        codes = ops.concatenate([z1, z2], axis=-1)
+        reconstruction = self.codes_reconstruction_nll(images, codes, None, training)
+        return reconstruction, ops.stack([log_q1, log_q2], axis=-1), log_prior
+
+    def get_config(self):
+        config = super().get_config()
+        for key in ("bottom_encoder", "top_decoder"):
+            config[key] = keras.saving.serialize_keras_object(getattr(self, key))
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("bottom_encoder", "top_decoder"):
             config[key] = keras.saving.deserialize_keras_object(config[key])
         return super().from_config(config)

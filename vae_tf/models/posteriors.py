@@ -14,6 +14,8 @@ The kinds:
 - `Deterministic`: the code itself, no density (the autoencoder's).
 - `TwoLayerGaussian`: `q(z1|x) q(z2|z1)`, two diagonal Gaussians; its code
   is the top layer z2, its draws hold both layers.
+- `TopDownGaussian`: `q(z2|x) q(z1|x, z2)`, the top layer first (Tomczak &
+  Welling's convolutional two-layer VAE); its code is z2.
 - `FlowPosterior`: a diagonal Gaussian pushed through a normalizing flow
   (`vae_tf.models.flows`: planar, inverse autoregressive); its density is
   the change of variables, its code the flow's image of the Gaussian's mean.
@@ -401,3 +403,86 @@ class FlowPosterior(Posterior):
 
     def parameters(self):
         return {"z": self.mean(), "z0_mean": self.base.loc, "z0_log_var": self.base.log_var}
+
+
+class TopDownGaussian(Posterior):
+    """`q(z2|x) q(z1|x, z2)`: the top layer from the image, then the bottom one given both.
+
+    The inference order of Tomczak & Welling's (2018) convolutional two-layer
+    VAE. Draws hold both layers, `[z1, z2]` on the last axis as in
+    `TwoLayerGaussian`; the code is z2, and `mean()` is its posterior mean.
+
+    Args:
+        top: `q(z2|x)`, a `DiagonalGaussian`.
+        bottom: A function `(z2, repeats) -> q(z1|x, z2)` (a `DiagonalGaussian`)
+            of flat draws of z2, `(batch * repeats, latent)`, `repeats` per
+            image in a row.
+        hidden_dim: The size of z1.
+    """
+
+    def __init__(self, top, bottom, hidden_dim, noise_source=None):
+        super().__init__(noise_source)
+        self.top = top
+        self.bottom = bottom
+        self.hidden_dim = hidden_dim
+
+    @property
+    def latent_dim(self):
+        return self.top.loc.shape[-1]
+
+    @property
+    def noise_shape(self):
+        return (self.hidden_dim + self.latent_dim,)
+
+    def _dtype(self):
+        return self.top.loc.dtype
+
+    def layer_draws(self, noise):
+        """`(z1, z2, log q(z1|x, z2), log q(z2|x))` of the noise `(batch, K, hidden + latent)`.
+
+        z1 `(batch, K, hidden)`, z2 `(batch, K, latent)`, the densities `(batch, K)`.
+        """
+        batch, num_samples = ops.shape(noise)[0], ops.shape(noise)[1]
+        z2, log_q2 = self.top._draw(noise[..., self.hidden_dim :])
+        flat_z2 = ops.reshape(z2, (batch * num_samples, self.latent_dim))
+        flat_noise = ops.reshape(noise[..., : self.hidden_dim], (-1, self.hidden_dim))
+        flat_z1, flat_log_q1 = self.bottom(flat_z2, num_samples)._draw(flat_noise)
+        z1 = ops.reshape(ops.cast(flat_z1, z2.dtype), (batch, num_samples, self.hidden_dim))
+        return z1, z2, ops.reshape(flat_log_q1, (batch, num_samples)), log_q2
+
+    def _draw(self, noise):
+        single = len(noise.shape) == 2
+        if single:
+            noise = noise[:, None]
+        z1, z2, log_q1, log_q2 = self.layer_draws(noise)
+        draws, log_q = ops.concatenate([z1, z2], axis=-1), log_q1 + log_q2
+        return (draws[:, 0], log_q[:, 0]) if single else (draws, log_q)
+
+    def split(self, draws):
+        """`(z1, z2)` of draws."""
+        return draws[..., : self.hidden_dim], draws[..., self.hidden_dim :]
+
+    def log_prob(self, draws):
+        z1, z2 = self.split(draws)
+        single = len(draws.shape) == 2
+        if single:
+            z1, z2 = z1[:, None], z2[:, None]
+        batch, num_samples = ops.shape(z1)[0], ops.shape(z1)[1]
+        flat_z2 = ops.reshape(z2, (batch * num_samples, self.latent_dim))
+        log_q1 = self.bottom(flat_z2, num_samples).log_prob(
+            ops.reshape(z1, (batch * num_samples, self.hidden_dim))
+        )
+        log_q = ops.reshape(log_q1, (batch, num_samples)) + self.top.log_prob(z2)
+        return log_q[:, 0] if single else log_q
+
+    def code(self, draws):
+        return self.split(draws)[1]
+
+    def mean(self):
+        return self.top.loc
+
+    def log_variance(self):
+        return self.top.log_var
+
+    def parameters(self):
+        return self.top.parameters()

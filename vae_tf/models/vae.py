@@ -8,12 +8,18 @@ from keras import ops
 
 from vae_tf.models.architectures import build_encoder_decoder
 from vae_tf.models.architectures import build_hierarchical_networks
+from vae_tf.models.architectures import build_top_down_networks
 from vae_tf.models.base import LatentVariableModel
 from vae_tf.models.flows import DEFAULT_FLOW_STEPS
 from vae_tf.models.flows import POSTERIOR
 from vae_tf.models.flows import default_context_dim
 from vae_tf.models.flows import make_flow
 from vae_tf.models.objective import LossTerm
+from vae_tf.models.pixelcnn import DECODERS
+from vae_tf.models.pixelcnn import DEFAULT_PIXELCNN_LAYERS
+from vae_tf.models.pixelcnn import PIXELCNN_LAYERS
+from vae_tf.models.pixelcnn import build_pixelcnn
+from vae_tf.models.pixelcnn import draw_pixels
 from vae_tf.models.posteriors import DiagonalGaussian
 from vae_tf.models.posteriors import FlowPosterior
 from vae_tf.models.priors import PRIOR
@@ -142,6 +148,15 @@ class VAE(LatentVariableModel):
             with the VampPrior (its components would be flow densities at
             the pseudo-inputs, which need the flow's inverse) nor free bits.
         flow_steps: K, the steps of a flow given by name (4 by default).
+        pixelcnn: An autoregressive decoder head (`vae_tf.models.pixelcnn.
+            build_pixelcnn`): `p(x|z) = prod_i p(x_i | x_<i, z)`, gated
+            masked convolutions over the image's pixels before i and the
+            decoder's logits (PixelVAE, Gulrajani et al., 2017). The
+            likelihood is then Bernoulli from logits, of one channel;
+            `decode`, `sample`, `reconstruct` and the SavedModel draw the
+            pixels one by one (seeded), and `call` gives each pixel's
+            probability given the input's pixels before it. None (the
+            default): independent pixels given z.
         num_classes: Makes the VAE conditional (Sohn et al., 2015): the
             networks take a one-hot label besides their input (see
             `build_encoder_decoder(..., num_classes=...)`), data come as
@@ -175,6 +190,9 @@ class VAE(LatentVariableModel):
     # An inverse autoregressive flow of 4 steps on the posterior.
     networks = vae_tf.build_encoder_decoder("gated", 50, context_dim=100)
     vae = VAE(*networks, flow="iaf", flow_steps=4)
+
+    # An autoregressive decoder: four gated masked convolutions on the decoder's logits.
+    vae = VAE(encoder, decoder, pixelcnn=build_pixelcnn((28, 28, 1), layers_count=4))
     ```
     """
 
@@ -196,6 +214,7 @@ class VAE(LatentVariableModel):
         prior_components=500,
         flow=None,
         flow_steps=None,
+        pixelcnn=None,
         **kwargs,
     ):
         # Before the base builds the model (and the prior, which may ask the
@@ -204,6 +223,7 @@ class VAE(LatentVariableModel):
         self.objective = OBJECTIVE("objective", objective)
         self.num_samples = NUM_SAMPLES("num_samples", num_samples)
         self.flow = self._make_flow(encoder, flow, flow_steps)
+        self.pixelcnn = pixelcnn
         super().__init__(
             encoder,
             decoder,
@@ -218,9 +238,32 @@ class VAE(LatentVariableModel):
         )
         if self.flow is not None and isinstance(self.prior, VampPrior):
             raise ValueError(VAMP_WITH_FLOW)
+        if pixelcnn is not None:
+            self._check_pixelcnn(pixelcnn)
         self.free_bits = FREE_BITS("free_bits", free_bits)
         check_free_bits(self.free_bits, objective, prior, self.stochastic_layers, self.flow)
         self.beta = beta
+
+    def _check_pixelcnn(self, head):
+        shapes = [tuple(tensor.shape[1:]) for tensor in getattr(head, "inputs", None) or ()]
+        fits = len(shapes) == 2 and all(
+            len(shape) == 3
+            and all(size in (None, own) for size, own in zip(shape, self.image_shape))
+            for shape in shapes
+        )
+        if not isinstance(head, keras.Model) or not fits:
+            raise ValueError(
+                "pixelcnn must be a model [images, decoder_logits] -> logits of the images' "
+                f"shape {self.image_shape}: build it with vae_tf.models.pixelcnn.build_pixelcnn"
+                f"({self.image_shape})."
+            )
+        if self.likelihood != "bernoulli" or self.decoder_output != "logits":
+            raise ValueError(
+                "The PixelCNN decoder gives Bernoulli logits of each pixel given the pixels "
+                f"before it; this model has likelihood={self.likelihood!r} and decoder_output="
+                f"{self.decoder_output!r}. Use likelihood='bernoulli' with a decoder giving "
+                "logits (binary or grey images in [0, 1]), or no pixelcnn."
+            )
 
     @staticmethod
     def _make_flow(encoder, flow, steps):
@@ -279,6 +322,26 @@ class VAE(LatentVariableModel):
     @property
     def served_layers(self):
         return [*super().served_layers, *([self.flow] if self.flow is not None else [])]
+
+    @property
+    def networks(self):
+        if self.pixelcnn is None:
+            return super().networks
+        return {**super().networks, "pixelcnn": self.pixelcnn}
+
+    def reconstruction_nll(self, images, decoder_output):
+        """`-log p(x|z)` per example: with a PixelCNN, of each pixel given the ones before it."""
+        if self.pixelcnn is not None:
+            decoder_output = self.pixelcnn([images, decoder_output])
+        return super().reconstruction_nll(images, decoder_output)
+
+    def decoded_probabilities(self, decoder_output, images=None, seed=None):
+        """With a PixelCNN, drawn pixel by pixel (`draw_pixels`), or conditioned on `images`."""
+        if self.pixelcnn is None:
+            return super().decoded_probabilities(decoder_output, images, seed)
+        if images is not None:
+            return self.probabilities(self.pixelcnn([images, decoder_output]))
+        return draw_pixels(self.pixelcnn, decoder_output, 0 if seed is None else seed)[0]
 
     @property
     def bound_name(self):
@@ -390,13 +453,17 @@ class VAE(LatentVariableModel):
             "objective": self.objective,
             "num_samples": self.num_samples,
             "flow": None if self.flow is None else keras.saving.serialize_keras_object(self.flow),
+            "pixelcnn": None
+            if self.pixelcnn is None
+            else keras.saving.serialize_keras_object(self.pixelcnn),
         }
 
     @classmethod
     def from_config(cls, config):
         config = dict(config)
-        if isinstance(config.get("flow"), dict):
-            config["flow"] = keras.saving.deserialize_keras_object(config["flow"])
+        for key in ("flow", "pixelcnn"):
+            if isinstance(config.get(key), dict):
+                config[key] = keras.saving.deserialize_keras_object(config[key])
         return super().from_config(config)
 
 
@@ -420,14 +487,24 @@ def _build(config, image_shape, common):
         prior_components=config.prior_components,
         flow=flow,
         flow_steps=config.flow_steps,
+        pixelcnn=None
+        if config.decoder == "factorized"
+        else build_pixelcnn(
+            image_shape,
+            DEFAULT_PIXELCNN_LAYERS if config.pixelcnn_layers is None else config.pixelcnn_layers,
+        ),
         **common,
     )
     if config.stochastic_layers == 2:
         # Not at the top: hierarchical.py builds on this module.
         from vae_tf.models.hierarchical import HierarchicalVAE
+        from vae_tf.models.hierarchical import TopDownHierarchicalVAE
 
-        networks = build_hierarchical_networks(config.latent_dim, image_shape)
-        return HierarchicalVAE(*networks, **settings)
+        if config.architecture == "mlp":
+            networks = build_hierarchical_networks(config.latent_dim, image_shape)
+            return HierarchicalVAE(*networks, **settings)
+        networks = build_top_down_networks(config.architecture, config.latent_dim, image_shape)
+        return TopDownHierarchicalVAE(*networks, **settings)
     networks = build_encoder_decoder(
         config.architecture,
         config.latent_dim,
@@ -452,20 +529,25 @@ def _check(config):
         )
     if flow is not None and config.prior == "vamp":
         raise ValueError(VAMP_WITH_FLOW)
+    if config.decoder == "factorized" and config.pixelcnn_layers is not None:
+        raise ValueError(
+            f"pixelcnn_layers={config.pixelcnn_layers} without the PixelCNN: decoder is "
+            "'factorized'. Give decoder='pixelcnn' too, or drop pixelcnn_layers."
+        )
+    if config.decoder == "pixelcnn" and config.likelihood not in ("auto", "bernoulli"):
+        raise ValueError(
+            f"decoder='pixelcnn' gives Bernoulli pixels; likelihood={config.likelihood!r} is "
+            "continuous. Use likelihood='bernoulli' (binary or grey images in [0, 1]), or "
+            "decoder='factorized'."
+        )
     check_free_bits(
         config.free_bits, config.objective, config.prior, config.stochastic_layers, flow
     )
-    if config.stochastic_layers == 2:
-        other = [
-            f"{name}={getattr(config, name)!r}"
-            for name, wanted in (("architecture", "mlp"), ("conditional", False))
-            if getattr(config, name) != wanted
-        ]
-        if other:
-            raise ValueError(
-                f"stochastic_layers=2 is built for architecture 'mlp', unconditional and "
-                f"variational; got {', '.join(other)}. Drop them or use one layer."
-            )
+    if config.stochastic_layers == 2 and config.conditional:
+        raise ValueError(
+            "stochastic_layers=2 is built for unconditional models; got conditional=True. "
+            "Drop it or use one layer."
+        )
     if config.prior == "vamp" and config.conditional:
         raise ValueError(
             "prior 'vamp' needs an unconditional run: its components are the encoder's "
@@ -514,9 +596,12 @@ register_variant(
             ),
             "stochastic_layers": setting(
                 1,
-                "Layers of latent variables: 1, or 2 for q(z1|x) q(z2|z1) and p(z2) p(z1|z2) "
-                "p(x|z1) with Burda et al.'s networks (architecture mlp: 100-100 ELU units, z1 "
-                "of twice latent_dim, 50-50 units, z2 of latent_dim); the prior is over z2.",
+                "Layers of latent variables: 1, or 2, the prior over the top layer z2. With "
+                "architecture mlp: q(z1|x) q(z2|z1) and p(z2) p(z1|z2) p(x|z1) with Burda et "
+                "al.'s networks (100-100 ELU units, z1 of twice latent_dim, 50-50 units, z2 of "
+                "latent_dim); with any other (gated: Tomczak & Welling's convHVAE): q(z2|x) "
+                "q(z1|x, z2) and p(z2) p(z1|z2) p(x|z1, z2), the preset's networks for x, two "
+                "gated dense layers of 300 units for z1, z1 and z2 of latent_dim.",
                 OneOf((1, 2)),
             ),
             "prior_components": setting(
@@ -536,6 +621,20 @@ register_variant(
                 f"K, the steps of the flow of --posterior=planar or iaf; default "
                 f"{DEFAULT_FLOW_STEPS}.",
                 FLOW_STEPS_SETTING,
+                type=Optional[int],
+            ),
+            "decoder": setting(
+                "factorized",
+                "p(x|z): factorized (independent pixels given z) or pixelcnn (PixelVAE: gated "
+                "masked convolutions over the pixels before each one and the decoder's logits; "
+                "Bernoulli, one channel; decoding draws the pixels one by one).",
+                OneOf(DECODERS),
+            ),
+            "pixelcnn_layers": setting(
+                None,
+                f"Gated masked convolutions of --decoder=pixelcnn (a 7x7 of type A, then 3x3 of "
+                f"type B); default {DEFAULT_PIXELCNN_LAYERS}.",
+                PIXELCNN_LAYERS,
                 type=Optional[int],
             ),
         },
