@@ -3,6 +3,10 @@
 - `kl_schedules`: KL warm-up and cyclical annealing (`KLWarmup`,
   `CyclicalKLAnnealing`, the `KLSchedule` base).
 - `checkpoint`: `TrainingCheckpoint`, exact to the step, crash-proof.
+- `best`: `BestCheckpoint`, the weights of the best epoch so far
+  (`val_total_loss`), crash-proof.
+- `time_limit`: `TimeLimit`, a wall-clock budget that ends `fit` at the end
+  of the last epoch that fits.
 - `interrupt`: `StopOnSignal`, Ctrl-C and SIGTERM that stop at a checkpoint
   (`TrainingInterrupted`), with the `SignalCatcher` of `vae_tf.utils.signals`.
 - `nan_stop`: `StopOnNonFiniteLoss`, naming the epoch and the step.
@@ -19,6 +23,7 @@ vae.fit(x_train, epochs=30, callbacks=[KLWarmup(10), EpochTimer()])
 ```
 """
 
+from vae_tf.callbacks.best import BestCheckpoint
 from vae_tf.callbacks.checkpoint import TrainingCheckpoint
 from vae_tf.callbacks.checkpoint import load_training_state
 from vae_tf.callbacks.interrupt import StopOnSignal
@@ -32,9 +37,11 @@ from vae_tf.callbacks.progress import StepProgressBar
 from vae_tf.callbacks.tensorboard import TensorBoardImages
 from vae_tf.callbacks.tensorboard import TensorBoardProjector
 from vae_tf.callbacks.tensorboard import tensorboard_callbacks
+from vae_tf.callbacks.time_limit import TimeLimit
 from vae_tf.callbacks.timing import EpochTimer
 
 __all__ = [
+    "BestCheckpoint",
     "CyclicalKLAnnealing",
     "EpochTimer",
     "KLSchedule",
@@ -44,6 +51,7 @@ __all__ = [
     "StopOnSignal",
     "TensorBoardImages",
     "TensorBoardProjector",
+    "TimeLimit",
     "TrainingCheckpoint",
     "TrainingInterrupted",
     "UNITS",

@@ -41,8 +41,8 @@ class TrainingInterrupted(Interrupted):
         self.position = position
 
 
-def _agreement(strategy):
-    """A function summing every worker's `[SIGINT, SIGTERM]` votes (a collective: all must call it)."""
+def worker_votes(strategy):
+    """A function summing a vector of votes over the workers (a collective: all must call it)."""
 
     @tf.function
     def agree(votes):
@@ -89,7 +89,7 @@ class StopOnSignal(keras.callbacks.Callback):
         # The model's: callbacks run outside the strategy's scope.
         strategy = self.model.distribute_strategy
         if distribute.num_workers(strategy) > 1:
-            self._agree = _agreement(strategy)
+            self._agree = worker_votes(strategy)
 
     def _signal(self):
         """The signal to stop for (agreed by every worker), or None."""

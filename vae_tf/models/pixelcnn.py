@@ -26,7 +26,7 @@ logits at every layer, the head only models what they leave out.
 Example:
 
 ```python
-head = build_pixelcnn(image_shape=(28, 28, 1), layers_count=4)
+head = build_pixelcnn(image_shape=(28, 28, 1), layers_count=3, filters=16)
 logits = head([images, decoder_logits])           # teacher forcing, one pass
 probabilities, bits = draw_pixels(head, decoder_logits, seed=0)   # one pass a pixel
 ```
@@ -46,8 +46,11 @@ from vae_tf.utils.progress import progress_bar
 
 DECODERS = ("factorized", "pixelcnn")
 PIXELCNN_LAYERS = Integer(minimum=1, optional=True)
-DEFAULT_PIXELCNN_LAYERS = 4
-DEFAULT_PIXELCNN_FILTERS = 32
+PIXELCNN_FILTERS = Integer(minimum=1, optional=True)
+# Sized for a CPU: on the gated preset at latent 50, 3 layers of 16 filters
+# cost 1.9 times the factorized step, 4 of 16 3.9 times, 4 of 32 7.7 times.
+DEFAULT_PIXELCNN_LAYERS = 3
+DEFAULT_PIXELCNN_FILTERS = 16
 
 
 def causal_mask(kernel_size, in_channels, out_channels, mask_type):
@@ -155,7 +158,7 @@ def build_pixelcnn(image_shape, layers_count=DEFAULT_PIXELCNN_LAYERS, filters=No
             pixels, not the channels of a pixel).
         layers_count: Gated masked layers: one 7x7 of type A, then 3x3 of
             type B.
-        filters: Channels of each layer; None is 32.
+        filters: Channels of each layer; None is `DEFAULT_PIXELCNN_FILTERS` (16).
 
     Returns:
         A `keras.Model` named "pixelcnn" giving Bernoulli logits, float32.

@@ -16,7 +16,9 @@ from vae_tf.models.flows import default_context_dim
 from vae_tf.models.flows import make_flow
 from vae_tf.models.objective import LossTerm
 from vae_tf.models.pixelcnn import DECODERS
+from vae_tf.models.pixelcnn import DEFAULT_PIXELCNN_FILTERS
 from vae_tf.models.pixelcnn import DEFAULT_PIXELCNN_LAYERS
+from vae_tf.models.pixelcnn import PIXELCNN_FILTERS
 from vae_tf.models.pixelcnn import PIXELCNN_LAYERS
 from vae_tf.models.pixelcnn import build_pixelcnn
 from vae_tf.models.pixelcnn import draw_pixels
@@ -191,8 +193,8 @@ class VAE(LatentVariableModel):
     networks = vae_tf.build_encoder_decoder("gated", 50, context_dim=100)
     vae = VAE(*networks, flow="iaf", flow_steps=4)
 
-    # An autoregressive decoder: four gated masked convolutions on the decoder's logits.
-    vae = VAE(encoder, decoder, pixelcnn=build_pixelcnn((28, 28, 1), layers_count=4))
+    # An autoregressive decoder: three gated masked convolutions on the decoder's logits.
+    vae = VAE(encoder, decoder, pixelcnn=build_pixelcnn((28, 28, 1), layers_count=3))
     ```
     """
 
@@ -492,6 +494,7 @@ def _build(config, image_shape, common):
         else build_pixelcnn(
             image_shape,
             DEFAULT_PIXELCNN_LAYERS if config.pixelcnn_layers is None else config.pixelcnn_layers,
+            config.pixelcnn_filters,
         ),
         **common,
     )
@@ -529,11 +532,12 @@ def _check(config):
         )
     if flow is not None and config.prior == "vamp":
         raise ValueError(VAMP_WITH_FLOW)
-    if config.decoder == "factorized" and config.pixelcnn_layers is not None:
-        raise ValueError(
-            f"pixelcnn_layers={config.pixelcnn_layers} without the PixelCNN: decoder is "
-            "'factorized'. Give decoder='pixelcnn' too, or drop pixelcnn_layers."
-        )
+    for name in ("pixelcnn_layers", "pixelcnn_filters"):
+        if config.decoder == "factorized" and getattr(config, name) is not None:
+            raise ValueError(
+                f"{name}={getattr(config, name)} without the PixelCNN: decoder is "
+                f"'factorized'. Give decoder='pixelcnn' too, or drop {name}."
+            )
     if config.decoder == "pixelcnn" and config.likelihood not in ("auto", "bernoulli"):
         raise ValueError(
             f"decoder='pixelcnn' gives Bernoulli pixels; likelihood={config.likelihood!r} is "
@@ -635,6 +639,13 @@ register_variant(
                 f"Gated masked convolutions of --decoder=pixelcnn (a 7x7 of type A, then 3x3 of "
                 f"type B); default {DEFAULT_PIXELCNN_LAYERS}.",
                 PIXELCNN_LAYERS,
+                type=Optional[int],
+            ),
+            "pixelcnn_filters": setting(
+                None,
+                f"Channels of each layer of --decoder=pixelcnn; default "
+                f"{DEFAULT_PIXELCNN_FILTERS}.",
+                PIXELCNN_FILTERS,
                 type=Optional[int],
             ),
         },

@@ -1,10 +1,14 @@
 """A run directory's files: the one writer and reader of each, and loading a finished run.
 
-- `config.json`: `write_settings` (atomic, with the library versions) and
-  `read_settings` / `read_config`.
+- `config.json`: `write_settings` (atomic, with the library versions),
+  `write_training` (how the training ended: epochs done, why it stopped,
+  the best epoch, whose weights the model is) and `read_settings` /
+  `read_config`.
 - `history.csv`: `HistoryLogger` (written per epoch), `read_history`,
   `history_length`, `keep_history`.
 - `vae.keras`, `saved_model/`, the diagrams and figures: `write_artifacts`;
+  `last.weights.h5` (a run that keeps its best epoch: the last epoch's
+  weights and optimizer state, what a resume goes on from): `write_last`;
   `load_run` reads a finished run back.
 
 Example:
@@ -18,8 +22,10 @@ config = read_config(run.run_dir)          # its TrainConfig
 
 import csv
 import dataclasses
+import math
 import os
 import shutil
+from typing import Optional
 
 import keras
 import tensorflow as tf
@@ -32,12 +38,17 @@ from vae_tf.runs.config import TrainConfig
 from vae_tf.utils.files import DamagedFileError
 from vae_tf.utils.files import atomic_path
 from vae_tf.utils.files import check_keras_archive
+from vae_tf.utils.files import quiet_h5py_cleanup
 from vae_tf.utils.files import read_json
 from vae_tf.utils.files import write_json
 
 CONFIG_FILE = "config.json"
 HISTORY_FILE = "history.csv"
 MODEL_FILE = "vae.keras"
+# The last epoch's weights of a run whose model is its best epoch's.
+LAST_WEIGHTS_FILE = "last.weights.h5"
+# The entry of config.json that says how the training ended (`write_training`).
+TRAINING_KEY = "training"
 LOGS_DIR = "logs"  # TensorBoard's, written during training
 
 
@@ -48,6 +59,9 @@ class TrainResult:
     model: LatentVariableModel
     history: dict
     run_dir: str
+    # How the training ended (config.json's "training"; see `write_training`);
+    # None for runs written before vae_tf recorded it.
+    training: Optional[dict] = None
 
 
 def write_settings(run_dir, settings):
@@ -72,6 +86,59 @@ def read_settings(run_dir):
     if not isinstance(settings, dict):
         raise DamagedFileError(path, f"a JSON {type(settings).__name__}, not the settings", fix)
     return settings
+
+
+def write_training(run_dir, training):
+    """Adds `training` to `run_dir/config.json` (atomically), as its "training" entry.
+
+    `training` says how the training ended: `epochs_done` of `epochs`,
+    `stopped_by` ("epochs" or "time_limit"), `time_limit`, `seconds` (of
+    this call's training: a resumed run counts from its resumption),
+    `best_epoch` and `best_val_total_loss` (the lowest of history.csv, or
+    None without validation), `model_weights` ("best" or "last") and
+    `model_epoch` (the epoch whose weights vae.keras, saved_model and the
+    figures hold).
+    """
+    settings = read_settings(run_dir)
+    settings[TRAINING_KEY] = training
+    return write_json(settings, os.path.join(run_dir, CONFIG_FILE))
+
+
+def read_training(run_dir):
+    """The "training" entry of `run_dir/config.json` (`write_training`), or None."""
+    training = read_settings(run_dir).get(TRAINING_KEY)
+    return training if isinstance(training, dict) else None
+
+
+def best_epoch(history, monitor="val_total_loss"):
+    """`(epoch, value)` of the lowest finite `monitor` in `history` (epochs from 1), or `(None, None)`.
+
+    Ties go to the earlier epoch.
+    """
+    values = [
+        (value, epoch)
+        for epoch, value in enumerate(history.get(monitor, []), 1)
+        if math.isfinite(value)
+    ]
+    if not values:
+        return None, None
+    value, epoch = min(values)
+    return epoch, value
+
+
+def write_last(model, run_dir):
+    """Writes `model`'s weights, optimizer and noise state as `run_dir/last.weights.h5`, atomically."""
+    path = os.path.join(run_dir, LAST_WEIGHTS_FILE)
+    # Keras insists on the .weights.h5 ending, so no atomic_path here.
+    partial = os.path.join(run_dir, "last.partial.weights.h5")
+    try:
+        with quiet_h5py_cleanup():
+            model.save_weights(partial)
+        os.replace(partial, path)
+    finally:
+        if os.path.exists(partial):
+            os.remove(partial)
+    return path
 
 
 def read_config(run_dir):
@@ -202,4 +269,8 @@ def load_run(run_dir):
     model = keras.saving.load_model(model_path, safe_mode=True)
     history_path = os.path.join(run_dir, HISTORY_FILE)
     history = read_history(history_path) if os.path.isfile(history_path) else {}
-    return TrainResult(model=model, history=history, run_dir=run_dir)
+    try:
+        training = read_training(run_dir)
+    except (FileNotFoundError, DamagedFileError):  # the model and history do not need it
+        training = None
+    return TrainResult(model=model, history=history, run_dir=run_dir, training=training)

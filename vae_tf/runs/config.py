@@ -16,6 +16,9 @@ TrainConfig.describe("beta")          # its help text
 """
 
 import dataclasses
+import math
+import numbers
+import re
 import textwrap
 from typing import Optional
 from typing import Union
@@ -40,8 +43,64 @@ JIT_COMPILE = (True, False, "auto")
 # The check of the KL schedules' lengths: 0 turns the schedule off.
 COUNT_OR_OFF = Integer(0, note="0: off")
 # Settings a resumed run may change: they do not alter what was trained so far
-# (a lower learning rate is the way on after a NaN stop).
-RESUMABLE_CHANGES = ("output_dir", "epochs", "learning_rate", "checkpoint_steps")
+# (a lower learning rate is the way on after a NaN stop; a resumed run gets its
+# time budget afresh, and may keep its best epoch from then on, or stop keeping it).
+RESUMABLE_CHANGES = (
+    "output_dir",
+    "epochs",
+    "learning_rate",
+    "checkpoint_steps",
+    "time_limit",
+    "keep_best",
+)
+# The units of a time_limit, in seconds.
+DURATION_UNITS = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0}
+_NUMBER = r"(?:\d+(?:\.\d*)?|\.\d+)"
+_DURATION = re.compile(rf"\s*(?:{_NUMBER}\s*[dhms]\s*)+")
+_DURATION_PART = re.compile(rf"({_NUMBER})\s*([dhms])")
+
+
+def duration_seconds(value):
+    """The seconds of a duration: `"8h"`, `"90m"`, `"1h30m"`, `"3600s"`, `"3600"` or 3600.
+
+    Raises:
+        ValueError: for anything else, or a duration that is not > 0, naming
+            the forms accepted.
+    """
+    seconds = None
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        seconds = float(value)
+    elif isinstance(value, str):
+        text = value.strip()
+        if re.fullmatch(_NUMBER, text):
+            seconds = float(text)
+        elif _DURATION.fullmatch(text):
+            seconds = sum(
+                float(number) * DURATION_UNITS[unit]
+                for number, unit in _DURATION_PART.findall(text)
+            )
+    if seconds is None or not math.isfinite(seconds) or seconds <= 0:
+        raise ValueError(
+            "must be a duration greater than 0 such as 8h, 90m, 1h30m or 3600s (units d, h, "
+            f"m, s), or a number of seconds such as 3600; got {value!r}."
+        )
+    return seconds
+
+
+class _Duration:
+    """The check of `time_limit`: None (no limit) or a duration `duration_seconds` reads."""
+
+    def __call__(self, name, value):
+        if value is None:
+            return value
+        try:
+            duration_seconds(value)
+        except ValueError as error:
+            raise ValueError(f"{name} {error}") from None
+        return value
+
+    def flag_bounds(self):
+        return {}
 
 
 class _Dataset:
@@ -120,6 +179,23 @@ class _CommonSettings:
         image_folder.BAD_IMAGES_CHECK,
     )
     epochs: int = setting(30, "Passes over the training set.", Integer(1))
+    time_limit: Optional[Union[str, float]] = setting(
+        None,
+        "Wall-clock budget of the training, such as 8h, 90m, 1h30m, 3600s or a number of "
+        "seconds (default: none): from the start of the training (data loading and validation "
+        "included; the writing of the run's files after it not). The run stops at the end of "
+        "the last epoch that fits, judged by the epoch before, and is written as a finished "
+        "run (docs/crashes.md); a resumed run gets the budget afresh.",
+        _Duration(),
+    )
+    keep_best: Optional[bool] = setting(
+        None,
+        "Write the weights of the epoch with the lowest val_total_loss (the validation "
+        "negative ELBO) as the run's model (vae.keras, saved_model, figures), and the last "
+        "epoch's as last.weights.h5 (what resume=True goes on from); default (None): on with "
+        "time_limit, off otherwise. Needs validation data (not train_on_all).",
+        OneOf((True, False), optional=True, description="True, False or None (on with time_limit)"),
+    )
     batch_size: int = setting(
         128, "Images per step (the global batch under a strategy).", Integer(1)
     )
@@ -288,6 +364,11 @@ class _Methods:
                     "binarize is for the in-memory datasets (mnist, fashion_mnist, cifar10, "
                     "shapes), not data_dir."
                 )
+        if self.keep_best and self.train_on_all:
+            raise ValueError(
+                "keep_best=True chooses the epoch of the best validation loss, and train_on_all "
+                "leaves no validation data: drop one of them."
+            )
         if self.deterministic and self.seed is None:
             raise ValueError("deterministic training needs a seed; set seed.")
         schedules = [
@@ -305,6 +386,19 @@ class _Methods:
                 "strategy 'multi_worker' needs a seed (the same on every worker) so that "
                 "all workers shuffle the data alike; set seed."
             )
+
+    @property
+    def time_limit_seconds(self):
+        """`time_limit` in seconds, or None."""
+        return None if self.time_limit is None else duration_seconds(self.time_limit)
+
+    @property
+    def keeps_best(self):
+        """Whether the run's model is its best epoch's: `keep_best`, by default on with `time_limit`.
+
+        A run without validation data writes its last epoch's anyway.
+        """
+        return self.keep_best if self.keep_best is not None else self.time_limit is not None
 
     def settings(self):
         """The run's settings as a JSON-ready dict (what config.json holds)."""

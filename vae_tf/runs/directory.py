@@ -20,6 +20,7 @@ import contextlib
 import glob
 import os
 import shutil
+import warnings
 
 try:
     import fcntl
@@ -29,7 +30,9 @@ except ImportError:  # Windows: no advisory locks; runs are not guarded.
 from vae_tf.callbacks import TrainingCheckpoint
 from vae_tf.runs.artifacts import CONFIG_FILE
 from vae_tf.runs.artifacts import HISTORY_FILE
+from vae_tf.runs.artifacts import LAST_WEIGHTS_FILE
 from vae_tf.runs.artifacts import MODEL_FILE
+from vae_tf.runs.artifacts import TRAINING_KEY
 from vae_tf.runs.artifacts import history_length
 from vae_tf.runs.artifacts import read_settings
 from vae_tf.runs.artifacts import write_settings
@@ -117,7 +120,9 @@ class RunDirectory:
         """Prepares the staging folder; returns the position to resume from, or None.
 
         The position is `{"epoch", "batch", "step", "from"}`, where "from" is
-        the checkpoint folder or the finished run's `vae.keras` to load.
+        the checkpoint folder or the finished run's file to load: its
+        `last.weights.h5` when its model is its best epoch's, else its
+        `vae.keras`.
         """
         if not self.chief:
             return self._position()
@@ -130,7 +135,7 @@ class RunDirectory:
         self._take_lock()
         if position is None:
             self._clear_staging()
-        elif position["from"] == os.path.join(self.path, MODEL_FILE):
+        elif position["from"] != self.checkpoint_dir:
             self._stage_finished_run()
         self._write_config()
         return position
@@ -147,12 +152,13 @@ class RunDirectory:
                 )
             return {**checkpoint, "from": self.checkpoint_dir}
         if self.finished and self.resume:
-            changed = differences(read_settings(self.path), self.config)
+            stored = read_settings(self.path)
+            changed = differences(stored, self.config)
             if changed:
                 raise ValueError(
                     f"{self.path} was trained with other settings ({'; '.join(changed)}); "
-                    "resume it with its own settings (only epochs, learning_rate and "
-                    "checkpoint_steps may change)."
+                    "resume it with its own settings (only epochs, learning_rate, "
+                    "checkpoint_steps, time_limit and keep_best may change)."
                 )
             epochs_done = history_length(os.path.join(self.path, HISTORY_FILE))
             if epochs_done >= self.config["epochs"]:
@@ -164,9 +170,23 @@ class RunDirectory:
                 "epoch": epochs_done,
                 "batch": 0,
                 "step": None,
-                "from": os.path.join(self.path, MODEL_FILE),
+                "from": self._last_weights(stored),
             }
         return None
+
+    def _last_weights(self, stored):
+        """The finished run's file of its last epoch: last.weights.h5, or vae.keras."""
+        last = os.path.join(self.path, LAST_WEIGHTS_FILE)
+        if os.path.isfile(last):
+            return last
+        training = stored.get(TRAINING_KEY)
+        if isinstance(training, dict) and training.get("model_weights") == "best":
+            warnings.warn(
+                f"{last} is missing: the run goes on from the best epoch's weights in "
+                f"{MODEL_FILE} (epoch {training.get('model_epoch')}), counted as epoch "
+                f"{training.get('epochs_done')}."
+            )
+        return os.path.join(self.path, MODEL_FILE)
 
     def _take_lock(self):
         os.makedirs(self.staging, exist_ok=True)

@@ -22,25 +22,36 @@ import tensorflow as tf
 from absl import logging
 
 from vae_tf import distribute
+from vae_tf.callbacks import BestCheckpoint
 from vae_tf.callbacks import CyclicalKLAnnealing
 from vae_tf.callbacks import EpochTimer
 from vae_tf.callbacks import KLWarmup
 from vae_tf.callbacks import StepProgressBar
 from vae_tf.callbacks import StopOnNonFiniteLoss
 from vae_tf.callbacks import StopOnSignal
+from vae_tf.callbacks import TimeLimit
 from vae_tf.callbacks import TrainingCheckpoint
 from vae_tf.callbacks import load_training_state
 from vae_tf.callbacks import tensorboard_callbacks
+from vae_tf.callbacks import time_limit
+from vae_tf.callbacks.time_limit import format_duration
 from vae_tf.models.architectures import check_architecture
 from vae_tf.models.registry import get_variant
 from vae_tf.plotting import loss_metrics
+from vae_tf.runs import ending
 from vae_tf.runs.artifacts import HISTORY_FILE
+from vae_tf.runs.artifacts import LAST_WEIGHTS_FILE
 from vae_tf.runs.artifacts import LOGS_DIR
+from vae_tf.runs.artifacts import MODEL_FILE
 from vae_tf.runs.artifacts import HistoryLogger
 from vae_tf.runs.artifacts import TrainResult
+from vae_tf.runs.artifacts import best_epoch
 from vae_tf.runs.artifacts import keep_history
 from vae_tf.runs.artifacts import read_history
+from vae_tf.runs.artifacts import read_training
 from vae_tf.runs.artifacts import write_artifacts
+from vae_tf.runs.artifacts import write_last
+from vae_tf.runs.artifacts import write_training
 from vae_tf.runs.directory import RunDirectory
 from vae_tf.runs.directory import find_interrupted
 from vae_tf.runs.run_data import data_source
@@ -49,6 +60,8 @@ from vae_tf.runs.run_data import likelihood
 from vae_tf.runs.run_data import run_data
 from vae_tf.utils.files import DiskFullError
 from vae_tf.utils.files import is_disk_full
+from vae_tf.utils.files import read_json
+from vae_tf.utils.files import write_json
 from vae_tf.utils.signals import SignalCatcher
 
 
@@ -150,7 +163,7 @@ def kl_schedule(config):
     return None
 
 
-def _print_final(history, run_dir, model):
+def _print_final(history, run_dir, model, training):
     bound = model.bound_name
 
     def line(prefix):
@@ -169,16 +182,19 @@ def _print_final(history, run_dir, model):
     seconds = history.get("epoch_seconds", [])
     if seconds:
         print(f"Seconds per epoch: {sum(seconds) / len(seconds):.1f}")
+    for line in ending.summary_lines(training):
+        print(line)
     print(f"Run written to {run_dir}")
 
 
 def _restore(model, position, learning_rate):
-    """Loads a checkpoint or a finished run's vae.keras; returns the position loaded.
+    """Loads a checkpoint or a finished run's last epoch; returns the position loaded.
 
     That is the newest checkpoint's, or the one before if the newest is
-    damaged. A resumed run may change its learning rate.
+    damaged; a finished run's last.weights.h5 or vae.keras. A resumed run
+    may change its learning rate.
     """
-    if position["from"].endswith(".keras"):
+    if position["from"].endswith((".keras", ".weights.h5")):
         load_training_state(model, position["from"])
     else:
         position = TrainingCheckpoint(position["from"], restore=False).restore(model)
@@ -230,6 +246,18 @@ def train(config, verbose="auto", resume=False, overwrite=False, callbacks=()):
             epoch timer and before the NaN stop, the history logger and the
             checkpoint, so they see (and may change) a step's logs first.
 
+    With `config.time_limit`, the training stops at the end of the last
+    epoch that fits in that wall-clock budget (counted from this call, the
+    validation included, the writing of the run's files not) and the run is
+    written as usual; calling `train` again, or with `resume=True` once it
+    is finished, gives a fresh budget. With `config.keep_best` (by default
+    on with a time limit), the model written (vae.keras, saved_model, the
+    figures, the model returned) is the epoch of the lowest
+    `val_total_loss`, kept in the checkpoint folder through interruptions
+    and resumes, and the last epoch's weights are written as
+    `last.weights.h5`, from which `resume=True` goes on. config.json's
+    "training" entry, and `TrainResult.training`, say how it ended.
+
     Returns:
         A `TrainResult`.
 
@@ -247,6 +275,7 @@ def train(config, verbose="auto", resume=False, overwrite=False, callbacks=()):
         DamagedFileError: the checkpoint (or the finished run) to resume
             from cannot be read.
     """
+    started = time_limit.now()
     config.validate()
     strategy = distribute.make_strategy(config.strategy)
     # Every worker runs the same steps, saving included (collective ops need
@@ -263,6 +292,12 @@ def train(config, verbose="auto", resume=False, overwrite=False, callbacks=()):
     # Data and networks first: what cannot load or build leaves no run folder.
     data = run_data(config, data_source(config))
     check_architecture(config.architecture, config.latent_dim, data.source.image_shape)
+    if config.keep_best and data.validation is None:
+        raise ValueError(
+            "keep_best=True chooses the epoch of the best validation loss, and this run has no "
+            f"validation data ({config.data_dir or config.dataset} holds none apart): drop "
+            "keep_best=True, or give it validation data."
+        )
     position = run.open()
     staging = run.staging if chief else tempfile.mkdtemp(prefix="vae_tf_worker_")
     several = distribute.num_workers(strategy) > 1
@@ -274,7 +309,7 @@ def train(config, verbose="auto", resume=False, overwrite=False, callbacks=()):
             stop_on_signal = dict(
                 catcher=catcher, shown_dir=run.checkpoint_dir, resume_hint=resume_hint
             )
-            model, history = _fit(
+            model, history, end = _fit(
                 config,
                 strategy,
                 data,
@@ -283,11 +318,13 @@ def train(config, verbose="auto", resume=False, overwrite=False, callbacks=()):
                 verbose,
                 list(callbacks),
                 stop_on_signal,
+                started,
             )
             catcher.stop_deferring(
                 "while writing the run's files: the training is complete and checkpointed in "
                 f"{run.checkpoint_dir}; run the same command to write them"
             )
+            training = ending.finish(config, model, history, end, staging)
             write_artifacts(
                 model,
                 history,
@@ -296,6 +333,8 @@ def train(config, verbose="auto", resume=False, overwrite=False, callbacks=()):
                 seed=config.seed or 0,
                 source=data.source,
             )
+            if chief:
+                write_training(staging, training)
     except BaseException:
         run.close()
         if not chief:
@@ -306,47 +345,73 @@ def train(config, verbose="auto", resume=False, overwrite=False, callbacks=()):
     else:
         shutil.rmtree(staging)
     if verbose:
-        _print_final(history, run_dir, model)
-    return TrainResult(model=model, history=history, run_dir=run_dir)
+        _print_final(history, run_dir, model, training)
+    return TrainResult(model=model, history=history, run_dir=run_dir, training=training)
 
 
-def _fit(config, strategy, data, position, staging, verbose, extra_callbacks, stop_on_signal):
-    """Builds (or restores) the model and fits it from `position`; returns `(model, history)`.
+def _fit(
+    config, strategy, data, position, staging, verbose, extra_callbacks, stop_on_signal, started
+):
+    """Builds (or restores) the model and fits it from `position`; returns `(model, history, end)`.
 
-    `stop_on_signal`: the arguments of the `StopOnSignal` callback but the checkpoint.
+    `stop_on_signal`: the arguments of the `StopOnSignal` callback but the
+    checkpoint. `started`: when the time limit's budget began
+    (`time_limit.now()`). `end`: `{"stopped_epoch"` (by the time limit,
+    or None), `"seconds"` (of training), `"best"` (the `BestCheckpoint`, or
+    None)}.
     """
+    checkpoint_dir = os.path.join(staging, "checkpoint")
+    history_path = os.path.join(staging, HISTORY_FILE)
+    keep_best = config.keeps_best and data.validation is not None
+    best = BestCheckpoint(checkpoint_dir, monitor=ending.MONITOR_KEY) if keep_best else None
     with strategy.scope():
         model = build_model(config, data.source.num_classes, data.source)
         model.dataset_size = data.train_examples
+        finished_run = position and position["from"].endswith((".keras", ".weights.h5"))
+        if best is not None and finished_run:
+            ending.best_of_finished_run(best, model, os.path.dirname(position["from"]))
         # Under MultiWorkerMirroredStrategy the restore must be in the scope
         # too ("Need to be inside strategy.scope()").
         position = position and _restore(model, position, config.learning_rate)
     epoch, batch = 0, 0
     if position is not None:
         epoch, batch = position["epoch"], position["batch"]
-        if verbose and epoch < config.epochs:
-            done = f" and {batch} steps of epoch {epoch + 1}" if batch else ""
-            epochs = f"{epoch} epoch{'' if epoch == 1 else 's'}"
-            print(f"Resuming {config.output_dir}: {epochs} done{done}.")
+    # A crash may have left rows past the checkpoint (or an older one, if the
+    # newest was damaged): they are trained again.
+    keep_history(history_path, epoch)
+    if best is not None and position is not None:
+        # (A worker that is not the chief has no history: its files are scratch.)
+        history = read_history(history_path) if os.path.isfile(history_path) else {}
+        ending.best_at_resume(best, model, position, history)
+    stopped = ending.stopped_by_time_limit(checkpoint_dir, config, position)
+    if verbose and stopped:
+        print(
+            f"{config.output_dir} stopped on its time limit after {epoch} epochs: writing its "
+            "files."
+        )
+    elif verbose and position is not None and epoch < config.epochs:
+        done = f" and {batch} steps of epoch {epoch + 1}" if batch else ""
+        epochs = f"{epoch} epoch{'' if epoch == 1 else 's'}"
+        print(f"Resuming {config.output_dir}: {epochs} done{done}.")
     if verbose:
         model.encoder.summary()
         model.decoder.summary()
-    history_path = os.path.join(staging, HISTORY_FILE)
-    keep_history(history_path, epoch)
     checkpoint = TrainingCheckpoint(
-        os.path.join(staging, "checkpoint"),
+        checkpoint_dir,
         save_freq=config.checkpoint_steps or "epoch",
         restore=False,
     )
     checkpoint.first_batch = batch
     # The NaN stop comes before the checkpoint, so a bad step is never saved,
-    # and the history row before it, so a checkpointed epoch has its row.
+    # and the history row before it, so a checkpointed epoch has its row; the
+    # best epoch's save after the checkpoint, so a best epoch is checkpointed.
     callbacks = [
         EpochTimer(),
         *extra_callbacks,
         StopOnNonFiniteLoss(),
         HistoryLogger(history_path, append=True),
         checkpoint,
+        *([best] if best is not None else []),
         StepProgressBar(),
     ]
     schedule = kl_schedule(config)
@@ -357,6 +422,17 @@ def _fit(config, strategy, data, position, staging, verbose, extra_callbacks, st
             os.path.join(staging, LOGS_DIR), *data.test_set, seed=config.seed or 0
         )
     )
+    limit = None
+    if config.time_limit is not None:
+        # After the others: an epoch's duration includes their work at its end.
+        limit = TimeLimit(
+            config.time_limit_seconds,
+            epochs=config.epochs,
+            started=started,
+            label=str(config.time_limit),
+            verbose=verbose,
+        )
+        callbacks.append(limit)
     # Last: a stop comes after every other callback has finished the step.
     callbacks.append(StopOnSignal(checkpoint=checkpoint, **stop_on_signal))
     fit = dict(validation_data=data.validation, callbacks=callbacks, shuffle=False, verbose=verbose)
@@ -366,6 +442,8 @@ def _fit(config, strategy, data, position, staging, verbose, extra_callbacks, st
         # steps_per_epoch repeats the data, so nothing can run out.
         warnings.filterwarnings("ignore", "Your input ran out of data", UserWarning)
         try:
+            if stopped:
+                epoch = config.epochs  # written, not trained on: see ending.STOPPED_FILE
             if batch:
                 # Keras starts every epoch at its first batch: the interrupted
                 # epoch is finished by a fit of its remaining batches.
@@ -382,7 +460,7 @@ def _fit(config, strategy, data, position, staging, verbose, extra_callbacks, st
                     **fit,
                 )
                 epoch += 1
-            if epoch < config.epochs:
+            if epoch < config.epochs and not (limit and limit.stopped_epoch):
                 model.fit(
                     data.train_from(epoch),
                     initial_epoch=epoch,
@@ -392,7 +470,17 @@ def _fit(config, strategy, data, position, staging, verbose, extra_callbacks, st
                 )
         except FloatingPointError as error:
             raise FloatingPointError(f"{error} {_after_nan(checkpoint.backup_dir)}") from None
-    return model, read_history(history_path)
+    stopped_epoch = limit.stopped_epoch if limit else None
+    if stopped:
+        stopped_epoch = position["epoch"]
+    elif stopped_epoch is not None:
+        ending.mark_stopped(checkpoint_dir, stopped_epoch, config.time_limit)
+    end = {
+        "stopped_epoch": stopped_epoch,
+        "seconds": time_limit.now() - started,
+        "best": best,
+    }
+    return model, read_history(history_path), end
 
 
 def _done(position):
