@@ -73,9 +73,9 @@ def test_each_iaf_step_is_autoregressive_in_its_own_order(step):
     d = 5
     flow = moved(InverseAutoregressiveFlow(latent_dim=d, context_dim=3, steps=2, hidden_units=8))
     z, context = random_inputs(3, d, 3)
-    z = tf.constant(z)
+    z, context = tf.constant(z), tf.constant(context)
     with tf.GradientTape(persistent=True) as tape:
-        tape.watch(z)
+        tape.watch([z, context])
         m, s = flow.shift_and_gate(step, z, context)
     order = np.arange(d) if step == 0 else np.arange(d)[::-1]
     for output in (m, s):
@@ -83,6 +83,9 @@ def test_each_iaf_step_is_autoregressive_in_its_own_order(step):
         permuted = jacobian[np.ix_(order, order)]
         assert np.all(np.triu(permuted) == 0), "output i sees input i or a later one"
         assert np.all(permuted[np.tril_indices(d, -1)] > 0), "output i misses an input before it"
+        # Every output sees the context, the first of the order (which sees no z) included.
+        reach = np.abs(numpy(tape.batch_jacobian(output, context))).max(axis=(0, 2))
+        assert np.all(reach > 0), reach
 
 
 def test_iaf_of_one_dimension_is_conditioned_on_the_context_alone():
@@ -90,7 +93,8 @@ def test_iaf_of_one_dimension_is_conditioned_on_the_context_alone():
     z, context = random_inputs(4, 1, 3)
     y, log_det = flow.forward(z, context)
     z_again, _ = flow.inverse(y, context)
-    np.testing.assert_allclose(numpy(z_again), z, atol=1e-5)
+    # (float32's rounding of y, divided by the steps' gates)
+    np.testing.assert_allclose(numpy(z_again), z, atol=1e-4)
     with pytest.raises(ValueError, match="at least latent_dim - 1 = 9 hidden units"):
         InverseAutoregressiveFlow(latent_dim=10, context_dim=3, hidden_units=8)
 
@@ -169,10 +173,24 @@ def test_combinations_a_flow_cannot_train_are_refused_with_the_reason():
     vae_tf.TrainConfig(**run, posterior="iaf", flow_steps=8, prior="mog").validate()
 
 
+def keras_io_encoder(latent_dim=2):
+    """The keras.io example's encoder: its third output is a sample of z, noise."""
+    images = keras.Input((28, 28, 1))
+    x = keras.layers.Dense(16, activation="relu")(keras.layers.Flatten()(images))
+    z_mean = keras.layers.Dense(latent_dim, name="z_mean")(x)
+    z_log_var = keras.layers.Dense(latent_dim, name="z_log_var")(x)
+    z = vae_tf.Sampler(name="z")([z_mean, z_log_var])
+    return keras.Model(images, [z_mean, z_log_var, z])
+
+
 def test_a_flow_model_needs_the_encoders_context_and_a_flow_of_its_size():
     networks = vae_tf.build_encoder_decoder("mlp", 2)
     with pytest.raises(ValueError, match="three outputs.*context_dim="):
         vae_tf.VAE(*networks, flow="iaf")
+    # A sample of z is no context: the flow would be conditioned on noise.
+    with pytest.raises(ValueError, match=r"named 'context'.*\['z_mean', 'z_log_var', 'z'\]"):
+        vae_tf.VAE(keras_io_encoder(), networks[1], flow="planar")
+    vae_tf.VAE(keras_io_encoder(), networks[1])  # without a flow, the sample is ignored
     networks = vae_tf.build_encoder_decoder("mlp", 2, context_dim=16)
     with pytest.raises(ValueError, match="context of 8.*context_dim=16"):
         vae_tf.VAE(*networks, flow=PlanarFlow(2, 8))
@@ -196,3 +214,18 @@ def test_flow_models_pass_the_harness(kind, settings, mnist_small, tmp_path):
     (x, _), _ = mnist_small
     model = flow_model(kind, latent_dim=3, **settings)
     run_variant_test(model, x[:64], tmp_path=tmp_path)
+
+
+def test_the_flows_configs_round_trip_and_the_disentangling_models_refuse_a_flow():
+    for flow in (PlanarFlow(3, 5, steps=2), InverseAutoregressiveFlow(3, 5, steps=2)):
+        copy = type(flow).from_config(flow.get_config())
+        assert copy.get_config() == flow.get_config()
+        assert [w.shape for w in copy.weights] == [w.shape for w in flow.weights]
+    networks = vae_tf.build_encoder_decoder("mlp", 2, context_dim=16)
+    for model_class, reason in (
+        (vae_tf.BetaTCVAE, "estimators of q\\(z\\)"),
+        (vae_tf.FactorVAE, "closed-form KL"),
+        (vae_tf.DIPVAE, "covariance"),
+    ):
+        with pytest.raises(ValueError, match=f"{model_class.__name__} takes no flow: .*{reason}"):
+            model_class(*networks, flow="iaf")

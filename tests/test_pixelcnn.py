@@ -112,6 +112,12 @@ def test_settings_the_pixelcnn_cannot_take_are_refused_with_the_reason():
             "decoder cannot apply.*model=vae",
         ),
         "no layers": (dict(decoder="pixelcnn", pixelcnn_layers=0), "pixelcnn_layers must be"),
+        "grey pixels": (dict(decoder="pixelcnn"), "binary images too.*binarize=True"),
+        "colour images": (
+            dict(decoder="pixelcnn", dataset="cifar10", binarize=True),
+            "one channel.*in colour",
+        ),
+        "filters without it": (dict(pixelcnn_filters=8), "pixelcnn_filters=8 without"),
     }
     for case, (settings, message) in bad.items():
         with pytest.raises(ValueError, match=message):
@@ -142,3 +148,19 @@ def test_a_vae_with_the_pixelcnn_decoder_passes_the_harness(mnist_small, tmp_pat
     first, again = model.decode(z, seed=3), model.decode(z, seed=3)
     np.testing.assert_array_equal(numpy(first), numpy(again))
     assert not np.array_equal(numpy(first), numpy(model.decode(z, seed=4)))
+
+
+def test_the_layers_configs_round_trip_and_samples_draw_new_pixels_at_each_call():
+    layer = MaskedConv2D(4, 5, mask_type="A")
+    assert MaskedConv2D.from_config(layer.get_config()).get_config() == layer.get_config()
+    head = build_pixelcnn((6, 5, 1), layers_count=2, filters=4)
+    copy = keras.Model.from_config(head.get_config())
+    assert [w.shape for w in copy.weights] == [w.shape for w in head.weights]
+    networks = vae_tf.build_encoder_decoder("mlp", 2, image_shape=(6, 5, 1))
+    model = vae_tf.VAE(*networks, pixelcnn=randomized(head), seed=0)
+    z = np.zeros((4, 2), "float32")
+    # decode is deterministic (seed 0, the SavedModel's serving default); sample is not.
+    np.testing.assert_array_equal(numpy(model.decode(z)), numpy(model.decode(z)))
+    first, second = numpy(model.sample(4)), numpy(model.sample(4))
+    assert not np.array_equal(first, second)
+    np.testing.assert_array_equal(numpy(model.sample(4, seed=3)), numpy(model.sample(4, seed=3)))

@@ -56,7 +56,10 @@ def judge_samples(model, judge, count, labels=None, seed=0, batch_size=1000, pro
     correct = 0
     for start in range(0, count, batch_size):
         stop = min(start + batch_size, count)
-        images = model.decode(codes[start:stop], labels[start:stop] if labelled else None)
+        # A seed per block: an autoregressive decoder's blocks draw other pixels.
+        images = model.decode(
+            codes[start:stop], labels[start:stop] if labelled else None, seed=seed + start
+        )
         block = judge.judge(np.asarray(images))
         features.append(block[0])
         probabilities.append(block[1])

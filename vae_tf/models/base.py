@@ -427,6 +427,11 @@ class LatentVariableModel(keras.Model):
             return ops.sigmoid(raw)
         return raw
 
+    @property
+    def stochastic_decoding(self):
+        """Whether `decode` draws its images (with a seed), as an autoregressive decoder does."""
+        return False
+
     def decoded_probabilities(self, decoder_output, images=None, seed=None):
         """Images in [0, 1] from `raw_decode`'s output: its probabilities (or means) here.
 
@@ -651,6 +656,9 @@ class LatentVariableModel(keras.Model):
         """
         check_positive_int("num_samples", num_samples)
         z = self.prior.sample(num_samples, self.sampler.seed_generator if seed is None else seed)
+        if seed is None and self.stochastic_decoding:
+            # From the Sampler's generator too: each call draws other pixels.
+            seed = keras.random.randint((), 0, 2**31 - 1, seed=self.sampler.seed_generator)
         return self.decode(z, labels, seed=seed)
 
     def reconstruct(self, images, labels=None, sample=False):

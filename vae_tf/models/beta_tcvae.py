@@ -204,6 +204,10 @@ class BetaTCVAE(VAE):
     """
 
     loss_term_names = ("reconstruction", "kl", "mi", "tc", "dim_kl")
+    flow_refusal = (
+        "its minibatch estimators of q(z) and of each q(z_j) weigh the codes by the encoder's "
+        "Gaussian densities"
+    )
 
     def __init__(
         self,

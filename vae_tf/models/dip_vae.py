@@ -141,6 +141,7 @@ class DIPVAE(VAE):
     """
 
     loss_term_names = ("reconstruction", "kl", "dip")
+    flow_refusal = "its penalty is on the covariance of the encoder's Gaussian means and variances"
 
     def __init__(
         self, encoder, decoder, dip_type="i", lambda_od=LAMBDA_OD, lambda_d=None, **kwargs

@@ -118,6 +118,7 @@ class FactorVAE(VAE):
     """
 
     loss_term_names = ("reconstruction", "kl", "tc", "discriminator")
+    flow_refusal = "its ELBO takes the closed-form KL of the encoder's Gaussian"
     statistic_names = ("discriminator_accuracy",)
 
     def __init__(

@@ -62,6 +62,20 @@ def default_context_dim(latent_dim):
     return max(64, 2 * check_positive_int("latent_dim", latent_dim))
 
 
+def has_context(encoder):
+    """Whether `encoder`'s third output is a flat context vector named "context".
+
+    As `build_encoder(..., context_dim=...)` gives it; the keras.io example's
+    third output, a sample of z, is not one (a context must not be noise).
+    """
+    outputs = encoder.outputs
+    return (
+        len(outputs) == 3
+        and list(encoder.output_names)[2] == "context"
+        and len(outputs[2].shape) == 2
+    )
+
+
 class Flow(keras.layers.Layer):
     """Base class of the flows: K invertible steps on codes `(N, latent_dim)`, given a context.
 
@@ -145,7 +159,7 @@ class PlanarFlow(Flow):
         )
 
     def step_parameters(self, context):
-        """`[(u_hat, w, b, softplus(w.u))]` of each step, `(N, d)`, `(N, d)`, `(N,)`, `(N,)`."""
+        """`[(u_hat, w, b, 1 + w.u_hat)]` of each step, `(N, d)`, `(N, d)`, `(N,)`, `(N,)`."""
         d = self.latent_dim
         params = ops.matmul(ops.cast(context, "float32"), self.kernel) + self.bias
         params = ops.reshape(params, (-1, self.steps, 2 * d + 1))
@@ -153,10 +167,14 @@ class PlanarFlow(Flow):
         for k in range(self.steps):
             u, w, b = params[:, k, :d], params[:, k, d : 2 * d], params[:, k, 2 * d]
             wu = ops.sum(w * u, axis=-1)
-            norm = ops.maximum(ops.sum(w * w, axis=-1), 1e-12)
+            squared = ops.sum(w * w, axis=-1)
+            norm = ops.maximum(squared, 1e-12)
             bound = -1.0 + ops.softplus(wu)  # m(w.u) > -1
             u_hat = u + ((bound - wu) / norm)[:, None] * w
-            steps.append((u_hat, w, b, ops.softplus(wu)))
+            # 1 + w.u_hat, which is softplus(w.u) but where |w| is too small
+            # for the constraint to hold exactly: then from u_hat itself.
+            slack = ops.where(squared >= 1e-12, ops.softplus(wu), 1.0 + ops.sum(w * u_hat, axis=-1))
+            steps.append((u_hat, w, b, slack))
         return steps
 
     @staticmethod
@@ -208,11 +226,12 @@ class InverseAutoregressiveFlow(Flow):
     """Inverse autoregressive steps (Kingma et al., 2016), each a MADE conditioned on `h`.
 
     Step k: `[m, s] = MADE_k(z, h)` with two hidden layers of ELU units that
-    also see the context `h`; `sigma = sigmoid(s)`, `f(z) = sigma * z + (1 -
+    also see the context `h`, which also reaches the outputs directly (so
+    that the first dimension in the step's order, which sees no z, sees h); `sigma = sigmoid(s)`, `f(z) = sigma * z + (1 -
     sigma) * m` (the paper's numerically stable update), `log|det| = sum
     log sigma`. Output i of a step depends on the inputs before i in that
     step's order only, so the Jacobian is triangular; the order is reversed
-    from one step to the next. The biases of `s` start at +1, so that the
+    from one step to the next. The biases of `s` start at +1 (sigma about 0.73), so that the
     untrained steps mostly keep z (the paper's advice).
 
     Args:
@@ -245,6 +264,9 @@ class InverseAutoregressiveFlow(Flow):
             "context_kernel": (self.context_dim, self.hidden_units),
             "hidden_kernel": (self.hidden_units, self.hidden_units),
             "output_kernel": (self.hidden_units, 2 * d),
+            # The context straight to the outputs: the first dimension of each
+            # step's order sees no hidden unit, but must see the context.
+            "context_output_kernel": (self.context_dim, 2 * d),
         }
         self.step_weights = []
         for k in range(self.steps):
@@ -293,7 +315,9 @@ class InverseAutoregressiveFlow(Flow):
             + weights["input_bias"]
         )
         x = ops.elu(ops.matmul(x, weights["hidden_kernel"] * hidden_mask) + weights["hidden_bias"])
-        out = ops.matmul(x, weights["output_kernel"] * output_mask)
+        out = ops.matmul(x, weights["output_kernel"] * output_mask) + ops.matmul(
+            context, weights["context_output_kernel"]
+        )
         d = self.latent_dim
         return out[:, :d] + weights["m_bias"], out[:, d:] + weights["s_bias"]
 

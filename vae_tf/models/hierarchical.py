@@ -9,6 +9,7 @@ import math
 import keras
 from keras import ops
 
+from vae_tf.models.flows import has_context
 from vae_tf.models.posteriors import TopDownGaussian
 from vae_tf.models.posteriors import TwoLayerGaussian
 from vae_tf.models.vae import VAE
@@ -85,6 +86,12 @@ class HierarchicalVAE(VAE):
         hidden = encoder.outputs[0].shape[-1]
         latent = top_encoder.outputs[0].shape[-1] if top_encoder.outputs else None
         _check_gaussian_network("top_encoder", top_encoder, hidden, latent)
+        outputs = [tuple(tensor.shape[1:]) for tensor in bottom_encoder.outputs]
+        if outputs != [(hidden,), (hidden,)]:
+            raise ValueError(
+                f"bottom_encoder must output [z1_mean, z1_log_var] of one size; it outputs "
+                f"{outputs}."
+            )
         _check_gaussian_network("top_decoder", top_decoder, latent, hidden)
         # Before the base builds the prior, which is over z2.
         self.top_encoder = top_encoder
@@ -213,10 +220,11 @@ class TopDownHierarchicalVAE(VAE):
                     f"TopDownHierarchicalVAE takes no {name}: its posterior is q(z2|x) "
                     "q(z1|x, z2), unconditional. Use a one-layer VAE for it."
                 )
-        if len(encoder.outputs) != 3:
+        if not has_context(encoder):
             raise ValueError(
-                "The encoder of TopDownHierarchicalVAE outputs [z2_mean, z2_log_var, context]; "
-                f"it has {len(encoder.outputs)} outputs (build_top_down_networks)."
+                "The encoder of TopDownHierarchicalVAE outputs [z2_mean, z2_log_var, context], "
+                f"the third named 'context'; it outputs {encoder.output_names} "
+                "(build_top_down_networks)."
             )
         latent = encoder.outputs[0].shape[-1]
         context = encoder.outputs[2].shape[-1]

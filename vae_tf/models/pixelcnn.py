@@ -19,9 +19,12 @@ context: teacher forcing). Drawing an image needs one pass per pixel
 (`draw_pixels`): decoding is slow, and stochastic (seeded).
 
 The masked convolution layers serve any PixelCNN (a prior over discrete codes
-too). Plain masked convolutions have a blind spot (the pixels to the upper
-right beyond the kernel's reach through the layers); with the decoder's
-logits at every layer, the head only models what they leave out.
+too). Plain masked convolutions have a blind spot: pixels of the rows above
+to the right, within reach, that no path through the masks sees (with three
+layers, the pixel at (8, 6) does not see (7, 10) nor (6, 11)); the decoder's
+logits, which carry z, inform every pixel, but not of the pixels drawn there.
+The gated PixelCNN's two stacks (van den Oord et al., 2016) remove it; not
+here.
 
 Example:
 
@@ -42,6 +45,7 @@ from keras import ops
 
 from vae_tf.utils.checks import Integer
 from vae_tf.utils.checks import check_positive_int
+from vae_tf.utils.progress import interactive
 from vae_tf.utils.progress import progress_bar
 
 DECODERS = ("factorized", "pixelcnn")
@@ -233,20 +237,21 @@ def _draw_range(head, decoder_logits, bits, probabilities, first, last, key):
 _COMPILED = weakref.WeakKeyDictionary()
 
 
-def draw_pixels(head, decoder_logits, seed=0, progress=True):
+def draw_pixels(head, decoder_logits, seed=0, progress="auto"):
     """Draws images from the head's `p(x|z)`, pixel by pixel in raster order.
 
     Args:
         head: A `build_pixelcnn` model.
         decoder_logits: The decoder's logits for the codes, `(N, H, W, 1)`.
         seed: An integer or int32 scalar: the same seed draws the same images.
-        progress: Shows a progress bar over the rows (eager calls only).
+        progress: A progress bar over the rows (eager calls only): True,
+            False, or "auto" (on a terminal or in a notebook).
 
     Returns:
-        `(probabilities, bits)`, each `(N, H, W, 1)` float32: the drawn binary
-        image, and at each pixel the probability `p(x_i = 1 | x_<i, z)` it
-        was drawn with (the image to show: the mean of each pixel given the
-        pixels drawn before it).
+        `(probabilities, bits)`, each `(N, H, W, 1)` float32: at each pixel
+        the probability `p(x_i = 1 | x_<i, z)` it was drawn with (the image
+        to show: the mean of each pixel given the pixels drawn before it),
+        and the drawn binary image.
     """
     decoder_logits = tf.cast(tf.convert_to_tensor(decoder_logits), "float32")
     key = tf.stack([tf.cast(seed, "int32"), 0])
@@ -256,8 +261,14 @@ def draw_pixels(head, decoder_logits, seed=0, progress=True):
     if not tf.executing_eagerly():
         return _draw_range(head, decoder_logits, bits, probabilities, 0, height * width, key)[::-1]
     if head not in _COMPILED:
-        _COMPILED[head] = tf.function(lambda *args: _draw_range(head, *args), reduce_retracing=True)
+        # A weak reference: the cached function must not keep the head alive.
+        reference = weakref.ref(head)
+        _COMPILED[head] = tf.function(
+            lambda *args: _draw_range(reference(), *args), reduce_retracing=True
+        )
     compiled = _COMPILED[head]
+    if progress == "auto":
+        progress = interactive()
     bar = progress_bar(height, "row", stateful=()) if progress else None
     for row in range(height):
         bits, probabilities = compiled(

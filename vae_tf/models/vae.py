@@ -13,6 +13,7 @@ from vae_tf.models.base import LatentVariableModel
 from vae_tf.models.flows import DEFAULT_FLOW_STEPS
 from vae_tf.models.flows import POSTERIOR
 from vae_tf.models.flows import default_context_dim
+from vae_tf.models.flows import has_context
 from vae_tf.models.flows import make_flow
 from vae_tf.models.objective import LossTerm
 from vae_tf.models.pixelcnn import DECODERS
@@ -94,10 +95,10 @@ class VAE(LatentVariableModel):
     objective (equal to `total_loss` at weight 1 without free bits).
 
     Args:
-        encoder: A model `images -> [z_mean, z_log_var]`. A third output is
-            the context of a `flow`; without one, it is ignored (a sample of
-            z, as in the keras.io example): the VAE draws z with its own
-            seeded `Sampler`.
+        encoder: A model `images -> [z_mean, z_log_var]`. A third output
+            named "context" is the context of a `flow`; any other third
+            output is ignored (a sample of z, as in the keras.io example):
+            the VAE draws z with its own seeded `Sampler`.
         decoder: A model `z -> images`, giving Bernoulli logits or, when its
             last layer ends in a sigmoid, probabilities.
         beta: Weight of the KL term (beta-VAE; 1 is the true ELBO), the
@@ -198,6 +199,9 @@ class VAE(LatentVariableModel):
     ```
     """
 
+    #: Why a variant's objective cannot take a flow posterior (None: it can).
+    flow_refusal = None
+
     def __init__(
         self,
         encoder,
@@ -224,6 +228,8 @@ class VAE(LatentVariableModel):
         self.z_log_var_clip = Z_LOG_VAR_CLIP("z_log_var_clip", z_log_var_clip)
         self.objective = OBJECTIVE("objective", objective)
         self.num_samples = NUM_SAMPLES("num_samples", num_samples)
+        if flow is not None and self.flow_refusal:
+            raise ValueError(f"{type(self).__name__} takes no flow: {self.flow_refusal}.")
         self.flow = self._make_flow(encoder, flow, flow_steps)
         self.pixelcnn = pixelcnn
         super().__init__(
@@ -264,7 +270,7 @@ class VAE(LatentVariableModel):
                 "The PixelCNN decoder gives Bernoulli logits of each pixel given the pixels "
                 f"before it; this model has likelihood={self.likelihood!r} and decoder_output="
                 f"{self.decoder_output!r}. Use likelihood='bernoulli' with a decoder giving "
-                "logits (binary or grey images in [0, 1]), or no pixelcnn."
+                "logits (binary images), or no pixelcnn."
             )
 
     @staticmethod
@@ -277,12 +283,12 @@ class VAE(LatentVariableModel):
                 )
             return None
         shapes = [tuple(output.shape[1:]) for output in encoder.outputs]
-        if len(shapes) != 3 or len(shapes[0]) != 1 or len(shapes[2]) != 1:
+        if len(shapes) != 3 or len(shapes[0]) != 1 or not has_context(encoder):
             raise ValueError(
                 "A flow posterior needs an encoder with three outputs over flat codes, "
-                f"[z_mean, z_log_var, context]; this one outputs {shapes}. Build it with "
-                "build_encoder(..., context_dim=vae_tf.models.flows.default_context_dim("
-                "latent_dim))."
+                f"[z_mean, z_log_var, context] (the third named 'context'); this one outputs "
+                f"{encoder.output_names} of shapes {shapes}. Build it with build_encoder(..., "
+                "context_dim=vae_tf.models.flows.default_context_dim(latent_dim))."
             )
         return make_flow(flow, shapes[0][0], shapes[2][0], steps)
 
@@ -290,8 +296,8 @@ class VAE(LatentVariableModel):
     def _check_encoder_outputs(cls, encoder):
         if len(encoder.outputs) not in (2, 3):
             raise ValueError(
-                "The encoder must output [z_mean, z_log_var] (optionally a "
-                f"third output z); it has {len(encoder.outputs)} outputs."
+                "The encoder must output [z_mean, z_log_var] (optionally a third output: z, "
+                f"ignored, or a flow's context); it has {len(encoder.outputs)} outputs."
             )
 
     @property
@@ -336,6 +342,10 @@ class VAE(LatentVariableModel):
         if self.pixelcnn is not None:
             decoder_output = self.pixelcnn([images, decoder_output])
         return super().reconstruction_nll(images, decoder_output)
+
+    @property
+    def stochastic_decoding(self):
+        return self.pixelcnn is not None
 
     def decoded_probabilities(self, decoder_output, images=None, seed=None):
         """With a PixelCNN, drawn pixel by pixel (`draw_pixels`), or conditioned on `images`."""
@@ -518,6 +528,26 @@ def _build(config, image_shape, common):
     return VAE(*networks, **settings)
 
 
+def _check_pixelcnn_data(config):
+    """The PixelCNN decoder models binary pixels of one channel: what else is refused, and why."""
+    if config.likelihood not in ("auto", "bernoulli"):
+        raise ValueError(
+            f"decoder='pixelcnn' gives Bernoulli pixels; likelihood={config.likelihood!r} is "
+            "continuous. Use likelihood='bernoulli' on binary images, or decoder='factorized'."
+        )
+    if config.dataset in ("cifar10", "faces") or (config.data_dir and config.channels == 3):
+        raise ValueError(
+            "decoder='pixelcnn' models one channel (its masks order pixels, not the channels "
+            "of a pixel); these images are in colour. Use decoder='factorized', or channels=1."
+        )
+    if not config.binarize and config.dataset != "shapes":
+        raise ValueError(
+            "decoder='pixelcnn' draws binary pixels, each given the pixels drawn before it, so "
+            "it must train on binary images too (grey ones would condition it on values it "
+            "never draws): add binarize=True (--binarize), or use decoder='factorized'."
+        )
+
+
 def _check(config):
     flow = None if config.posterior == "gaussian" else config.posterior
     if flow is None and config.flow_steps is not None:
@@ -527,8 +557,8 @@ def _check(config):
         )
     if flow is not None and config.stochastic_layers == 2:
         raise ValueError(
-            f"posterior={flow!r} is built for one stochastic layer: the two-layer model's "
-            "posterior is q(z1|x) q(z2|z1). Use stochastic_layers=1 with a flow."
+            f"posterior={flow!r} is built for one stochastic layer: the two-layer models' "
+            "posteriors are two Gaussians. Use stochastic_layers=1 with a flow."
         )
     if flow is not None and config.prior == "vamp":
         raise ValueError(VAMP_WITH_FLOW)
@@ -538,12 +568,8 @@ def _check(config):
                 f"{name}={getattr(config, name)} without the PixelCNN: decoder is "
                 f"'factorized'. Give decoder='pixelcnn' too, or drop {name}."
             )
-    if config.decoder == "pixelcnn" and config.likelihood not in ("auto", "bernoulli"):
-        raise ValueError(
-            f"decoder='pixelcnn' gives Bernoulli pixels; likelihood={config.likelihood!r} is "
-            "continuous. Use likelihood='bernoulli' (binary or grey images in [0, 1]), or "
-            "decoder='factorized'."
-        )
+    if config.decoder == "pixelcnn":
+        _check_pixelcnn_data(config)
     check_free_bits(
         config.free_bits, config.objective, config.prior, config.stochastic_layers, flow
     )

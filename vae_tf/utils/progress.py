@@ -25,7 +25,8 @@ import keras
 LOG_INTERVAL = 30.0
 
 
-def _interactive():
+def interactive():
+    """Whether the output is a terminal or a notebook (bars redrawn in place)."""
     return sys.stdout.isatty() or "ipykernel" in sys.modules
 
 
@@ -35,7 +36,7 @@ def progress_bar(total, unit="step", stateful=("nll",)):
         total,
         unit_name=unit,
         stateful_metrics=list(stateful),
-        interval=0.1 if _interactive() else LOG_INTERVAL,
+        interval=0.1 if interactive() else LOG_INTERVAL,
     )
 
 
