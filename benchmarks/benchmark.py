@@ -1,33 +1,45 @@
-"""Training speed by execution mode, and the latent grid's decoding time.
+"""Training speed by execution mode and by model variant, and the latent grid's decoding time.
 
-The figures behind docs/benchmarks.md; `scripts/benchmark.py` prints them.
-Every Keras mode trains the model of `vae_tf.train` on its `tf.data`
-pipeline, through `model.fit`. The modes are timed in turns (one repeat of
-each, then the next round), so that a busy moment of a shared machine weighs
-on all of them alike; compare ratios taken within one run, not figures from
-different runs.
+The figures behind docs/benchmarks.md and docs/speed.md; `scripts/benchmark.py`
+prints them. Every Keras mode trains the model of `vae_tf.train` on its
+`tf.data` pipeline, through `model.fit`. The modes are timed in turns (one
+repeat of each, then the next round), so that a busy moment of a shared
+machine weighs on all of them alike; compare ratios taken within one run, not
+figures from different runs.
+
+`measure_variants` times model variants (any `TrainConfig` settings, built
+by `vae_tf.runs.build_model` as train.py builds them) beside the plain VAE in
+the default mode, in turns, on the same batches.
 
 Example:
 
 ```python
 results = measure_training(["eager", "graph"], steps=20, repeats=3)
 print(training_table(results))
+variants = parse_variants("posterior=iaf,flow_steps=4;prior=vamp")
+print(variants_table(measure_variants(variants, "mlp", latent_dim=50, steps=20)))
 ```
 """
 
+import contextlib
 import dataclasses
+import difflib
 import importlib.util
 import os
 import platform
 import re
 import statistics
 import time
+import typing
 from typing import List
 
 import keras
 import numpy as np
 import tensorflow as tf
+from absl import app
+from absl import flags
 
+from vae_tf import cli
 from vae_tf import data
 from vae_tf import plotting
 from vae_tf.models.architectures import build_encoder_decoder
@@ -325,3 +337,400 @@ def summary(results):
         if other in speeds:
             parts.append(f"{speeds[fastest] / speeds[other]:.2f}x {other}")
     return "; ".join(parts)
+
+
+# -- model variants -----------------------------------------------------------
+
+# The train.py flags that scripts/benchmark.py also takes, as the settings of
+# one variant to time beside the plain VAE (`--posterior=iaf --flow_steps=4`):
+# those of them that `TrainConfig` has (`variant_flag_names`).
+VARIANT_FLAGS = (
+    "model",
+    "objective",
+    "num_samples",
+    "prior",
+    "posterior",
+    "flow_steps",
+    "stochastic_layers",
+    "decoder",
+)
+# Settings of the data or of the run rather than of the model: every variant
+# is timed in this process on the same batches of MNIST.
+RUN_SETTINGS = (
+    "dataset",
+    "data_dir",
+    "image_size",
+    "channels",
+    "validation_split",
+    "cache",
+    "bad_images",
+    "batch_size",
+    "binarize",
+    "train_on_all",
+    "epochs",
+    "steps_per_epoch",
+    "checkpoint_steps",
+    "strategy",
+    "deterministic",
+    "output_dir",
+)
+PLAIN = "plain VAE"
+
+_SETTINGS = {field.name: field for field in dataclasses.fields(TrainConfig)}
+
+
+def variant_flag_names():
+    """The names of `VARIANT_FLAGS` that `TrainConfig` has (the registry decides)."""
+    return tuple(name for name in VARIANT_FLAGS if name in _SETTINGS)
+
+
+def define_variant_flags(flag_values=flags.FLAGS):
+    """Defines train.py's flags of `variant_flag_names()`: their help, bounds and checks."""
+    names = variant_flag_names()
+    cli.define_train_flags(
+        exclude=[name for name in _SETTINGS if name not in names], flag_values=flag_values
+    )
+
+
+def flag_variant(flag_values=flags.FLAGS):
+    """The settings of the variant flags given on the command line, `{}` for none.
+
+    Read as `parse_variants` reads them (enum words become the settings' values).
+    """
+    return {
+        name: parse_setting(name, str(flag_values[name].value))
+        for name in variant_flag_names()
+        if name in flag_values and flag_values[name].present
+    }
+
+
+def _check_name(name):
+    """Refuses a name that is no setting, or a setting of the data or the run."""
+    if name not in _SETTINGS:
+        close = difflib.get_close_matches(name, _SETTINGS, n=3)
+        hint = f" (did you mean {' or '.join(close)}?)" if close else ""
+        raise ValueError(
+            f"unknown setting {name!r}{hint}: the settings are train.py's flags (docs/flags.md)."
+        )
+    if name in RUN_SETTINGS:
+        raise ValueError(
+            f"{name} is a setting of the data or the run, not of the model: every variant is "
+            "timed on the same batches of MNIST (--batch_size sets them all), so leave it out."
+        )
+
+
+def parse_setting(name, text):
+    """The value of the `TrainConfig` setting `name` written as `text`.
+
+    Read as train.py reads its flag `--name` (ints, floats, booleans, enum
+    words; `None` for a setting that may be None), and checked by the
+    setting's own bounds.
+
+    Raises:
+        ValueError: for an unknown setting (naming close ones), a setting of
+            the data or the run (`RUN_SETTINGS`), or a value it refuses.
+    """
+    _check_name(name)
+    field = _SETTINGS[name]
+    if text.lower() == "none" and type(None) in (type(field.default), *typing.get_args(field.type)):
+        return None
+    try:
+        (value,) = cli.setting_values(name, [text])
+    except app.UsageError as error:
+        message = str(error).removeprefix("--values: ")
+        choices = getattr(TrainConfig.check(name), "choices", None)
+        if choices and ": " not in message:
+            message += f"; choose from {', '.join(map(str, choices))}"
+        raise ValueError(message) from None
+    return value
+
+
+def describe_variant(settings):
+    """`"posterior=iaf, flow_steps=4"`, or `PLAIN` for no settings."""
+    return ", ".join(f"{name}={value}" for name, value in settings.items()) or PLAIN
+
+
+def parse_variants(text):
+    """The variants of `text`: `;` between variants, `,` between a variant's `name=value`.
+
+    Example:
+
+    >>> parse_variants("posterior=iaf,flow_steps=4;prior=vamp")
+    [{'posterior': 'iaf', 'flow_steps': 4}, {'prior': 'vamp'}]
+
+    Raises:
+        ValueError: naming the variant and what is wrong with it (see
+            `parse_setting`).
+    """
+    variants = []
+    for number, part in enumerate(text.split(";"), 1):
+        settings = {}
+        for item in filter(None, (item.strip() for item in part.split(","))):
+            name, equals, value = item.partition("=")
+            name = name.strip().removeprefix("--")
+            try:
+                if not equals:
+                    raise ValueError(f"{item!r} is not name=value")
+                if name in settings:
+                    raise ValueError(f"{name} is given twice")
+                settings[name] = parse_setting(name, value.strip())
+            except ValueError as error:
+                raise ValueError(f"variant {number} ({part.strip()}): {error}") from None
+        if settings:
+            variants.append(settings)
+    if not variants:
+        raise ValueError(
+            f"No variant in {text!r}: write name=value settings, ',' between the settings of "
+            "a variant, ';' between variants (posterior=iaf,flow_steps=4;prior=vamp)."
+        )
+    return variants
+
+
+def variant_config(settings, base):
+    """The validated `TrainConfig` of `base` with a variant's `settings`.
+
+    Raises:
+        ValueError: the registry's own message for a combination it refuses,
+            after the variant's settings.
+    """
+    try:
+        for name in settings:
+            _check_name(name)
+        config = dataclasses.replace(base, **settings)
+        config.validate()
+    except ValueError as error:
+        raise ValueError(f"variant ({describe_variant(settings)}): {error}") from None
+    return config
+
+
+def variant_configs(variants, architecture="conv", latent_dim=2, batch_size=128, steps=20):
+    """The validated `TrainConfig`s of the plain VAE and of each variant, in that order.
+
+    The plain VAE's is train.py's of `architecture`, `latent_dim`,
+    `batch_size` and epochs of `steps` steps (which sets its steps per
+    compiled call); a variant's is that with its settings.
+
+    Raises:
+        ValueError: for a variant the registry refuses (see `variant_config`).
+    """
+    base = TrainConfig(
+        architecture=architecture,
+        latent_dim=latent_dim,
+        batch_size=batch_size,
+        seed=0,
+        steps_per_epoch=steps,  # train.py's compiled calls tile the timed steps
+    )
+    base.validate()
+    return [base, *(variant_config(settings, base) for settings in variants)]
+
+
+class _StepTimer(keras.callbacks.Callback):
+    """`seconds` and `cpu_seconds`: from the end of a fit's first compiled call to its last.
+
+    `cpu_seconds` is the process's CPU time (all its threads) over the same
+    span: the work done, which other programs on the machine hardly change.
+
+    It leaves out what `fit` does once per call of `fit` (the data iterator,
+    the callbacks, finishing the optimizer) and its first compiled call,
+    which waits for the input pipeline to start (its first pass's
+    permutation, its threads): measured here, about 0.1 s per `fit`, as much
+    as ten steps of the mlp; once per epoch of 469 steps in training, but
+    most of a timing of 20 steps. Fit for one call more than you time.
+    """
+
+    def on_train_begin(self, logs=None):
+        self._start = None
+
+    def on_train_batch_end(self, batch, logs=None):
+        now = time.perf_counter(), time.process_time()
+        if self._start is None:
+            self._start = now
+        self.seconds, self.cpu_seconds = (end - start for end, start in zip(now, self._start))
+
+
+@contextlib.contextmanager
+def _tracing_quietly():
+    """Hides TensorFlow's warning of frequent tracing while the models trace their steps.
+
+    Each model traces its own step once, but TensorFlow counts the tracings
+    of every model's copy of Keras' step function together and warns of
+    "retracing" from the fifth model on.
+    """
+    logger = tf.get_logger()
+    level = logger.level
+    logger.setLevel("ERROR")
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+@dataclasses.dataclass
+class VariantResult:
+    """Training speed of one variant, and of the plain VAE timed in turns with it."""
+
+    settings: dict
+    steps: int
+    batch_size: int
+    steps_per_execution: int
+    parameters: int
+    seconds: List[float] = dataclasses.field(default_factory=list)
+    cpu_seconds: List[float] = dataclasses.field(default_factory=list)
+    plain_seconds: List[float] = dataclasses.field(default_factory=list)
+    plain_cpu_seconds: List[float] = dataclasses.field(default_factory=list)
+
+    @property
+    def name(self):
+        """Its settings, `"posterior=iaf, flow_steps=4"`, or `PLAIN`."""
+        return describe_variant(self.settings)
+
+    @property
+    def images_per_second(self):
+        """Median over the rounds."""
+        return self.steps * self.batch_size / statistics.median(self.seconds)
+
+    @property
+    def cost(self):
+        """Its median step time over the plain VAE's: what an epoch costs beside the plain VAE's.
+
+        The ratio of the medians, as the table's images/s show it (a median
+        of the rounds' ratios, tried first, swung more on the shared 2-core
+        machine: one slow timing on either side spoils a round's ratio).
+        """
+        return statistics.median(self.seconds) / statistics.median(self.plain_seconds)
+
+    @property
+    def cpu_cost(self):
+        """Its median CPU time per step over the plain VAE's.
+
+        The work of a step against the plain VAE's. On a machine shared with
+        other programs it is far steadier than `cost` (on the 2-core machine
+        beside a training, the mlp's step took 9.7-23.9 ms of wall time and
+        11.3-12.8 ms of CPU time in 7 timings); on an idle machine, a step
+        of small sequential ops (a flow) can cost more wall time than its
+        share of CPU time shows.
+        """
+        return statistics.median(self.cpu_seconds) / statistics.median(self.plain_cpu_seconds)
+
+
+def _trained_parameters(model):
+    """Weights the step trains: the model's, and its auxiliary networks' (a discriminator)."""
+    weights = list(model.trainable_weights)
+    for network, _ in model.auxiliary_networks().values():
+        weights += network.trainable_weights
+    return sum(int(np.prod(weight.shape)) for weight in weights)
+
+
+def measure_variants(
+    variants,
+    architecture="conv",
+    latent_dim=2,
+    batch_size=128,
+    steps=20,
+    repeats=3,
+    images=None,
+    labels=None,
+    binarize=True,
+    log=None,
+):
+    """Training images per second of model variants beside the plain VAE, in turns.
+
+    Every variant is `vae_tf.runs.build_model` of the plain VAE's
+    `TrainConfig` with its settings (so any setting of the registry works),
+    compiled as train.py compiles it: the compiled step, `steps_per_execution`
+    as train.py runs `steps` steps (its default 10 when `steps` is a multiple
+    of 10), `dataset_size` set to the images' count. All take the same
+    batches. Each first runs `steps` steps untimed (tracing), then `repeats`
+    rounds time them all, the plain VAE included, in alternating order. A
+    timing is `steps` steps inside a `fit` of one compiled call more: it
+    leaves out `fit`'s own set-up and its first call, which waits for the
+    input pipeline to start (see `_StepTimer`).
+
+    Args:
+        variants: `TrainConfig` settings per variant, `[{"posterior": "iaf",
+            "flow_steps": 4}, ...]` (see `parse_variants`).
+        architecture, latent_dim, batch_size: The plain VAE and the batch.
+        steps: Training steps per timing.
+        repeats: Timings per variant; the median counts.
+        images, labels: Training images and labels (labels for conditional
+            variants); default the bundled MNIST training set.
+        binarize: Dynamic binarization of the images.
+        log: Optional `print`-like function for progress.
+
+    Returns:
+        A list of `VariantResult`, the plain VAE's first.
+
+    Raises:
+        ValueError: for a variant the registry refuses (its message), before
+            anything is timed.
+    """
+    for name, value in (("steps", steps), ("repeats", repeats)):
+        if not (isinstance(value, int) and value >= 1):
+            raise ValueError(f"{name} must be an integer >= 1; got {value!r}.")
+    variants = [{}, *(dict(settings) for settings in variants)]
+    configs = variant_configs(variants[1:], architecture, latent_dim, batch_size, steps)
+    if images is None:
+        images, labels = data.load_mnist()[0]
+    if labels is None and any(config.conditional for config in configs):
+        raise ValueError("A conditional variant needs labels: pass labels with the images.")
+    dataset = data.make_dataset(
+        images, labels, batch_size=batch_size, shuffle=True, binarize=binarize, seed=0
+    ).repeat()
+    log = log or (lambda message: None)
+    results, runners = [], []
+    for settings, config in zip(variants, configs):
+        model = build_model(config)
+        model.dataset_size = len(images)
+        timer = _StepTimer()
+
+        def run(model=model, timer=timer):
+            model.fit(
+                dataset,
+                epochs=1,
+                steps_per_epoch=steps + model.steps_per_execution,  # the first call untimed
+                shuffle=False,
+                verbose=0,
+                callbacks=[timer],
+            )
+            return timer.seconds, timer.cpu_seconds
+
+        result = VariantResult(settings, steps, batch_size, model.steps_per_execution, parameters=0)
+        log(f"warming up {result.name}")
+        with _tracing_quietly():
+            run()
+        result.parameters = _trained_parameters(model)
+        results.append(result)
+        runners.append(run)
+    for repeat in range(repeats):
+        order = range(len(results)) if repeat % 2 == 0 else reversed(range(len(results)))
+        for index in order:
+            seconds, cpu_seconds = runners[index]()
+            results[index].seconds.append(seconds)
+            results[index].cpu_seconds.append(cpu_seconds)
+            log(
+                f"round {repeat + 1}/{repeats}: {results[index].name} "
+                f"{steps * batch_size / results[index].seconds[-1]:,.0f} images/s"
+            )
+    for result in results:
+        result.plain_seconds = list(results[0].seconds)
+        result.plain_cpu_seconds = list(results[0].cpu_seconds)
+    return results
+
+
+def variants_table(results):
+    """A Markdown table of `measure_variants`' results: images/s, costs, parameters."""
+    usual = results[0].steps_per_execution
+    lines = [
+        f"| variant | images/s | step time x {PLAIN} | CPU time x {PLAIN} | parameters |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for result in results:
+        name = result.name
+        if result.steps_per_execution != usual:
+            calls = result.steps_per_execution
+            name += f" ({calls} step{'s' if calls > 1 else ''} per call)"
+        lines.append(
+            f"| {name} | {result.images_per_second:,.0f} | {result.cost:.2f}x | "
+            f"{result.cpu_cost:.2f}x | {result.parameters:,} |"
+        )
+    return "\n".join(lines)

@@ -1,8 +1,11 @@
-"""Measures training speed by execution mode, and the latent grid's decoding time.
+"""Measures training speed by execution mode or by model variant, and the latent grid's decoding.
 
     python scripts/benchmark.py                       # every mode, conv, latent 2, batch 128
     python scripts/benchmark.py --modes=eager,graph --steps=20
     python scripts/benchmark.py --architecture=mlp --latent_dim=20 --grid_size=0
+    python scripts/benchmark.py --architecture=gated --latent_dim=50 --steps=20 \\
+        --variants="posterior=iaf,flow_steps=4;prior=vamp;stochastic_layers=2,architecture=mlp"
+    python scripts/benchmark.py --posterior=iaf --flow_steps=4 --architecture=gated --latent_dim=50
 
 Prints a Markdown table of training images per second for eager execution
 (run_eagerly=True, the tutorial's mode and the baseline), the compiled step,
@@ -13,6 +16,19 @@ turns, with its ratio to eager; then the speed of the two networks alone
 (forward and backward: the ceiling of the float32 modes), the input
 pipeline's own speed, and the time to decode the 30 x 30 latent grid with 900
 predict calls against one batched call. docs/benchmarks.md records the results.
+
+With --variants (or train.py's flags --model, --objective, --num_samples,
+--prior, --posterior, --flow_steps, --stochastic_layers and --decoder, where
+train.py has them, which give one variant) it times model variants instead:
+each is train.py's model of the settings it lists (`name=value` as train.py's
+flags, ',' between settings, ';' between variants) over the plain VAE of
+--architecture, --latent_dim and --batch_size, compiled as train.py compiles
+it, and all, the plain VAE included, are timed in turns on the same batches
+of dynamically binarized MNIST. The table gives each one's training images
+per second, its step time and CPU time relative to the plain VAE's (what an
+epoch costs beside the plain VAE's; the CPU time is the steadier where other
+programs share the machine) and its parameters. docs/speed.md records
+results.
 """
 
 import os
@@ -37,7 +53,9 @@ flags.DEFINE_enum("architecture", "conv", MNIST_PRESETS, "Encoder/decoder preset
 flags.DEFINE_integer("latent_dim", 2, "Size of the latent code.", lower_bound=1)
 flags.DEFINE_integer("batch_size", 128, "Images per training step.", lower_bound=1)
 flags.DEFINE_integer("steps", 50, "Training steps per timing.", lower_bound=1)
-flags.DEFINE_integer("repeats", 3, "Timings per mode (the median counts).", lower_bound=1)
+flags.DEFINE_integer(
+    "repeats", 3, "Timings per mode or variant (the median counts).", lower_bound=1
+)
 flags.DEFINE_list(
     "modes", list(benchmark.MODES), f"Modes to measure, among {', '.join(benchmark.MODES)}."
 )
@@ -45,7 +63,68 @@ flags.DEFINE_integer(
     "steps_per_execution", 10, "Steps per compiled call in the fused modes.", lower_bound=1
 )
 flags.DEFINE_integer("grid_size", 30, "Side of the latent grid to time (0: skip).", lower_bound=0)
+flags.DEFINE_string(
+    "variants",
+    None,
+    "Model variants to time beside the plain VAE, instead of the modes: train.py settings "
+    "as name=value, ',' between a variant's settings, ';' between variants, e.g. "
+    "'posterior=iaf,flow_steps=4;prior=vamp' (docs/flags.md lists the settings).",
+)
+# train.py's own flags for the settings of one variant (--posterior=iaf --flow_steps=4).
+benchmark.define_variant_flags()
+flags.adopt_module_key_flags(cli)  # listed by --helpshort
+# The flags of the modes' measurement, which the variants' does not use.
+MODE_FLAGS = ("modes", "steps_per_execution", "grid_size")
 FLAGS = flags.FLAGS
+
+
+def time_variants(flag_variant):
+    """Times --variants, or the one variant of the train.py flags given, beside the plain VAE."""
+    if FLAGS.variants is not None and flag_variant:
+        given = " ".join(f"--{name}" for name in flag_variant)
+        raise app.UsageError(
+            f"Give the variants either in --variants or as flags ({given}), not both."
+        )
+    modes = [f"--{name}" for name in MODE_FLAGS if FLAGS[name].present]
+    if modes:
+        raise app.UsageError(
+            f"The modes' flags ({', '.join(modes)}) do not apply to variants, which are timed in "
+            "train.py's default mode: drop them, or time the modes in a run without variants."
+        )
+    if FLAGS.variants is not None:
+        variants = benchmark.parse_variants(FLAGS.variants)
+    else:
+        variants = [flag_variant]
+    # Refused combinations stop here, before anything is printed.
+    benchmark.variant_configs(
+        variants, FLAGS.architecture, FLAGS.latent_dim, FLAGS.batch_size, FLAGS.steps
+    )
+    print(f"Machine: {benchmark.describe_machine()}")
+    print(
+        f"Plain VAE: {FLAGS.architecture}, latent {FLAGS.latent_dim}, batch {FLAGS.batch_size}, "
+        "dynamically binarized MNIST; each variant changes the settings it lists. Median of "
+        f"{FLAGS.repeats} timings of {FLAGS.steps} steps each, all timed in turns.\n"
+    )
+    results = benchmark.measure_variants(
+        variants,
+        FLAGS.architecture,
+        FLAGS.latent_dim,
+        FLAGS.batch_size,
+        FLAGS.steps,
+        FLAGS.repeats,
+        log=print,
+    )
+    print()
+    print(benchmark.variants_table(results))
+    print()
+    print(
+        f"Timed: the compiled training step, {results[0].steps_per_execution} steps per compiled "
+        f"call (train.py's, for epochs of {FLAGS.steps} steps). Step time x plain VAE: the "
+        "variant's median step time over the plain VAE's, what an epoch costs beside the plain "
+        "VAE's; CPU time x plain VAE: the same of the process's CPU time, the work done, "
+        "steadier where other programs share the machine. Parameters: the weights the step "
+        "trains."
+    )
 
 
 def main(argv):
@@ -55,6 +134,9 @@ def main(argv):
     if unknown:
         raise app.UsageError(f"Unknown --modes {unknown}; choose from {list(benchmark.MODES)}.")
     cli.quiet_logs(FLAGS)
+    flag_variant = benchmark.flag_variant(FLAGS)
+    if FLAGS.variants is not None or flag_variant:
+        return time_variants(flag_variant)
     print(f"Machine: {benchmark.describe_machine()}")
     print(
         f"Model: {FLAGS.architecture}, latent {FLAGS.latent_dim}, batch {FLAGS.batch_size}; "

@@ -1,14 +1,17 @@
 """The speed paths: several steps per call, the benchmark module and script."""
 
+import dataclasses
 import importlib.util
 
 import keras
 import numpy as np
 import pytest
+from absl import flags
 from conftest import run_python
 
 import vae_tf
 from benchmarks import benchmark
+from vae_tf import cli
 from vae_tf.runs import TrainConfig
 from vae_tf.runs import build_model
 
@@ -148,6 +151,101 @@ def test_networks_pipeline_and_latent_grid_timings():
     )
 
 
+def test_variants_are_read_as_train_flags_and_checked_by_the_registry():
+    variants = benchmark.parse_variants(
+        "posterior=iaf, flow_steps=4; prior=vamp;stochastic_layers=2,architecture=mlp;"
+        "beta=2.5,seed=None,conditional=true,jit_compile=false;"
+    )
+    assert variants == [
+        {"posterior": "iaf", "flow_steps": 4},
+        {"prior": "vamp"},
+        {"stochastic_layers": 2, "architecture": "mlp"},
+        {"beta": 2.5, "seed": None, "conditional": True, "jit_compile": False},
+    ]
+    assert benchmark.describe_variant(variants[0]) == "posterior=iaf, flow_steps=4"
+    for text, message in [
+        (
+            "prior=vamp;flow_step=4",
+            r"variant 2 \(flow_step=4\): unknown setting 'flow_step' "
+            r"\(did you mean flow_steps\?\): .*docs/flags.md",
+        ),
+        ("latent=3", "did you mean latent_dim"),
+        ("posterior=maf", "'maf' is not a value of --posterior; choose from gaussian, planar"),
+        ("flow_steps=0", "flow_steps must be None or a positive integer"),
+        ("beta=x", "'x' is not a value of --beta"),
+        ("prior", "'prior' is not name=value"),
+        ("prior=vamp,prior=mog", "prior is given twice"),
+        ("batch_size=64", "a setting of the data or the run"),
+        (" ; ", "No variant in"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            benchmark.parse_variants(text)
+    # A combination the registry refuses: its own message, before anything is built.
+    with pytest.raises(ValueError) as refused:
+        TrainConfig(posterior="iaf", prior="vamp").validate()
+    with pytest.raises(ValueError) as error:
+        benchmark.variant_configs([{"prior": "mog"}, {"posterior": "iaf", "prior": "vamp"}])
+    assert str(error.value) == f"variant (posterior=iaf, prior=vamp): {refused.value}"
+    base, mog = benchmark.variant_configs([{"prior": "mog"}], "mlp", 3, batch_size=16, steps=20)
+    assert (mog.prior, mog.architecture, mog.latent_dim, mog.batch_size) == ("mog", "mlp", 3, 16)
+    assert base.prior == "normal"
+
+
+def test_the_variant_flags_are_train_flags():
+    names = benchmark.variant_flag_names()
+    assert (
+        {"posterior", "flow_steps", "prior", "model"} <= set(names) <= set(benchmark.VARIANT_FLAGS)
+    )
+    assert set(names) <= {field.name for field in dataclasses.fields(TrainConfig)}
+    flag_values = flags.FlagValues()
+    benchmark.define_variant_flags(flag_values)
+    assert sorted(flag_values) == sorted(names)
+    assert flag_values["posterior"].help.endswith(cli.flag_words(TrainConfig.describe("posterior")))
+    flag_values(["benchmark.py", "--posterior=iaf", "--flow_steps=4"])
+    assert benchmark.flag_variant(flag_values) == {"posterior": "iaf", "flow_steps": 4}
+    with pytest.raises(flags.IllegalFlagValueError, match="positive integer"):
+        flag_values(["benchmark.py", "--flow_steps=0"])
+    assert benchmark.flag_variant(flags.FlagValues()) == {}
+
+
+def test_measure_variants_times_each_beside_the_plain_vae(mnist_small):
+    (x, y), _ = mnist_small
+    log = []
+    results = benchmark.measure_variants(
+        # beta_tcvae's step needs the dataset's size.
+        [{"posterior": "iaf", "flow_steps": 2}, {"model": "beta_tcvae"}],
+        architecture="mlp",
+        latent_dim=2,
+        batch_size=32,
+        steps=2,
+        repeats=1,
+        images=x,
+        labels=y,
+        log=log.append,
+    )
+    assert [result.name for result in results] == [
+        "plain VAE",
+        "posterior=iaf, flow_steps=2",
+        "model=beta_tcvae",
+    ]
+    for result in results:
+        assert len(result.seconds) == len(result.cpu_seconds) == 1
+        assert result.images_per_second > 0 and result.cpu_seconds[0] > 0
+        assert result.steps_per_execution == 2 and result.parameters > 0
+    assert results[0].cost == results[0].cpu_cost == 1.0
+    assert results[1].parameters > results[0].parameters  # the flow's MADE steps
+    table = benchmark.variants_table(results).splitlines()
+    assert table[0] == (
+        "| variant | images/s | step time x plain VAE | CPU time x plain VAE | parameters |"
+    )
+    assert len(table) == 2 + 3
+    assert table[2].startswith("| plain VAE | ") and "| 1.00x | 1.00x | 631,188 |" in table[2]
+    assert table[3].startswith("| posterior=iaf, flow_steps=2 | ")
+    assert [line.split(":")[0] for line in log][-3:] == ["round 1/1"] * 3
+    with pytest.raises(ValueError, match="needs labels"):
+        benchmark.measure_variants([{"conditional": True}], "mlp", steps=1, repeats=1, images=x)
+
+
 @pytest.mark.slow
 def test_benchmark_script_prints_the_table():
     result = run_python(
@@ -169,3 +267,8 @@ def test_benchmark_script_prints_the_table():
     assert "Latent grid 2x2: 4 predict calls" in result.stdout
     bad = run_python(["scripts/benchmark.py", "--modes=eager,warp"])
     assert bad.returncode != 0 and "Unknown --modes ['warp']" in bad.stderr
+    refused = run_python(["scripts/benchmark.py", "--posterior=iaf", "--prior=vamp"])
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "benchmark.py: error: variant (--prior=vamp, --posterior=iaf): prior 'vamp' does " in (
+        refused.stderr
+    )

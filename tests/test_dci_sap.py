@@ -1,7 +1,5 @@
 """DCI (Eastwood & Williams, 2018) and SAP (Kumar et al., 2018) on codes whose answer is known."""
 
-import time
-
 import numpy as np
 import pytest
 

@@ -8,7 +8,6 @@ that dimension). Values seen when written (N=4,000, 2,000 training and
 random 0.209 / 0.222, mixed 0.786 / 0.803.
 """
 
-import time
 import warnings
 
 import numpy as np

@@ -40,7 +40,7 @@ import pkgutil
 from vae_tf.models import registry
 
 # First: the default variant heads the registry (--model's list, docs/flags.md).
-from vae_tf.models import vae  # noqa: F401
+from vae_tf.models import vae_variant  # noqa: F401
 from vae_tf.models.autoencoder import Autoencoder
 from vae_tf.models.base import DECODER_OUTPUTS
 from vae_tf.models.base import LIKELIHOODS

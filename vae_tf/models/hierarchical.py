@@ -86,12 +86,6 @@ class HierarchicalVAE(VAE):
         hidden = encoder.outputs[0].shape[-1]
         latent = top_encoder.outputs[0].shape[-1] if top_encoder.outputs else None
         _check_gaussian_network("top_encoder", top_encoder, hidden, latent)
-        outputs = [tuple(tensor.shape[1:]) for tensor in bottom_encoder.outputs]
-        if outputs != [(hidden,), (hidden,)]:
-            raise ValueError(
-                f"bottom_encoder must output [z1_mean, z1_log_var] of one size; it outputs "
-                f"{outputs}."
-            )
         _check_gaussian_network("top_decoder", top_decoder, latent, hidden)
         # Before the base builds the prior, which is over z2.
         self.top_encoder = top_encoder
@@ -234,6 +228,12 @@ class TopDownHierarchicalVAE(VAE):
             raise ValueError(
                 f"bottom_encoder must take [context ({context},), z2 ({latent},)]; it takes "
                 f"{shapes}."
+            )
+        outputs = [tuple(tensor.shape[1:]) for tensor in bottom_encoder.outputs]
+        if outputs != [(hidden,), (hidden,)]:
+            raise ValueError(
+                f"bottom_encoder must output [z1_mean, z1_log_var] of one size; it outputs "
+                f"{outputs}."
             )
         _check_gaussian_network("top_decoder", top_decoder, latent, hidden)
         # Before the base, which checks the decoder against [z1, z2].

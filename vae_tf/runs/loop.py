@@ -34,23 +34,17 @@ from vae_tf.callbacks import TrainingCheckpoint
 from vae_tf.callbacks import load_training_state
 from vae_tf.callbacks import tensorboard_callbacks
 from vae_tf.callbacks import time_limit
-from vae_tf.callbacks.time_limit import format_duration
 from vae_tf.models.architectures import check_architecture
 from vae_tf.models.registry import get_variant
 from vae_tf.plotting import loss_metrics
 from vae_tf.runs import ending
 from vae_tf.runs.artifacts import HISTORY_FILE
-from vae_tf.runs.artifacts import LAST_WEIGHTS_FILE
 from vae_tf.runs.artifacts import LOGS_DIR
-from vae_tf.runs.artifacts import MODEL_FILE
 from vae_tf.runs.artifacts import HistoryLogger
 from vae_tf.runs.artifacts import TrainResult
-from vae_tf.runs.artifacts import best_epoch
 from vae_tf.runs.artifacts import keep_history
 from vae_tf.runs.artifacts import read_history
-from vae_tf.runs.artifacts import read_training
 from vae_tf.runs.artifacts import write_artifacts
-from vae_tf.runs.artifacts import write_last
 from vae_tf.runs.artifacts import write_training
 from vae_tf.runs.directory import RunDirectory
 from vae_tf.runs.directory import find_interrupted
@@ -60,8 +54,6 @@ from vae_tf.runs.run_data import likelihood
 from vae_tf.runs.run_data import run_data
 from vae_tf.utils.files import DiskFullError
 from vae_tf.utils.files import is_disk_full
-from vae_tf.utils.files import read_json
-from vae_tf.utils.files import write_json
 from vae_tf.utils.signals import SignalCatcher
 
 
