@@ -38,8 +38,70 @@ def _gaussian_log_density(z, mean, log_var):
     )
 
 
+class _TwoLayerVAE(VAE):
+    """What both two-layer VAEs share: their extra networks, refusals, `p(z1|z2)`, config.
+
+    The networks of the layer z1 besides the encoder and the decoder are
+    named in `layer_networks`, set before the base builds the model, listed
+    in `networks` (diagrams, the SavedModel) and serialized in the config.
+    """
+
+    #: The names of the networks besides encoder and decoder, in the config's order.
+    layer_networks = ()
+
+    def __init__(self, encoder, decoder, layer_networks, **kwargs):
+        name = type(self).__name__
+        if kwargs.get("num_classes") is not None:
+            raise ValueError(
+                f"{name} is unconditional: train a conditional model with one stochastic "
+                "layer (VAE(..., num_classes=...))."
+            )
+        if kwargs.get("flow") is not None:
+            raise ValueError(
+                f"{name}'s posterior is two Gaussians, without a flow: put a flow on a "
+                "one-layer VAE (VAE(..., flow='iaf'))."
+            )
+        # Before the base, which builds the prior over z2 and checks the decoder.
+        for key in self.layer_networks:
+            setattr(self, key, layer_networks[key])
+        super().__init__(encoder, decoder, **kwargs)
+
+    @property
+    def networks(self):
+        return {**super().networks, **{key: getattr(self, key) for key in self.layer_networks}}
+
+    @property
+    def stochastic_layers(self):
+        return 2
+
+    def layer_log_priors(self, flat_z1, flat_z2, batch, count, training=False):
+        """`log p(z1|z2)` and `log p(z2)` of flat draws, stacked: `(batch, count, 2)`."""
+        prior_mean, prior_log_var = self.top_decoder(flat_z2, training=training)
+        log_p1 = _gaussian_log_density(flat_z1, prior_mean, prior_log_var)
+        return ops.stack(
+            [
+                ops.reshape(log_p1, (batch, count)),
+                ops.reshape(self.prior.log_prob(flat_z2), (batch, count)),
+            ],
+            axis=-1,
+        )
+
+    def get_config(self):
+        config = super().get_config()
+        for key in self.layer_networks:
+            config[key] = keras.saving.serialize_keras_object(getattr(self, key))
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in cls.layer_networks:
+            config[key] = keras.saving.deserialize_keras_object(config[key])
+        return super().from_config(config)
+
+
 @keras.saving.register_keras_serializable(package="vae_tf")
-class HierarchicalVAE(VAE):
+class HierarchicalVAE(_TwoLayerVAE):
     """A VAE with two stochastic layers (Burda et al., 2015), in the family's one step.
 
     Inference `q(z1|x) q(z2|z1)` and generation `p(z2) p(z1|z2) p(x|z1)`, all
@@ -72,25 +134,15 @@ class HierarchicalVAE(VAE):
     ```
     """
 
+    layer_networks = ("top_encoder", "top_decoder")
+
     def __init__(self, encoder, decoder, top_encoder, top_decoder, **kwargs):
-        if kwargs.get("num_classes") is not None:
-            raise ValueError(
-                "HierarchicalVAE is unconditional: train a conditional model with one "
-                "stochastic layer (VAE(..., num_classes=...))."
-            )
-        if kwargs.get("flow") is not None:
-            raise ValueError(
-                "HierarchicalVAE's posterior is q(z1|x) q(z2|z1), without a flow: put a flow "
-                "on a one-layer VAE (VAE(..., flow='iaf'))."
-            )
         hidden = encoder.outputs[0].shape[-1]
         latent = top_encoder.outputs[0].shape[-1] if top_encoder.outputs else None
         _check_gaussian_network("top_encoder", top_encoder, hidden, latent)
         _check_gaussian_network("top_decoder", top_decoder, latent, hidden)
-        # Before the base builds the prior, which is over z2.
-        self.top_encoder = top_encoder
-        self.top_decoder = top_decoder
-        super().__init__(encoder, decoder, **kwargs)
+        networks = {"top_encoder": top_encoder, "top_decoder": top_decoder}
+        super().__init__(encoder, decoder, networks, **kwargs)
 
     @property
     def latent_dim(self):
@@ -98,21 +150,9 @@ class HierarchicalVAE(VAE):
         return self.top_encoder.outputs[0].shape[-1]
 
     @property
-    def networks(self):
-        return {
-            **super().networks,
-            "top_encoder": self.top_encoder,
-            "top_decoder": self.top_decoder,
-        }
-
-    @property
     def hidden_latent_dim(self):
         """Size of the first stochastic layer z1."""
         return self.encoder.outputs[0].shape[-1]
-
-    @property
-    def stochastic_layers(self):
-        return 2
 
     @property
     def code_shape(self):
@@ -151,34 +191,13 @@ class HierarchicalVAE(VAE):
         noise = posterior.noise(seed_or_noise, num_samples)
         z1, flat_z1, flat_z2, log_q1, log_q2 = posterior.layer_draws(noise)
         batch, count = ops.shape(z1)[0], ops.shape(z1)[1]
-        prior_mean, prior_log_var = self.top_decoder(flat_z2, training=training)
-        flat_z1_log_prior = _gaussian_log_density(flat_z1, prior_mean, prior_log_var)
-        log_prior = ops.stack(
-            [
-                ops.reshape(flat_z1_log_prior, (batch, count)),
-                ops.reshape(self.prior.log_prob(flat_z2), (batch, count)),
-            ],
-            axis=-1,
-        )
+        log_prior = self.layer_log_priors(flat_z1, flat_z2, batch, count, training)
         reconstruction = self.codes_reconstruction_nll(images, z1, None, training)
         return reconstruction, ops.stack([log_q1, log_q2], axis=-1), log_prior
 
-    def get_config(self):
-        config = super().get_config()
-        for key in ("top_encoder", "top_decoder"):
-            config[key] = keras.saving.serialize_keras_object(getattr(self, key))
-        return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        for key in ("top_encoder", "top_decoder"):
-            config[key] = keras.saving.deserialize_keras_object(config[key])
-        return super().from_config(config)
-
 
 @keras.saving.register_keras_serializable(package="vae_tf")
-class TopDownHierarchicalVAE(VAE):
+class TopDownHierarchicalVAE(_TwoLayerVAE):
     """Two stochastic layers inferred top first: Tomczak & Welling's (2018) convHVAE.
 
     Inference `q(z2|x) q(z1|x, z2)` and generation `p(z2) p(z1|z2) p(x|z1,
@@ -207,13 +226,9 @@ class TopDownHierarchicalVAE(VAE):
     ```
     """
 
+    layer_networks = ("bottom_encoder", "top_decoder")
+
     def __init__(self, encoder, decoder, bottom_encoder, top_decoder, **kwargs):
-        for name in ("num_classes", "flow"):
-            if kwargs.get(name) is not None:
-                raise ValueError(
-                    f"TopDownHierarchicalVAE takes no {name}: its posterior is q(z2|x) "
-                    "q(z1|x, z2), unconditional. Use a one-layer VAE for it."
-                )
         if not has_context(encoder):
             raise ValueError(
                 "The encoder of TopDownHierarchicalVAE outputs [z2_mean, z2_log_var, context], "
@@ -236,30 +251,16 @@ class TopDownHierarchicalVAE(VAE):
                 f"{outputs}."
             )
         _check_gaussian_network("top_decoder", top_decoder, latent, hidden)
-        # Before the base, which checks the decoder against [z1, z2].
-        self.bottom_encoder = bottom_encoder
-        self.top_decoder = top_decoder
-        super().__init__(encoder, decoder, **kwargs)
+        networks = {"bottom_encoder": bottom_encoder, "top_decoder": top_decoder}
+        super().__init__(encoder, decoder, networks, **kwargs)
 
     def _decoder_code_shape(self, encoder):
         return (self.bottom_encoder.outputs[0].shape[-1] + encoder.outputs[0].shape[-1],)
 
     @property
-    def networks(self):
-        return {
-            **super().networks,
-            "bottom_encoder": self.bottom_encoder,
-            "top_decoder": self.top_decoder,
-        }
-
-    @property
     def hidden_latent_dim(self):
         """Size of the bottom stochastic layer z1."""
         return self.bottom_encoder.outputs[0].shape[-1]
-
-    @property
-    def stochastic_layers(self):
-        return 2
 
     def posterior(self, images, condition=None, training=False):
         """`q(z2|x) q(z1|x, z2)`, a `TopDownGaussian`: its code is z2."""
@@ -297,29 +298,7 @@ class TopDownHierarchicalVAE(VAE):
         batch, count = ops.shape(z1)[0], ops.shape(z1)[1]
         flat_z1 = ops.reshape(z1, (batch * count, self.hidden_latent_dim))
         flat_z2 = ops.reshape(z2, (batch * count, self.latent_dim))
-        prior_mean, prior_log_var = self.top_decoder(flat_z2, training=training)
-        log_prior = ops.stack(
-            [
-                ops.reshape(
-                    _gaussian_log_density(flat_z1, prior_mean, prior_log_var), (batch, count)
-                ),
-                ops.reshape(self.prior.log_prob(flat_z2), (batch, count)),
-            ],
-            axis=-1,
-        )
+        log_prior = self.layer_log_priors(flat_z1, flat_z2, batch, count, training)
         codes = ops.concatenate([z1, z2], axis=-1)
         reconstruction = self.codes_reconstruction_nll(images, codes, None, training)
         return reconstruction, ops.stack([log_q1, log_q2], axis=-1), log_prior
-
-    def get_config(self):
-        config = super().get_config()
-        for key in ("bottom_encoder", "top_decoder"):
-            config[key] = keras.saving.serialize_keras_object(getattr(self, key))
-        return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        for key in ("bottom_encoder", "top_decoder"):
-            config[key] = keras.saving.deserialize_keras_object(config[key])
-        return super().from_config(config)

@@ -242,7 +242,44 @@ class Deterministic(Posterior):
         return {"z": self._code}
 
 
-class TwoLayerGaussian(Posterior):
+class TwoLayers(Posterior):
+    """Base of the two-layer posteriors: draws `[z1, z2]` side by side, the code z2.
+
+    Subclasses set `hidden_dim` and `latent_dim` (z1's and z2's sizes) and
+    implement `_layers(noise)`, the draws' `(z1, z2, log q)` of noise
+    `(batch, K, hidden + latent)`, and `_layers_log_prob(z1, z2)`, the
+    joint `log q` of draws `(batch, K, ...)`; single draws are theirs with K = 1.
+    """
+
+    @property
+    def noise_shape(self):
+        return (self.hidden_dim + self.latent_dim,)
+
+    def _draw(self, noise):
+        single = len(noise.shape) == 2
+        if single:
+            noise = noise[:, None]
+        z1, z2, log_q = self._layers(noise)
+        draws = ops.concatenate([z1, ops.cast(z2, z1.dtype)], axis=-1)
+        return (draws[:, 0], log_q[:, 0]) if single else (draws, log_q)
+
+    def split(self, draws):
+        """`(z1, z2)` of draws."""
+        return draws[..., : self.hidden_dim], draws[..., self.hidden_dim :]
+
+    def log_prob(self, draws):
+        z1, z2 = self.split(draws)
+        single = len(draws.shape) == 2
+        if single:
+            z1, z2 = z1[:, None], z2[:, None]
+        log_q = self._layers_log_prob(z1, z2)
+        return log_q[:, 0] if single else log_q
+
+    def code(self, draws):
+        return self.split(draws)[1]
+
+
+class TwoLayerGaussian(TwoLayers):
     """`q(z1|x) q(z2|z1)`, two diagonal Gaussians (Burda et al., 2015).
 
     Draws hold both layers, `[z1, z2]` concatenated on the last axis, and
@@ -275,10 +312,6 @@ class TwoLayerGaussian(Posterior):
     def latent_dim(self):
         return self.top_at_mean().loc.shape[-1]
 
-    @property
-    def noise_shape(self):
-        return (self.hidden_dim + self.latent_dim,)
-
     def _dtype(self):
         return self.bottom.loc.dtype
 
@@ -302,35 +335,19 @@ class TwoLayerGaussian(Posterior):
         )
         return z1, flat_z1, flat_z2, log_q1, ops.reshape(flat_log_q2, (batch, num_samples))
 
-    def _draw(self, noise):
-        single = len(noise.shape) == 2
-        if single:
-            noise = noise[:, None]
+    def _layers(self, noise):
         z1, _, flat_z2, log_q1, log_q2 = self.layer_draws(noise)
         z2 = ops.reshape(flat_z2, (ops.shape(z1)[0], ops.shape(z1)[1], self.latent_dim))
-        draws, log_q = ops.concatenate([z1, ops.cast(z2, z1.dtype)], axis=-1), log_q1 + log_q2
-        return (draws[:, 0], log_q[:, 0]) if single else (draws, log_q)
+        return z1, z2, log_q1 + log_q2
 
-    def split(self, draws):
-        """`(z1, z2)` of draws."""
-        return draws[..., : self.hidden_dim], draws[..., self.hidden_dim :]
-
-    def log_prob(self, draws):
-        z1, z2 = self.split(draws)
-        single = len(draws.shape) == 2
-        if single:
-            z1, z2 = z1[:, None], z2[:, None]
+    def _layers_log_prob(self, z1, z2):
         batch, num_samples = ops.shape(z1)[0], ops.shape(z1)[1]
         top = self.top(ops.reshape(z1, (batch * num_samples, self.hidden_dim)))
         log_q2 = ops.reshape(
             top.log_prob(ops.reshape(z2, (batch * num_samples, self.latent_dim))),
             (batch, num_samples),
         )
-        log_q = self.bottom.log_prob(z1) + log_q2
-        return log_q[:, 0] if single else log_q
-
-    def code(self, draws):
-        return self.split(draws)[1]
+        return self.bottom.log_prob(z1) + log_q2
 
     def mean(self):
         return self.top_at_mean().loc
@@ -405,7 +422,7 @@ class FlowPosterior(Posterior):
         return {"z": self.mean(), "z0_mean": self.base.loc, "z0_log_var": self.base.log_var}
 
 
-class TopDownGaussian(Posterior):
+class TopDownGaussian(TwoLayers):
     """`q(z2|x) q(z1|x, z2)`: the top layer from the image, then the bottom one given both.
 
     The inference order of Tomczak & Welling's (2018) convolutional two-layer
@@ -430,10 +447,6 @@ class TopDownGaussian(Posterior):
     def latent_dim(self):
         return self.top.loc.shape[-1]
 
-    @property
-    def noise_shape(self):
-        return (self.hidden_dim + self.latent_dim,)
-
     def _dtype(self):
         return self.top.loc.dtype
 
@@ -450,33 +463,17 @@ class TopDownGaussian(Posterior):
         z1 = ops.reshape(ops.cast(flat_z1, z2.dtype), (batch, num_samples, self.hidden_dim))
         return z1, z2, ops.reshape(flat_log_q1, (batch, num_samples)), log_q2
 
-    def _draw(self, noise):
-        single = len(noise.shape) == 2
-        if single:
-            noise = noise[:, None]
+    def _layers(self, noise):
         z1, z2, log_q1, log_q2 = self.layer_draws(noise)
-        draws, log_q = ops.concatenate([z1, z2], axis=-1), log_q1 + log_q2
-        return (draws[:, 0], log_q[:, 0]) if single else (draws, log_q)
+        return z1, z2, log_q1 + log_q2
 
-    def split(self, draws):
-        """`(z1, z2)` of draws."""
-        return draws[..., : self.hidden_dim], draws[..., self.hidden_dim :]
-
-    def log_prob(self, draws):
-        z1, z2 = self.split(draws)
-        single = len(draws.shape) == 2
-        if single:
-            z1, z2 = z1[:, None], z2[:, None]
+    def _layers_log_prob(self, z1, z2):
         batch, num_samples = ops.shape(z1)[0], ops.shape(z1)[1]
         flat_z2 = ops.reshape(z2, (batch * num_samples, self.latent_dim))
         log_q1 = self.bottom(flat_z2, num_samples).log_prob(
             ops.reshape(z1, (batch * num_samples, self.hidden_dim))
         )
-        log_q = ops.reshape(log_q1, (batch, num_samples)) + self.top.log_prob(z2)
-        return log_q[:, 0] if single else log_q
-
-    def code(self, draws):
-        return self.split(draws)[1]
+        return ops.reshape(log_q1, (batch, num_samples)) + self.top.log_prob(z2)
 
     def mean(self):
         return self.top.loc
