@@ -1,8 +1,8 @@
 """The model family: one base, one training step, variants that supply a posterior and loss terms.
 
 - `base.LatentVariableModel`: networks, input checks, likelihood, prior,
-  metrics, encode/decode/sample/reconstruct and the ONE `train_step` and
-  `test_step`.
+  metrics, encode/decode/sample/reconstruct; with `step.OneStep`, the ONE
+  `train_step` and `test_step`.
 - `posteriors`: `Posterior` (`sample`, `log_prob`, `mean`, `code_shape`):
   `DiagonalGaussian`, `Deterministic`, `TwoLayerGaussian`, `TopDownGaussian`,
   `FlowPosterior`.

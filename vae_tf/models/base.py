@@ -2,7 +2,8 @@
 
 `LatentVariableModel` holds an encoder, a decoder, a likelihood `p(x|z)`, a
 prior over the codes (`vae_tf.models.priors`), the seeded noise source and
-the metrics. Its `train_step` and `test_step` serve every variant: a
+the metrics. Its `train_step` and `test_step` (`vae_tf.models.step.OneStep`,
+a mixin as Keras' `Trainer` is one of `keras.Model`) serve every variant: a
 variant (the `VAE`, the `Autoencoder`, ...) supplies `posterior` (the
 encoder's reading of an image, a `vae_tf.models.posteriors.Posterior`) and
 `loss_terms` (its named per-example terms, `vae_tf.models.objective.LossTerm`),
@@ -32,13 +33,11 @@ from vae_tf.data import check_images
 from vae_tf.data import check_labels
 from vae_tf.models.layers import Sampler
 from vae_tf.models.objective import LossTerm
-from vae_tf.models.objective import batch_objective
-from vae_tf.models.objective import step_logs
-from vae_tf.models.objective import total
 from vae_tf.models.priors import PRIOR_COMPONENTS
 from vae_tf.models.priors import Prior
 from vae_tf.models.priors import make_prior
 from vae_tf.models.priors import prior_config
+from vae_tf.models.step import OneStep
 from vae_tf.utils.checks import Number
 from vae_tf.utils.checks import OneOf
 from vae_tf.utils.checks import check_positive_int
@@ -70,7 +69,7 @@ def _checked_if_array(images, image_shape, name):
     return images
 
 
-class LatentVariableModel(keras.Model):
+class LatentVariableModel(OneStep, keras.Model):
     """Base class of the family: networks, likelihood, prior, metrics and the one step.
 
     Subclasses implement `posterior(images, condition, training)` (a
@@ -479,103 +478,6 @@ class LatentVariableModel(keras.Model):
         images = ops.convert_to_tensor(_checked_if_array(images, self.image_shape, "images"))
         terms = self.loss_terms(images, self.condition(labels, images.shape[0]), training)
         return {name: term.per_example() for name, term in terms.items()}
-
-    # -- the one training and evaluation step -------------------------------
-
-    def _images_and_labels(self, data):
-        """`(images, labels or None)` of a batch; labels only when conditional."""
-        images, labels, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-        if sample_weight is not None:
-            raise ValueError(
-                "VAE does not support sample weights; pass images (and optionally labels) only."
-            )
-        return images, labels if self.conditional else None
-
-    def _check_terms(self, terms):
-        """Refuses terms that the step would log or train wrongly, naming the fix."""
-        named = {**self.term_trackers, **self.statistic_trackers}
-        unknown = sorted(name for name, term in terms.items() if term.logged and name not in named)
-        if unknown:
-            raise ValueError(
-                f"loss_terms returned the logged term(s) {unknown}, which "
-                f"{type(self).__name__}.loss_term_names {self.loss_term_names} does not name: "
-                "add them there (each is logged as <name>_loss)."
-            )
-        orphans = sorted(
-            f"{name} (trains={term.trains!r})"
-            for name, term in terms.items()
-            if term.trains is not None and term.trains not in self.auxiliary_networks()
-        )
-        if orphans:
-            raise ValueError(
-                f"loss_terms returned {orphans}, but {type(self).__name__}.auxiliary_networks() "
-                f"has {sorted(self.auxiliary_networks())}: such a term would train nothing."
-            )
-        misdeclared = sorted(
-            name
-            for name in self.statistic_trackers
-            if name in terms and (terms[name].optimized or terms[name].in_total)
-        )
-        if misdeclared:
-            raise ValueError(
-                f"The statistic(s) {misdeclared} must be LossTerm(value, optimized=False, "
-                "in_total=False): a statistic is logged, never optimized nor in total_loss."
-            )
-
-    def _update_metrics(self, terms, objective):
-        named = {**self.term_trackers, **self.statistic_trackers}
-        batch = ops.shape(terms[self.loss_term_names[0]].value)[0]
-        self.loss_tracker.update_state(objective, sample_weight=batch)
-        self.total_loss_tracker.update_state(total(terms))
-        for name, tracker in named.items():
-            tracker.update_state(terms[name].per_example())
-        trackers = (self.loss_tracker, self.total_loss_tracker, *named.values())
-        return {tracker.name: tracker.result() for tracker in trackers}
-
-    def _objective(self, terms):
-        """`(objective, loss)` of the model's terms, with the layers' own losses (`self.losses`)."""
-        self._check_terms(terms)
-        objective, loss = batch_objective(
-            {name: term for name, term in terms.items() if term.trains is None}
-        )
-        if self.losses:
-            extra = ops.sum(self.losses)
-            replicas = tf.distribute.get_strategy().num_replicas_in_sync
-            objective, loss = objective + extra, loss + extra / replicas
-        return objective, loss
-
-    def train_step(self, data):
-        images, labels = self._images_and_labels(data)
-        auxiliary = self.auxiliary_networks()
-        with tf.GradientTape(persistent=bool(auxiliary)) as tape:
-            terms = self.loss_terms(images, self.condition(labels), training=True)
-            objective, loss = self._objective(terms)
-            # Loss scaling for mixed_float16 (a no-op otherwise).
-            scaled_loss = self.optimizer.scale_loss(loss)
-            auxiliary_losses = {
-                name: batch_objective(
-                    {key: term for key, term in terms.items() if term.trains == name}
-                )[1]
-                for name in auxiliary
-            }
-        gradients = tape.gradient(scaled_loss, self.trainable_weights)
-        self.optimizer.apply(gradients, self.trainable_weights)
-        for name, (network, optimizer) in auxiliary.items():
-            optimizer.apply(tape.gradient(auxiliary_losses[name], network.weights), network.weights)
-        # The weight is a training setting: reported by training steps only.
-        self.kl_weight_tracker.update_state(self.kl_weight)
-        return step_logs(
-            {
-                **self._update_metrics(terms, objective),
-                "kl_weight": self.kl_weight_tracker.result(),
-            }
-        )
-
-    def test_step(self, data):
-        images, labels = self._images_and_labels(data)
-        terms = self.loss_terms(images, self.condition(labels), training=False)
-        objective, _ = self._objective(terms)
-        return step_logs(self._update_metrics(terms, objective))
 
     def check_inputs(self, x, y=None, name="x"):
         """Validates concrete images (and, when conditional, labels); returns `(x, y)`.
