@@ -129,8 +129,8 @@ def test_a_stopped_run_is_written_whole_and_a_resume_gets_a_fresh_budget(
     config = tiny_config(tmp_path / "run", epochs=6, time_limit="250s")
     result = train(config, verbose=2, callbacks=[Tick(clock)])
     out = capsys.readouterr().out
-    assert "Time limit 250s: stopping after epoch 2 of 6 (3m 20s spent" in out
-    assert "Stopped by the time limit (250s) after 2 of 6 epochs, in 3m 20s." in out
+    assert "Time limit 250s: stopping after epoch 2 of 6 (3 min 20 s spent" in out
+    assert "Stopped by the time limit (250s) after 2 of 6 epochs, in 3 min 20 s." in out
     best = result.training["best_epoch"]
     assert f"Best epoch {best} of 2: val_total_loss " in out
     assert f"The model written (vae.keras, saved_model, figures) is epoch {best}'s; " in out

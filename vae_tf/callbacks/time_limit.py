@@ -16,22 +16,12 @@ import tensorflow as tf
 
 from vae_tf import distribute
 from vae_tf.callbacks.interrupt import worker_votes
+from vae_tf.utils.progress import format_duration
 
 
 def now():
     """The clock of time limits (monotonic seconds); tests replace it."""
     return time.monotonic()
-
-
-def format_duration(seconds):
-    """`"7h 58m"`, `"3m 12s"`, `"12.3 s"`: a duration for people."""
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, seconds = divmod(int(round(seconds)), 60)
-    hours, minutes = divmod(minutes, 60)
-    if hours:
-        return f"{hours}h {minutes:02d}m"
-    return f"{minutes}m {seconds:02d}s"
 
 
 class TimeLimit(keras.callbacks.Callback):

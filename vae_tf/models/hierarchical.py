@@ -23,11 +23,14 @@ def _check_gaussian_network(name, network, input_size, output_size):
             f"{name} must take one input of shape ({input_size},); it takes "
             f"{[tuple(tensor.shape[1:]) for tensor in network.inputs]}."
         )
+    _check_gaussian_outputs(name, network, output_size)
+
+
+def _check_gaussian_outputs(name, network, size):
     shapes = [tuple(tensor.shape[1:]) for tensor in network.outputs]
-    if shapes != [(output_size,), (output_size,)]:
+    if shapes != [(size,), (size,)]:
         raise ValueError(
-            f"{name} must output [mean, log_var] of shape ({output_size},) each; it "
-            f"outputs {shapes}."
+            f"{name} must output [mean, log_var] of shape ({size},) each; it outputs {shapes}."
         )
 
 
@@ -244,12 +247,7 @@ class TopDownHierarchicalVAE(_TwoLayerVAE):
                 f"bottom_encoder must take [context ({context},), z2 ({latent},)]; it takes "
                 f"{shapes}."
             )
-        outputs = [tuple(tensor.shape[1:]) for tensor in bottom_encoder.outputs]
-        if outputs != [(hidden,), (hidden,)]:
-            raise ValueError(
-                f"bottom_encoder must output [z1_mean, z1_log_var] of one size; it outputs "
-                f"{outputs}."
-            )
+        _check_gaussian_outputs("bottom_encoder", bottom_encoder, hidden)
         _check_gaussian_network("top_decoder", top_decoder, latent, hidden)
         networks = {"bottom_encoder": bottom_encoder, "top_decoder": top_decoder}
         super().__init__(encoder, decoder, networks, **kwargs)

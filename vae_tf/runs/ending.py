@@ -11,7 +11,6 @@ and the summary's lines (`summary_lines`). config.json's "training" entry is
 import os
 
 from vae_tf.callbacks import load_training_state
-from vae_tf.callbacks.time_limit import format_duration
 from vae_tf.runs.artifacts import HISTORY_FILE
 from vae_tf.runs.artifacts import LAST_WEIGHTS_FILE
 from vae_tf.runs.artifacts import MODEL_FILE
@@ -21,6 +20,7 @@ from vae_tf.runs.artifacts import read_training
 from vae_tf.runs.artifacts import write_last
 from vae_tf.utils.files import read_json
 from vae_tf.utils.files import write_json
+from vae_tf.utils.progress import format_duration
 
 # The log whose lowest value makes the best epoch (`keep_best`).
 MONITOR_KEY = "val_total_loss"
