@@ -12,6 +12,10 @@ seeded binarization of the test images (--binarize=auto), as in the
 literature. --output_json writes {"elbo", "reconstruction", "kl", "nll", "k",
 "num_examples", ...} as positive nats per example.
 
+A long evaluation (K=5000 on 10k images takes hours) that is stopped, by
+Ctrl-C, SIGTERM or a crash, continues where it was when the same command is
+run again (--save_progress), with the result an uninterrupted one gives.
+
 --sample_quality adds the FID, precision and recall of the model's samples
 (and, for a conditional model, how often they show the requested class),
 seen by a classifier of the run's dataset that is trained once and cached
@@ -57,6 +61,13 @@ flags.DEFINE_integer("seed", 0, "Seed of the binarization and the samples.", low
 flags.DEFINE_integer(
     "chunk_size", 2048, "Most latent codes decoded at once (bounds memory).", lower_bound=1
 )
+flags.DEFINE_bool(
+    "save_progress",
+    True,
+    "Keep the figures of the images done in RUN_DIR/evaluation-progress-*.npz (every minute "
+    "and when stopped), so that the same command continues a stopped evaluation; the file is "
+    "removed when the evaluation completes.",
+)
 flags.DEFINE_string("output_json", None, "Also write the results to this JSON file.")
 flags.DEFINE_bool(
     "sample_quality",
@@ -88,6 +99,7 @@ def main(argv):
         seed=FLAGS.seed,
         chunk_size=FLAGS.chunk_size,
         progress=True,
+        save_progress=FLAGS.save_progress,
     )
     print(
         f"{FLAGS.run_dir}: {result['num_examples']} {result['split']} images, "

@@ -2,6 +2,7 @@
 
 import json
 import math
+import os
 
 import keras
 import numpy as np
@@ -14,6 +15,7 @@ from vae_tf.metrics import evaluate_likelihood
 from vae_tf.metrics import log_importance_weights
 from vae_tf.runs import evaluate_run
 from vae_tf.runs import run_binarization
+from vae_tf.runs.evaluate import progress_file
 
 SIGMA = 0.3
 OFFSET = 0.5
@@ -239,3 +241,113 @@ def test_evaluate_run_matches_evaluate_likelihood(binarized_run, tmp_path):
     assert result["conditional"] is False and result["latent_dim"] == 4
     with pytest.raises(ValueError, match="split"):
         evaluate_run(run_dir, split="validation")
+
+
+def _stopping_after(monkeypatch, calls, error=KeyboardInterrupt):
+    """The log-weight function of the next evaluations raises `error` at its call `calls + 1`."""
+    compiled = vae_tf.metrics.likelihood._log_weights_function
+    count = [0]
+
+    def stopping(model):
+        function = compiled(model)
+
+        def call(*args):
+            count[0] += 1
+            if count[0] > calls:
+                raise error()
+            return function(*args)
+
+        return call
+
+    monkeypatch.setattr(vae_tf.metrics.likelihood, "_log_weights_function", stopping)
+
+
+@pytest.mark.parametrize("num_samples, chunk_size", [(30, 150), (30, 7)])
+def test_a_stopped_evaluation_continues_to_the_uninterrupted_result(
+    trained_mlp, mnist_small, tmp_path, monkeypatch, capsys, num_samples, chunk_size
+):
+    _, (x_test, _) = mnist_small
+    images = x_test[:40]
+    settings = dict(num_samples=num_samples, chunk_size=chunk_size, seed=3, per_example=True)
+    whole = evaluate_likelihood(trained_mlp, images, **settings)
+    saved = tmp_path / "progress.npz"
+    # Blocks of 5 images in one call each, or 1 image in 5 calls (30 draws, 7 a call):
+    # stopped in the fourth block, after 15 or 3 images.
+    _stopping_after(monkeypatch, calls=3 if chunk_size == 150 else 17)
+    with pytest.raises(KeyboardInterrupt) as stop:
+        evaluate_likelihood(trained_mlp, images, progress_file=saved, **settings)
+    done = 15 if chunk_size == 150 else 3
+    assert str(stop.value) == (
+        f"Interrupted after {done} of 40 images: their figures are saved in {saved}; "
+        "evaluate again with the same settings to continue from there."
+    )
+    assert stop.value.exit_status == 130 and saved.exists()
+    monkeypatch.undo()
+
+    capsys.readouterr()
+    continued = evaluate_likelihood(
+        trained_mlp, images, progress_file=saved, progress=True, **settings
+    )
+    out = capsys.readouterr().out
+    assert f"Continuing from {saved}: {done} of 40 images done." in out
+    assert f"{40 - done}/{40 - done}" in out  # the bar counts the images left
+    # The same draws as the uninterrupted evaluation: the same figures, to the bit.
+    assert not saved.exists()
+    for key in ("per_example_nll", "per_example_elbo"):
+        np.testing.assert_array_equal(continued.pop(key), whole[key])
+    whole.pop("per_example_nll"), whole.pop("per_example_elbo")
+    assert continued == whole
+
+
+def test_saved_progress_of_other_settings_or_weights_is_not_used(
+    trained_mlp, mnist_small, tmp_path, monkeypatch
+):
+    _, (x_test, _) = mnist_small
+    images = x_test[:20]
+    saved = tmp_path / "progress.npz"
+    # A crash (not a signal) keeps what the last save wrote: here every block.
+    monkeypatch.setattr(vae_tf.metrics.likelihood, "SAVE_SECONDS", 0)
+    _stopping_after(monkeypatch, calls=2, error=MemoryError)
+    with pytest.raises(MemoryError):
+        evaluate_likelihood(trained_mlp, images, num_samples=10, chunk_size=50, progress_file=saved)
+    assert np.load(saved)["done"] == 10
+    monkeypatch.undo()
+
+    other_k = evaluate_likelihood(trained_mlp, images, num_samples=11, progress_file=saved)
+    assert other_k == evaluate_likelihood(trained_mlp, images, num_samples=11)
+    assert not saved.exists()
+
+    _stopping_after(monkeypatch, calls=1)
+    with pytest.raises(KeyboardInterrupt):
+        evaluate_likelihood(trained_mlp, images, num_samples=10, chunk_size=50, progress_file=saved)
+    monkeypatch.undo()
+    retrained = keras.models.clone_model(trained_mlp)
+    retrained.set_weights([w * 1.01 for w in trained_mlp.get_weights()])
+    fresh = evaluate_likelihood(retrained, images, num_samples=10, chunk_size=50)
+    assert (
+        evaluate_likelihood(retrained, images, num_samples=10, chunk_size=50, progress_file=saved)
+        == fresh
+    )
+    saved.write_bytes(b"not an npz")  # a damaged file counts as nothing done
+    assert (
+        evaluate_likelihood(retrained, images, num_samples=10, chunk_size=50, progress_file=saved)
+        == fresh
+    )
+
+    with pytest.raises(PermissionError, match="no such folder.*--nosave_progress"):
+        evaluate_likelihood(
+            trained_mlp, images, num_samples=2, progress_file=tmp_path / "missing" / "p.npz"
+        )
+
+
+def test_evaluate_run_keeps_its_progress_in_the_run(binarized_run, monkeypatch):
+    run_dir, _ = binarized_run
+    settings = dict(num_samples=5, num_examples=30, binarize="static", chunk_size=50)
+    path = progress_file(run_dir, "test", "static", 5, 30, 0)
+    _stopping_after(monkeypatch, calls=2)
+    with pytest.raises(KeyboardInterrupt, match=f"after 20 of 30 images.*saved in {path}"):
+        evaluate_run(run_dir, save_progress=True, **settings)
+    monkeypatch.undo()
+    continued = evaluate_run(run_dir, save_progress=True, **settings)
+    assert not os.path.exists(path)  # the run is as it was
+    assert continued["nll"] == evaluate_run(run_dir, **settings)["nll"]

@@ -27,7 +27,9 @@ from vae_tf.runs import default_output_dir
 from vae_tf.runs import train
 
 # 6 epochs of 20 steps, a checkpoint every 7 steps and at every epoch's end:
-# room for three signals at random steps.
+# room for three signals at random steps, each before step SIGNAL_BEFORE[i] (and
+# a few steps later), so that the last one still leaves epochs to resume.
+SIGNAL_BEFORE = (30, 60, 80)
 RUN_FLAGS = [
     "--latent_dim=2",
     "--epochs=6",
@@ -69,7 +71,7 @@ def _weights(run_dir):
 
 
 def _signal_after_checkpoint(command, checkpoints, after_step, signals, rng):
-    """Starts `command`, waits for a checkpoint past `after_step`, then sends `signals` at a random moment.
+    """Starts `command`, waits for a checkpoint past `after_step`, then sends `signals` soon after.
 
     Returns `(returncode, stdout, stderr)`.
     """
@@ -90,7 +92,9 @@ def _signal_after_checkpoint(command, checkpoints, after_step, signals, rng):
             break
         time.sleep(0.02)
     assert process.poll() is None, "the run ended before it could be signalled"
-    time.sleep(rng.uniform(0.0, 1.5))  # a step a little later: mid-epoch or an epoch's end
+    # A few steps (about 25 ms each) later: mid-epoch or an epoch's end, never past the
+    # last epoch (a wait of seconds could reach it on a quiet machine).
+    time.sleep(rng.uniform(0.0, 0.1))
     for number in signals:
         process.send_signal(number)
         time.sleep(0.05)
@@ -119,12 +123,12 @@ def test_sigint_sigterm_and_a_double_ctrl_c_resume_to_the_uninterrupted_weights(
         r"of epoch (\d) \(step ([\d,]+)\)): saved a checkpoint in (\S+); run the same "
         r"command to resume\.\n\Z"
     )
-    for number, status, name in [
-        (signal.SIGINT, 130, "Interrupted"),
-        (signal.SIGTERM, 143, "Terminated"),
+    for number, status, name, before in [
+        (signal.SIGINT, 130, "Interrupted", SIGNAL_BEFORE[0]),
+        (signal.SIGTERM, 143, "Terminated", SIGNAL_BEFORE[1]),
     ]:
         returncode, stdout, stderr = _signal_after_checkpoint(
-            command, checkpoints, step, [number], rng
+            command, checkpoints, rng.randint(step, max(step, before)), [number], rng
         )
         assert returncode == status, stderr[-3000:]
         assert "Traceback" not in stderr
@@ -144,7 +148,11 @@ def test_sigint_sigterm_and_a_double_ctrl_c_resume_to_the_uninterrupted_weights(
 
     # A second Ctrl-C ends the process at once; the checkpoints already written stay whole.
     returncode, _, stderr = _signal_after_checkpoint(
-        command, checkpoints, step, [signal.SIGINT, signal.SIGINT], rng
+        command,
+        checkpoints,
+        rng.randint(step, max(step, SIGNAL_BEFORE[2])),
+        [signal.SIGINT, signal.SIGINT],
+        rng,
     )
     assert returncode in (-signal.SIGINT, 130), stderr[-3000:]
     assert "Traceback" not in stderr

@@ -22,6 +22,8 @@ count, variances = active_units(vae, x_test[:1000])
 """
 
 import math
+import signal
+import time
 import weakref
 
 import numpy as np
@@ -29,8 +31,16 @@ import tensorflow as tf
 from keras import ops
 
 from vae_tf.latent import encode_means
+from vae_tf.metrics.saved_progress import EvaluationProgress
+from vae_tf.metrics.saved_progress import evaluation_fingerprint
 from vae_tf.utils.checks import check_positive_int
 from vae_tf.utils.progress import progress_bar
+from vae_tf.utils.signals import SIGNAL_NAMES
+from vae_tf.utils.signals import Interrupted
+
+# Seconds between two saves of an evaluation's progress: at most this much
+# work is lost to a crash (a stop by a signal saves everything done).
+SAVE_SECONDS = 60
 
 
 def _check_has_likelihood(model):
@@ -82,22 +92,24 @@ def _log_weights_function(model):
     return function
 
 
-def _chunks(model, images, labels, num_samples, chunk_size, seed):
-    """Yields `(start, log_weights, reconstruction, kl)` per block of examples.
+def _chunks(model, images, labels, num_samples, chunk_size, seed, first=0):
+    """Yields `(start, log_weights, reconstruction, kl)` per block of examples from `first`.
 
     A decoder call sees at most `chunk_size` codes: blocks of
     `chunk_size // K` examples, or one example whose K draws are split over
-    several calls when K > chunk_size. Call `i` draws its noise with the
-    stateless seed `(seed, i)`. `kl` is the closed form when the model has
-    one, else the mean over the K draws of `log q(z_k|x) - log p(z_k)`.
+    several calls when K > chunk_size. Call `i` (counted from the first
+    example, so that a block's draws do not depend on where the loop starts)
+    draws its noise with the stateless seed `(seed, i)`. `kl` is the closed
+    form when the model has one, else the mean over the K draws of
+    `log q(z_k|x) - log p(z_k)`. `first` is a multiple of the block size.
     """
     log_weights = _log_weights_function(model)
-    examples_per_block = max(1, chunk_size // num_samples)
-    samples_per_call = max(1, min(num_samples, chunk_size // examples_per_block))
-    calls = 0
-    for start in range(0, len(images), examples_per_block):
-        block = tf.convert_to_tensor(images[start : start + examples_per_block])
-        block_labels = None if labels is None else labels[start : start + examples_per_block]
+    block_size = max(1, chunk_size // num_samples)
+    samples_per_call = max(1, min(num_samples, chunk_size // block_size))
+    calls = first // block_size * math.ceil(num_samples / samples_per_call)
+    for start in range(first, len(images), block_size):
+        block = tf.convert_to_tensor(images[start : start + block_size])
+        block_labels = None if labels is None else labels[start : start + block_size]
         condition = model.condition(block_labels, len(block))
         parts = []
         for done in range(0, num_samples, samples_per_call):
@@ -156,6 +168,40 @@ def _checked_inputs(model, images, labels, num_samples, chunk_size):
     return model.check_inputs(np.asarray(images, "float32"), labels, "images")
 
 
+def _score(model, images, labels, num_samples, chunk_size, seed, figures, first, saved, progress):
+    """Fills `figures[name][first:]` block by block, saving them in `saved` as they come."""
+    # The bar counts the images left, so that its time left is theirs.
+    bar = progress_bar(len(images) - first, "image") if progress and first < len(images) else None
+    done = first
+    last_save = time.monotonic()
+    try:
+        for start, log_weights, reconstruction, kl in _chunks(
+            model, images, labels, num_samples, chunk_size, seed, first=first
+        ):
+            done = start + len(log_weights)
+            figures["nll"][start:done] = math.log(num_samples) - np.logaddexp.reduce(
+                log_weights.astype("float64"), axis=1
+            )
+            figures["reconstruction"][start:done] = reconstruction.mean(axis=1)
+            figures["kl"][start:done] = kl
+            if bar is not None:
+                bar.update(done - first, [("nll", float(figures["nll"][:done].mean()))])
+            if saved is not None and time.monotonic() - last_save > SAVE_SECONDS:
+                saved.save(done, figures)
+                last_save = time.monotonic()
+    except KeyboardInterrupt as interrupt:
+        if saved is None or done == 0:
+            raise
+        saved.save(done, figures)
+        number = getattr(interrupt, "signal_number", signal.SIGINT)
+        raise Interrupted(
+            f"{SIGNAL_NAMES[number]} after {done:,} of {len(images):,} images: their figures "
+            f"are saved in {saved.path}; evaluate again with the same settings to continue "
+            "from there.",
+            number,
+        ) from interrupt
+
+
 def evaluate_likelihood(
     model,
     images,
@@ -165,6 +211,7 @@ def evaluate_likelihood(
     chunk_size=2048,
     per_example=False,
     progress=False,
+    progress_file=None,
 ):
     """Test negative ELBO and importance-weighted negative log-likelihood.
 
@@ -193,6 +240,12 @@ def evaluate_likelihood(
         per_example: Also return the per-example arrays.
         progress: Show a progress bar (images done, the NLL so far, time
             left).
+        progress_file: A `.npz` file that keeps the per-image figures done
+            so far (written every minute and when stopped by Ctrl-C or
+            SIGTERM; `vae_tf.metrics.saved_progress`). A call with the same
+            model, images and settings continues from it, with the result
+            of an uninterrupted call; it is removed once the evaluation is
+            complete. None: nothing is saved.
 
     Returns:
         A dict with positive nats per example: `elbo`, `reconstruction`,
@@ -202,20 +255,20 @@ def evaluate_likelihood(
         `per_example_elbo` arrays.
     """
     images, labels = _checked_inputs(model, images, labels, num_samples, chunk_size)
-    nll = np.empty(len(images))
-    reconstruction = np.empty(len(images))
-    kl = np.empty(len(images))
-    bar = progress_bar(len(images), "image") if progress else None
-    for start, log_weights, block_reconstruction, block_kl in _chunks(
-        model, images, labels, num_samples, chunk_size, seed
-    ):
-        stop = start + len(log_weights)
-        log_weights = log_weights.astype("float64")
-        nll[start:stop] = math.log(num_samples) - np.logaddexp.reduce(log_weights, axis=1)
-        reconstruction[start:stop] = block_reconstruction.mean(axis=1)
-        kl[start:stop] = block_kl
-        if bar is not None:
-            bar.update(stop, [("nll", float(nll[:stop].mean()))])
+    figures = {name: np.empty(len(images)) for name in ("nll", "reconstruction", "kl")}
+    saved = None
+    if progress_file is not None:
+        fingerprint = evaluation_fingerprint(
+            model, images, labels, num_samples=num_samples, seed=seed, chunk_size=chunk_size
+        )
+        saved = EvaluationProgress(progress_file, fingerprint)
+    first = saved.load(figures) if saved is not None else 0
+    if first and progress:
+        print(f"Continuing from {progress_file}: {first:,} of {len(images):,} images done.")
+    _score(model, images, labels, num_samples, chunk_size, seed, figures, first, saved, progress)
+    if saved is not None:
+        saved.remove()
+    nll, reconstruction, kl = figures["nll"], figures["reconstruction"], figures["kl"]
     elbo = reconstruction + kl
     dimensions = math.prod(model.image_shape) * math.log(2.0)
     result = {

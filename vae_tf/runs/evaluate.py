@@ -8,6 +8,8 @@
   its conditional accuracy), judged by the cached classifier of its dataset
   (`vae_tf.metrics.judge`).
 - `run_binarization`: how the run's training images were binarized.
+- `progress_file`: where an evaluation under way keeps the figures of the
+  images it has done, to continue after a stop.
 
 Results are plain dicts of numbers (`vae_tf.utils.files.write_json` writes
 one atomically).
@@ -50,6 +52,12 @@ def run_binarization(run_dir):
     return "dynamic" if read_config(run_dir).binarize else "none"
 
 
+def progress_file(run_dir, split, binarize, num_samples, num_examples, seed):
+    """Where `evaluate_run(..., save_progress=True)` keeps an evaluation under way."""
+    name = f"evaluation-progress-{split}-{binarize}-k{num_samples}-n{num_examples}-seed{seed}.npz"
+    return os.path.join(run_dir, name)
+
+
 def evaluate_run(
     run_dir,
     num_samples=1000,
@@ -60,6 +68,7 @@ def evaluate_run(
     chunk_size=2048,
     arrays=None,
     progress=False,
+    save_progress=False,
     log=None,
 ):
     """`evaluate_likelihood` of a run directory's model on its data (MNIST, ..., a folder).
@@ -77,6 +86,10 @@ def evaluate_run(
         arrays: The run's dataset as `load_dataset()` returns it, if already
             loaded.
         progress: Show the progress of the importance sampling.
+        save_progress: Keep the figures of the images done in
+            `progress_file(run_dir, ...)` as they come, so that the same
+            call continues an evaluation that was stopped (removed once it
+            is complete).
         log: Called with a line per disentanglement metric (its value and
             seconds), for data with known factors; or None.
 
@@ -113,6 +126,11 @@ def evaluate_run(
         seed=seed,
         chunk_size=chunk_size,
         progress=progress,
+        progress_file=(
+            progress_file(run_dir, split, binarize, num_samples, num_examples, seed)
+            if save_progress
+            else None
+        ),
     )
     layers = layer_report(model, images, seed=seed) if model.stochastic_layers > 1 else {}
     source = data_source(config)
