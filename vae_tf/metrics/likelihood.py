@@ -178,12 +178,13 @@ def _score(model, images, labels, num_samples, chunk_size, seed, figures, first,
         for start, log_weights, reconstruction, kl in _chunks(
             model, images, labels, num_samples, chunk_size, seed, first=first
         ):
-            done = start + len(log_weights)
-            figures["nll"][start:done] = math.log(num_samples) - np.logaddexp.reduce(
+            stop = start + len(log_weights)
+            figures["nll"][start:stop] = math.log(num_samples) - np.logaddexp.reduce(
                 log_weights.astype("float64"), axis=1
             )
-            figures["reconstruction"][start:done] = reconstruction.mean(axis=1)
-            figures["kl"][start:done] = kl
+            figures["reconstruction"][start:stop] = reconstruction.mean(axis=1)
+            figures["kl"][start:stop] = kl
+            done = stop  # after the block is whole: a stop may come at any line
             if bar is not None:
                 bar.update(done - first, [("nll", float(figures["nll"][:done].mean()))])
             if saved is not None and time.monotonic() - last_save > SAVE_SECONDS:
