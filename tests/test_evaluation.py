@@ -328,11 +328,14 @@ def test_saved_progress_of_other_settings_or_weights_is_not_used(
         evaluate_likelihood(retrained, images, num_samples=10, chunk_size=50, progress_file=saved)
         == fresh
     )
-    saved.write_bytes(b"not an npz")  # a damaged file counts as nothing done
-    assert (
-        evaluate_likelihood(retrained, images, num_samples=10, chunk_size=50, progress_file=saved)
-        == fresh
-    )
+    for damaged in (b"not an npz", b"", b"PK\x03\x04 truncated"):  # count as nothing done
+        saved.write_bytes(damaged)
+        assert (
+            evaluate_likelihood(
+                retrained, images, num_samples=10, chunk_size=50, progress_file=saved
+            )
+            == fresh
+        )
 
     with pytest.raises(PermissionError, match="no such folder.*--nosave_progress"):
         evaluate_likelihood(
@@ -340,14 +343,17 @@ def test_saved_progress_of_other_settings_or_weights_is_not_used(
         )
 
 
-def test_evaluate_run_keeps_its_progress_in_the_run(binarized_run, monkeypatch):
+def test_evaluate_run_keeps_its_progress_in_the_run(binarized_run, monkeypatch, capsys):
     run_dir, _ = binarized_run
     settings = dict(num_samples=5, num_examples=30, binarize="static", chunk_size=50)
-    path = progress_file(run_dir, "test", "static", 5, 30, 0)
+    path = progress_file(run_dir, "test", "static", 5, 30, 0, 50)
     _stopping_after(monkeypatch, calls=2)
     with pytest.raises(KeyboardInterrupt, match=f"after 20 of 30 images.*saved in {path}"):
         evaluate_run(run_dir, save_progress=True, **settings)
     monkeypatch.undo()
-    continued = evaluate_run(run_dir, save_progress=True, **settings)
+    capsys.readouterr()
+    # The run loaded again (its unnamed layers numbered anew) continues the same figures.
+    continued = evaluate_run(run_dir, save_progress=True, progress=True, **settings)
+    assert f"Continuing from {path}: 20 of 30 images done." in capsys.readouterr().out
     assert not os.path.exists(path)  # the run is as it was
     assert continued["nll"] == evaluate_run(run_dir, **settings)["nll"]

@@ -242,8 +242,10 @@ def evaluate_likelihood(
         progress: Show a progress bar (images done, the NLL so far, time
             left).
         progress_file: A `.npz` file that keeps the per-image figures done
-            so far (written every minute and when stopped by Ctrl-C or
-            SIGTERM; `vae_tf.metrics.saved_progress`). A call with the same
+            so far (written every minute and when stopped by Ctrl-C, or by
+            SIGTERM where it raises KeyboardInterrupt as in the scripts:
+            `vae_tf.utils.signals.sigterm_as_interrupt`;
+            `vae_tf.metrics.saved_progress`). A call with the same
             model, images and settings continues from it, with the result
             of an uninterrupted call; it is removed once the evaluation is
             complete. None: nothing is saved.

@@ -29,13 +29,21 @@ import numpy as np
 
 from vae_tf.utils.files import atomic_path
 
+# Changes when what the file holds, or how the draws are seeded, changes: a
+# file of another version of vae_tf is then not mixed in.
+FORMAT = 1
+
 
 def evaluation_fingerprint(model, images, labels=None, **settings):
-    """A hex digest of the model's weights, the images, the labels and `settings`."""
-    digest = hashlib.sha256()
+    """A hex digest of the model's class and weights, the images, the labels and `settings`."""
+    digest = hashlib.sha256(f"{FORMAT} {type(model).__name__}".encode())
+    # Shapes and values in the model's order, not the weights' paths: Keras numbers
+    # unnamed layers (dense, dense_1, ...), so the same run loaded twice in one
+    # process names them differently.
     for weight in model.weights:
-        digest.update(weight.path.encode())
-        digest.update(np.ascontiguousarray(weight.numpy()).tobytes())
+        value = np.ascontiguousarray(weight.numpy())
+        digest.update(str((value.shape, value.dtype.str)).encode())
+        digest.update(value.tobytes())
     for array in (images, labels):
         if array is not None:
             array = np.ascontiguousarray(array)
@@ -80,7 +88,7 @@ class EvaluationProgress:
                     return 0
                 done = int(saved["done"])
                 loaded = {name: saved[name] for name in figures}
-        except (OSError, KeyError, ValueError):
+        except Exception:  # noqa: BLE001 - empty, truncated, another format: nothing done
             return 0
         if any(len(values) != done for values in loaded.values()):
             return 0

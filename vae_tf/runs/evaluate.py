@@ -52,9 +52,12 @@ def run_binarization(run_dir):
     return "dynamic" if read_config(run_dir).binarize else "none"
 
 
-def progress_file(run_dir, split, binarize, num_samples, num_examples, seed):
+def progress_file(run_dir, split, binarize, num_samples, num_examples, seed, chunk_size):
     """Where `evaluate_run(..., save_progress=True)` keeps an evaluation under way."""
-    name = f"evaluation-progress-{split}-{binarize}-k{num_samples}-n{num_examples}-seed{seed}.npz"
+    name = (
+        f"evaluation-progress-{split}-{binarize}-k{num_samples}-n{num_examples}-seed{seed}"
+        f"-chunk{chunk_size}.npz"
+    )
     return os.path.join(run_dir, name)
 
 
@@ -127,7 +130,7 @@ def evaluate_run(
         chunk_size=chunk_size,
         progress=progress,
         progress_file=(
-            progress_file(run_dir, split, binarize, num_samples, num_examples, seed)
+            progress_file(run_dir, split, binarize, num_samples, num_examples, seed, chunk_size)
             if save_progress
             else None
         ),
