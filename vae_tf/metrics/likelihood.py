@@ -106,13 +106,15 @@ def _chunks(model, images, labels, num_samples, chunk_size, seed, first=0):
     log_weights = _log_weights_function(model)
     block_size = max(1, chunk_size // num_samples)
     samples_per_call = max(1, min(num_samples, chunk_size // block_size))
-    calls = first // block_size * math.ceil(num_samples / samples_per_call)
+    # The first draw of each call of a block: every block makes as many calls.
+    call_starts = range(0, num_samples, samples_per_call)
+    calls = first // block_size * len(call_starts)
     for start in range(first, len(images), block_size):
         block = tf.convert_to_tensor(images[start : start + block_size])
         block_labels = None if labels is None else labels[start : start + block_size]
         condition = model.condition(block_labels, len(block))
         parts = []
-        for done in range(0, num_samples, samples_per_call):
+        for done in call_starts:
             parts.append(
                 log_weights(
                     block,

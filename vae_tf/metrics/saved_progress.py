@@ -37,14 +37,11 @@ FORMAT = 1
 def evaluation_fingerprint(model, images, labels=None, **settings):
     """A hex digest of the model's class and weights, the images, the labels and `settings`."""
     digest = hashlib.sha256(f"{FORMAT} {type(model).__name__}".encode())
-    # Shapes and values in the model's order, not the weights' paths: Keras numbers
-    # unnamed layers (dense, dense_1, ...), so the same run loaded twice in one
-    # process names them differently.
-    for weight in model.weights:
-        value = np.ascontiguousarray(weight.numpy())
-        digest.update(str((value.shape, value.dtype.str)).encode())
-        digest.update(value.tobytes())
-    for array in (images, labels):
+    # The weights' shapes and values in the model's order, not their paths: Keras
+    # numbers unnamed layers (dense, dense_1, ...), so the same run loaded twice in
+    # one process names them differently.
+    arrays = [weight.numpy() for weight in model.weights] + [images, labels]
+    for array in arrays:
         if array is not None:
             array = np.ascontiguousarray(array)
             digest.update(str((array.shape, array.dtype.str)).encode())
