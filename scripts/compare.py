@@ -61,10 +61,7 @@ def main(argv):
     except ValueError as error:
         raise app.UsageError(str(error))
     for row in rows:
-        print(
-            f"--{FLAGS.vary}={row['value']}: negative ELBO {row['elbo']:.2f}, NLL "
-            f"{row['nll']:.2f}, {row['active_units']} active units"
-        )
+        print(f"--{FLAGS.vary}={row['value']}: {sweeps.describe_result(row)}")
     print(f"wrote {FLAGS.output_dir}/comparison.csv and comparison.png")
 
 

@@ -7,7 +7,8 @@
 
 Prints the negative ELBO (reconstruction + KL) and the importance-weighted
 bound on -log p(x) with K samples (Burda et al., 2015), in nats per example
-and bits per dimension. Runs trained on binarized images are evaluated on a
+and bits per dimension; for a model without a posterior density (an
+autoencoder, a WAE), the reconstruction of each image from its code. Runs trained on binarized images are evaluated on a
 seeded binarization of the test images (--binarize=auto), as in the
 literature. --output_json writes {"elbo", "reconstruction", "kl", "nll", "k",
 "num_examples", ...} as positive nats per example.
@@ -103,23 +104,32 @@ def main(argv):
     )
     print(
         f"{FLAGS.run_dir}: {result['num_examples']} {result['split']} images, "
-        f"binarization {result['binarize']}, K={result['k']} "
-        f"({result['seconds']:.1f} s)"
+        f"binarization {result['binarize']}"
+        + (f", K={result['k']}" if result["k"] is not None else "")
+        + f" ({result['seconds']:.1f} s)"
         + ("; conditional: the figures bound -log p(x | label)" if result["conditional"] else "")
     )
-    print(
-        f"negative ELBO  {result['elbo']:8.2f} nats  ({result['elbo_bits_per_dim']:.4f} bits/dim)"
-        f" = reconstruction {result['reconstruction']:.2f} + KL {result['kl']:.2f}"
-        + (
-            f" (Monte Carlo estimate against {result['prior']})"
-            if result["kl_estimate"] == "Monte Carlo"
-            else ""
+    if result["nll"] is None:
+        units = "nats" if result["reconstruction_bits_per_dim"] is not None else "(squared error)"
+        print(
+            f"reconstruction {result['reconstruction']:8.2f} {units} of each image from its code "
+            f" +- {result['reconstruction_standard_error']:.2f}; no ELBO nor likelihood: the "
+            "model has no posterior density"
         )
-    )
-    print(
-        f"NLL (IWAE)     {result['nll']:8.2f} nats  ({result['nll_bits_per_dim']:.4f} bits/dim)"
-        f"  +- {result['nll_standard_error']:.2f} (standard error over images)"
-    )
+    else:
+        print(
+            f"negative ELBO  {result['elbo']:8.2f} nats  ({result['elbo_bits_per_dim']:.4f} "
+            f"bits/dim) = reconstruction {result['reconstruction']:.2f} + KL {result['kl']:.2f}"
+            + (
+                f" (Monte Carlo estimate against {result['prior']})"
+                if result["kl_estimate"] == "Monte Carlo"
+                else ""
+            )
+        )
+        print(
+            f"NLL (IWAE)     {result['nll']:8.2f} nats  ({result['nll_bits_per_dim']:.4f} "
+            f"bits/dim)  +- {result['nll_standard_error']:.2f} (standard error over images)"
+        )
     print(f"active units   {result['active_units']} of {result['latent_dim']} latent dimensions")
     if "mig" in result:
         seconds = result["disentanglement_seconds"]

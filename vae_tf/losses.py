@@ -188,3 +188,82 @@ def diagonal_mixture_log_density(z, means, log_vars, log_weights):
     )
     density = ops.logsumexp(per_component + ops.cast(log_weights, "float64"), axis=-1)
     return ops.reshape(ops.cast(density, "float32"), shape[:-1])
+
+
+# The kernels of the MMD between codes, and the scales of the IMQ kernel:
+# Tolstikhin et al.'s code (wae.py, `mmd_penalty`) sums it over these
+# multiples of its base C = 2 d sigma^2, for a prior N(0, sigma^2 I).
+MMD_KERNELS = ("imq", "rbf")
+IMQ_SCALES = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
+
+
+def squared_distances(x, y):
+    """`||x_i - y_j||^2` of every pair of rows, `(n, m)`, from codes `(n, ...)` and `(m, ...)`.
+
+    Differences, not the expanded `|x|^2 + |y|^2 - 2 x.y`, so that a point's
+    distance to itself is exactly 0.
+    """
+    x = ops.reshape(ops.cast(x, "float32"), (ops.shape(x)[0], -1))
+    y = ops.reshape(ops.cast(y, "float32"), (ops.shape(y)[0], -1))
+    return ops.sum(ops.square(x[:, None] - y[None]), axis=-1)
+
+
+def mmd_kernel(distances, dimension, kernel="imq", prior_variance=1.0):
+    """The kernel of the MMD at squared distances, with the WAE's bandwidth `C = 2 d sigma^2`.
+
+    - `"imq"`, the inverse multiquadratics of Tolstikhin et al. (2018):
+      `sum_s s C / (s C + ||x - y||^2)` over `IMQ_SCALES`;
+    - `"rbf"`, the Gaussian: `exp(-||x - y||^2 / C)`.
+
+    `dimension` is d, the size of one code; `prior_variance` sigma^2, the
+    prior's variance per dimension (1 for N(0, I)).
+    """
+    if kernel not in MMD_KERNELS:
+        raise ValueError(f"kernel must be one of {MMD_KERNELS}; got {kernel!r}.")
+    base = 2.0 * dimension * prior_variance
+    if kernel == "rbf":
+        return ops.exp(-distances / base)
+    return sum(scale * base / (scale * base + distances) for scale in IMQ_SCALES)
+
+
+def mmd(x, y, kernel="imq", prior_variance=1.0):
+    """The unbiased estimate of the squared MMD between the samples `x` and `y` (Gretton et al., 2012).
+
+    `1/(n(n-1)) sum_{i != j} k(x_i, x_j) + 1/(m(m-1)) sum_{i != j} k(y_i, y_j)
+    - 2/(nm) sum_{i, j} k(x_i, y_j)`, the U-statistic: its expectation is the
+    squared MMD itself (0 when both come from one distribution), so it can
+    be negative. The kernel is `mmd_kernel`'s; codes of any shape are
+    flattened. A sample of one row has no pair: its own sum counts as 0.
+
+    Args:
+        x, y: Samples `(n, ...)` and `(m, ...)` of the same code shape, such
+            as a batch's codes and as many draws from the prior.
+        kernel: `"imq"` or `"rbf"`.
+        prior_variance: sigma^2 of the bandwidth.
+
+    Returns:
+        A float32 scalar.
+
+    Example:
+
+    ```python
+    codes = encoder(images)                                  # (batch, d)
+    penalty = mmd(codes, keras.random.normal(codes.shape))   # ~0 when q(z) is N(0, I)
+    ```
+    """
+    dimension = math.prod(x.shape[1:])
+    if tuple(x.shape[1:]) != tuple(y.shape[1:]):
+        raise ValueError(
+            f"mmd compares samples of one shape; got rows of {tuple(x.shape[1:])} and "
+            f"{tuple(y.shape[1:])}."
+        )
+
+    def within(sample):
+        count = ops.cast(ops.shape(sample)[0], "float32")
+        # The diagonal's kernel is k(x, x), the same for every row: removed exactly.
+        gram = mmd_kernel(squared_distances(sample, sample), dimension, kernel, prior_variance)
+        pairs = ops.sum(gram) - ops.sum(ops.diagonal(gram))
+        return pairs / ops.maximum(count * (count - 1.0), 1.0)
+
+    cross = mmd_kernel(squared_distances(x, y), dimension, kernel, prior_variance)
+    return within(x) + within(y) - 2.0 * ops.mean(cross)

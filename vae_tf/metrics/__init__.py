@@ -2,7 +2,8 @@
 
 - `likelihood`: the test negative ELBO and the importance-weighted NLL in
   nats (`evaluate_likelihood`, `log_importance_weights`), the active units,
-  the per-layer report of two stochastic layers.
+  the per-layer report of two stochastic layers, and the reconstruction
+  error of a model without a density (`reconstruction_error`).
 - `sample_quality`: the Fréchet distance of feature sets, and the precision
   and recall of a generative model (k-NN manifolds).
 - `judge`: the classifier of a dataset whose features they are computed in,
@@ -41,6 +42,7 @@ from vae_tf.metrics.likelihood import active_units
 from vae_tf.metrics.likelihood import evaluate_likelihood
 from vae_tf.metrics.likelihood import layer_report
 from vae_tf.metrics.likelihood import log_importance_weights
+from vae_tf.metrics.likelihood import reconstruction_error
 from vae_tf.metrics.sample_quality import frechet_distance
 from vae_tf.metrics.sample_quality import gaussian_frechet_distance
 from vae_tf.metrics.sample_quality import precision_recall
@@ -62,6 +64,7 @@ __all__ = [
     "log_importance_weights",
     "mutual_information_gap",
     "precision_recall",
+    "reconstruction_error",
     "sample_quality",
     "sap",
 ]

@@ -4,6 +4,8 @@
   the importance-weighted bound on the negative log-likelihood (Burda et al.,
   2015), in nats per example and bits per dimension, computed in
   memory-bounded chunks; `log_importance_weights` is its building block.
+- `reconstruction_error`: the reconstruction of each image from its code,
+  what a model without a density (no ELBO) reports.
 - `active_units`: the latent dimensions the encoder uses; `layer_report`:
   the KL term and active units of each stochastic layer of a
   `HierarchicalVAE`.
@@ -293,6 +295,50 @@ def evaluate_likelihood(
         result["per_example_nll"] = nll
         result["per_example_elbo"] = elbo
     return result
+
+
+def reconstruction_error(model, images, labels=None, batch_size=500):
+    """How well each image comes back from its code: what a model without a density reports.
+
+    An `Autoencoder`, a WAE or a VQ-VAE has no posterior density, so no ELBO
+    nor likelihood; its reconstruction is `-log p(x | z)` with z the code
+    that `encode` gives (the posterior's mean), in nats per example (the sum
+    of squared errors for the `"mse"` likelihood). For a VAE the same figure
+    is the reconstruction of its mean code, not the ELBO's average over draws.
+
+    Returns:
+        `{"reconstruction", "reconstruction_standard_error",
+        "reconstruction_bits_per_dim" (None for "mse"), "num_examples"}`.
+
+    Example:
+
+    ```python
+    reconstruction_error(autoencoder, x_test[:1000])["reconstruction"]   # nats per image
+    ```
+    """
+    check_positive_int("batch_size", batch_size)
+    figures = []
+    for start in range(0, len(images), batch_size):
+        block = images[start : start + batch_size]
+        block_labels = None if labels is None else labels[start : start + batch_size]
+        code = model.encode_posterior(block, block_labels).mean()
+        condition = model.condition(block_labels, len(block))
+        raw = model.raw_decode(code, condition)
+        figures.append(ops.convert_to_numpy(model.reconstruction_nll(block, raw)))
+    values = np.concatenate(figures).astype("float64")
+    nats = model.likelihood != "mse"
+    return {
+        "reconstruction": float(values.mean()),
+        "reconstruction_standard_error": float(values.std(ddof=1) / math.sqrt(len(values)))
+        if len(values) > 1
+        else float("nan"),
+        "reconstruction_bits_per_dim": float(
+            values.mean() / (math.prod(model.image_shape) * math.log(2.0))
+        )
+        if nats
+        else None,
+        "num_examples": int(len(values)),
+    }
 
 
 def active_units(model, images, labels=None, threshold=0.01):

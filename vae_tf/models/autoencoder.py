@@ -76,15 +76,17 @@ class Autoencoder(LatentVariableModel):
         return self.elbo_terms(reconstruction, ops.zeros_like(ops.cast(z, "float32")))
 
 
-def _build(config, image_shape, common):
-    networks = build_encoder_decoder(
-        config.architecture,
-        config.latent_dim,
-        image_shape,
-        common["num_classes"],
-        variational=False,
+def deterministic_networks(config, image_shape, num_classes):
+    """The `(encoder, decoder)` of a config's preset with a deterministic code (no variance)."""
+    return build_encoder_decoder(
+        config.architecture, config.latent_dim, image_shape, num_classes, variational=False
     )
-    return Autoencoder(*networks, **common)
+
+
+def _build(config, image_shape, common):
+    return Autoencoder(
+        *deterministic_networks(config, image_shape, common["num_classes"]), **common
+    )
 
 
 register_variant(

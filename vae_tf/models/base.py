@@ -339,20 +339,20 @@ class LatentVariableModel(OneStep, keras.Model):
         posterior = self.posterior(images, condition, training=training)
         return self.one_draw_terms(images, posterior, condition, training)
 
-    def one_draw_terms(self, images, posterior, condition=None, training=False, kl=None):
+    def one_draw_terms(self, images, posterior, condition=None, training=False, kl=None, draw=None):
         """The ELBO's terms of one reparameterized draw of z per image from `posterior`.
 
         The reconstruction, and the KL term: `kl` if given, else the prior's
         closed form per dimension (`Prior.kl`), else the Monte Carlo estimate
         `log q(z|x) - log p(z)` of the draw; weighted by `kl_weight` and
-        floored by `free_bits`.
+        floored by `free_bits`. `draw`: the `(z, log q(z|x))` of
+        `posterior.sample_and_log_prob()` when the caller uses the draw too
+        (a penalty on the codes); by default drawn here.
         """
+        z, log_q = posterior.sample_and_log_prob() if draw is None else draw
         kl = self.prior.kl(posterior) if kl is None else kl
         if kl is None:
-            z, log_q = posterior.sample_and_log_prob()
             kl = (log_q - self.prior.log_prob(posterior.code(z)))[:, None]
-        else:
-            z = posterior.sample()
         reconstruction = self.reconstruction_nll(
             images, self.raw_decode(posterior.code(z), condition, training=training)
         )
@@ -425,6 +425,11 @@ class LatentVariableModel(OneStep, keras.Model):
         if self.decoder_output == "logits":
             return ops.sigmoid(raw)
         return raw
+
+    @property
+    def stochastic_layers(self):
+        """Layers of latent variables (1; 2 for `HierarchicalVAE`)."""
+        return 1
 
     @property
     def stochastic_decoding(self):

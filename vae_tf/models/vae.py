@@ -351,11 +351,6 @@ class VAE(LatentVariableModel):
             return f"negative IWAE bound, k={self.num_samples}"
         return None
 
-    @property
-    def stochastic_layers(self):
-        """Layers of latent variables (1; 2 for `HierarchicalVAE`)."""
-        return 1
-
     def loss_terms(self, images, condition=None, training=False):
         """The ELBO's named terms of `num_samples` codes per image, and the IWAE bound.
 

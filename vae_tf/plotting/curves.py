@@ -103,8 +103,10 @@ def comparison_figure(runs):
 
     Args:
         runs: Dicts with `label`, `history` (a run's history: `total_loss`,
-            `kl_loss`, and their `val_` curves), and the end results `nll`,
-            `active_units`, `latent_dim` (and optionally `fid`).
+            `kl_loss`, and their `val_` curves), and the end results `nll`
+            (None for a model without a density: its `total_loss` is its
+            reconstruction, and it has no KL curve), `active_units`,
+            `latent_dim` (and optionally `fid`).
 
     Returns:
         A Figure: validation (solid) and training (dashed) negative ELBO,
@@ -115,7 +117,8 @@ def comparison_figure(runs):
     elbo_ax, kl_ax = fig.subplots(1, 2)
     for run in runs:
         history = run["history"]
-        end = f"NLL {run['nll']:.2f}, {run['active_units']}/{run['latent_dim']} active units"
+        likelihood = "no density" if run["nll"] is None else f"NLL {run['nll']:.2f}"
+        end = f"{likelihood}, {run['active_units']}/{run['latent_dim']} active units"
         if np.isfinite(run.get("fid", np.nan)):
             end += f", FID {run['fid']:.1f}"
         colour = None

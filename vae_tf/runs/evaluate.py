@@ -37,6 +37,7 @@ from vae_tf.metrics.judge import load_judge
 from vae_tf.metrics.likelihood import active_units
 from vae_tf.metrics.likelihood import evaluate_likelihood
 from vae_tf.metrics.likelihood import layer_report
+from vae_tf.metrics.likelihood import reconstruction_error
 from vae_tf.runs.artifacts import CONFIG_FILE
 from vae_tf.runs.artifacts import load_run
 from vae_tf.runs.artifacts import read_config
@@ -97,7 +98,9 @@ def evaluate_run(
             seconds), for data with known factors; or None.
 
     Returns:
-        `evaluate_likelihood`'s dict, plus `kl_estimate` ("closed form" or
+        `evaluate_likelihood`'s dict (for a model without a posterior
+        density, an autoencoder's or a WAE's: `reconstruction_error`'s, with
+        `elbo`, `kl`, `nll`, `nll_standard_error` and `k` None), plus `kl_estimate` ("closed form" or
         "Monte Carlo"), `prior` (its notation), the `layer_report` of a
         model with two stochastic layers, `active_units`, `latent_dim`,
         `conditional` (then the figures bound `-log p(x | label)`), `split`,
@@ -121,20 +124,27 @@ def evaluate_run(
     images = data.binarize_images(images[:num_examples], binarize, seed)
     labels = labels[:num_examples] if model.conditional else None
     start = time.perf_counter()
-    result = evaluate_likelihood(
-        model,
-        images,
-        labels,
-        num_samples=num_samples,
-        seed=seed,
-        chunk_size=chunk_size,
-        progress=progress,
-        progress_file=(
-            progress_file(run_dir, split, binarize, num_samples, num_examples, seed, chunk_size)
-            if save_progress
-            else None
-        ),
-    )
+    if model.kl_estimate is None:
+        # No posterior density (an autoencoder, a WAE): no ELBO nor likelihood.
+        result = {
+            **dict.fromkeys(("elbo", "kl", "nll", "nll_standard_error", "k")),
+            **reconstruction_error(model, images, labels),
+        }
+    else:
+        result = evaluate_likelihood(
+            model,
+            images,
+            labels,
+            num_samples=num_samples,
+            seed=seed,
+            chunk_size=chunk_size,
+            progress=progress,
+            progress_file=(
+                progress_file(run_dir, split, binarize, num_samples, num_examples, seed, chunk_size)
+                if save_progress
+                else None
+            ),
+        )
     layers = layer_report(model, images, seed=seed) if model.stochastic_layers > 1 else {}
     source = data_source(config)
     factors = (
@@ -205,8 +215,6 @@ def sample_quality_run(
     check_positive_int("num_examples", num_examples)
     config = read_config(run_dir)
     model = load_run(run_dir).model
-    if model.kl_estimate is None:
-        raise ValueError("An Autoencoder has no prior to sample from: evaluate a VAE's samples.")
     start = time.perf_counter()
     source = data_source(config)
     judge = load_judge(

@@ -247,21 +247,38 @@ def _measure_points(
     def reusable(result):
         return not measure_quality or "fid" in result
 
-    def describe(result):
-        return (
-            f"reconstruction {result['reconstruction']:7.2f}  KL "
-            f"{result['kl']:6.2f}  ELBO {result['elbo']:7.2f}  NLL {result['nll']:7.2f}  "
-            f"active units {result['active_units']}/{result['latent_dim']}"
-            + (
-                f"  FID {result['fid']:6.2f}  precision {result['precision']:.3f}  recall "
-                f"{result['recall']:.3f}"
-                if "fid" in result
-                else ""
-            )
-            + (f"  MIG {result['mig']:.3f}" if "mig" in result else "")
-        )
+    return measure_points(
+        base_config, points, measure, "evaluation.json", describe_result, reusable, log
+    )
 
-    return measure_points(base_config, points, measure, "evaluation.json", describe, reusable, log)
+
+def describe_result(result):
+    """One line of a run's evaluation: its nats, active units, sample quality and MIG."""
+    likelihood = (
+        f"KL {result['kl']:6.2f}  ELBO {result['elbo']:7.2f}  NLL {result['nll']:7.2f}  "
+        if _measured(result["nll"])
+        else "(no density: no ELBO nor NLL)  "
+    )
+    return (
+        f"reconstruction {result['reconstruction']:7.2f}  {likelihood}"
+        f"active units {result['active_units']}/{result['latent_dim']}"
+        + (
+            f"  FID {result['fid']:6.2f}  precision {result['precision']:.3f}  recall "
+            f"{result['recall']:.3f}"
+            if _measured(result.get("fid"))
+            else ""
+        )
+        + (f"  MIG {result['mig']:.3f}" if "mig" in result else "")
+    )
+
+
+def _or_nan(value):
+    return math.nan if value is None else value
+
+
+def _measured(value):
+    """Whether a figure was measured: not None (no density) nor NaN (a table's blank)."""
+    return value is not None and math.isfinite(value)
 
 
 def run_comparison(
@@ -314,8 +331,9 @@ def run_comparison(
     )
     rows = [
         {
-            key: {**result, "setting": setting, "value": value, "run_dir": run_dir}.get(
-                key, math.nan
+            # A model without a density has no ELBO nor NLL: NaN, as a figure not measured.
+            key: _or_nan(
+                {**result, "setting": setting, "value": value, "run_dir": run_dir}.get(key)
             )
             for key in COMPARISON_COLUMNS
         }
