@@ -18,10 +18,9 @@ from harness import run_variant_test
 
 import vae_tf
 from vae_tf import losses
-from vae_tf.models.info_vae import INFO_VAE_MMD_WEIGHT
 from vae_tf.models.info_vae import InfoVAE
 from vae_tf.models.registry import get_variant
-from vae_tf.models.wae import WAE_MMD_WEIGHT
+from vae_tf.models.wae import DEFAULT_MMD_WEIGHT
 from vae_tf.models.wae import WassersteinAutoencoder
 from vae_tf.runs import TrainConfig
 from vae_tf.runs import train
@@ -174,11 +173,11 @@ def test_settings_validate_and_build_with_their_defaults():
     config.validate()
     built = get_variant("wae_mmd").build(config, (28, 28, 1), common)
     assert isinstance(built, WassersteinAutoencoder)
-    assert (built.mmd_weight, built.kernel) == (WAE_MMD_WEIGHT, "imq")
+    assert (built.mmd_weight, built.kernel) == (DEFAULT_MMD_WEIGHT, "imq")
     config = TrainConfig(model="info_vae", architecture="mlp", latent_dim=3, kl_weight=0.0)
     config.validate()
     built = get_variant("info_vae").build(config, (28, 28, 1), common)
-    assert isinstance(built, InfoVAE) and built.mmd_weight == INFO_VAE_MMD_WEIGHT
+    assert isinstance(built, InfoVAE) and built.mmd_weight == DEFAULT_MMD_WEIGHT == 100.0
     assert built.beta == 0.0 and float(built.kl_weight) == 0.0
     config = TrainConfig(model="info_vae", mmd_weight=5.0, kernel="rbf", kl_warmup_epochs=2)
     config.validate()
@@ -188,7 +187,7 @@ def test_settings_validate_and_build_with_their_defaults():
     "changes, message",
     [
         (dict(model="wae_mmd", kernel="cosine"), r"kernel must be one of \('imq', 'rbf'\)"),
-        (dict(model="wae_mmd", mmd_weight=-1.0), r"mmd_weight must be >= 0 \(None: the model"),
+        (dict(model="wae_mmd", mmd_weight=-1.0), "mmd_weight must be >= 0; got -1.0"),
         (dict(model="info_vae", kl_weight=-0.5), "kl_weight must be >= 0"),
         (dict(model="wae_mmd", batch_size=1), "MMD, which needs pairs of codes.*batch_size >= 2"),
         (dict(model="info_vae", batch_size=1), "info_vae compares each batch's codes"),

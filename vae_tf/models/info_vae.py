@@ -39,16 +39,12 @@ from vae_tf.models.registry import setting
 from vae_tf.models.vae import BETA
 from vae_tf.models.vae import KL_SCHEDULES
 from vae_tf.models.vae import VAE
+from vae_tf.models.wae import DEFAULT_MMD_WEIGHT
 from vae_tf.models.wae import KERNEL
 from vae_tf.models.wae import MMD_WEIGHT
 from vae_tf.models.wae import check_batch_size
 from vae_tf.models.wae import check_standard_normal_prior
 from vae_tf.models.wae import prior_mmd
-
-# Measured on MNIST (conv, latent 8, 5 epochs; docs/models.md): at 100 both the
-# NLL and the samples' FID beat the plain VAE's; at 1000, with or without the
-# KL, the MMD wins at once by making every posterior the prior (no active unit).
-INFO_VAE_MMD_WEIGHT = 100.0
 
 
 @keras.saving.register_keras_serializable(package="vae_tf")
@@ -60,7 +56,7 @@ class InfoVAE(VAE):
         kl_weight: Weight of the KL term, Zhao et al.'s `1 - alpha` (>= 0):
             the `VAE`'s `beta`, the target of the KL schedules.
         mmd_weight: Weight of the MMD between the batch's draws and draws
-            from N(0, I) (>= 0); None: `INFO_VAE_MMD_WEIGHT`.
+            from N(0, I) (>= 0).
         kernel: `"imq"` or `"rbf"` (`vae_tf.losses.mmd_kernel`).
         **kwargs: The `VAE`'s (likelihood, seed, num_classes, z_log_var_clip,
             ...); the prior is N(0, I), the objective the one-sample ELBO.
@@ -77,9 +73,10 @@ class InfoVAE(VAE):
     loss_term_names = ("reconstruction", "kl", "mmd")
     flow_refusal = "its MMD and KL are those of one diagonal Gaussian code"
 
-    def __init__(self, encoder, decoder, kl_weight=1.0, mmd_weight=None, kernel="imq", **kwargs):
-        mmd_weight = MMD_WEIGHT("mmd_weight", mmd_weight)
-        self.mmd_weight = INFO_VAE_MMD_WEIGHT if mmd_weight is None else mmd_weight
+    def __init__(
+        self, encoder, decoder, kl_weight=1.0, mmd_weight=DEFAULT_MMD_WEIGHT, kernel="imq", **kwargs
+    ):
+        self.mmd_weight = MMD_WEIGHT("mmd_weight", mmd_weight)
         self.kernel = KERNEL("kernel", kernel)
         if "beta" in kwargs:
             raise ValueError(
