@@ -8,10 +8,10 @@
 Prints the negative ELBO (reconstruction + KL) and the importance-weighted
 bound on -log p(x) with K samples (Burda et al., 2015), in nats per example
 and bits per dimension; for a model without a posterior density (an
-autoencoder, a WAE), the reconstruction of each image from its code. Runs trained on binarized images are evaluated on a
-seeded binarization of the test images (--binarize=auto), as in the
-literature. --output_json writes {"elbo", "reconstruction", "kl", "nll", "k",
-"num_examples", ...} as positive nats per example.
+autoencoder, a WAE), the reconstruction of each image from its code. Runs
+trained on binarized images are evaluated on a seeded binarization of the
+test images (--binarize=auto), as in the literature. --output_json writes {"elbo", "reconstruction", "kl", "nll",
+"k", "num_examples", ...} as positive nats per example.
 
 A long evaluation (K=5000 on 10k images takes hours) that is stopped, by
 Ctrl-C, SIGTERM or a crash, continues where it was when the same command is
@@ -110,12 +110,13 @@ def main(argv):
         + ("; conditional: the figures bound -log p(x | label)" if result["conditional"] else "")
     )
     if result["nll"] is None:
-        units = "nats" if result["reconstruction_bits_per_dim"] is not None else "(squared error)"
+        bits = result["reconstruction_bits_per_dim"]
+        units = f"nats  ({bits:.4f} bits/dim)" if bits is not None else "(squared error)"
         print(
-            f"reconstruction {result['reconstruction']:8.2f} {units} of each image from its code "
-            f" +- {result['reconstruction_standard_error']:.2f}; no ELBO nor likelihood: the "
-            "model has no posterior density"
+            f"reconstruction {result['reconstruction']:8.2f} {units} of each image from its "
+            f"code, +- {result['reconstruction_standard_error']:.2f} (standard error over images)"
         )
+        print("no ELBO nor NLL: the model has no posterior density q(z|x)")
     else:
         print(
             f"negative ELBO  {result['elbo']:8.2f} nats  ({result['elbo_bits_per_dim']:.4f} "

@@ -140,6 +140,9 @@ def test_the_wae_optimizes_the_code_reconstruction_plus_the_weighted_mmd(digits)
     # total_loss: the reconstruction alone (there is no KL term).
     assert not terms["mmd"].in_total and terms["reconstruction"].in_total
     assert model.kl_estimate is None and model.mmd_weight == 7.0
+    # An epoch's last batch of one has no pair of codes: no penalty, not a large negative one.
+    single = model.loss_terms(images[:1])
+    assert_close(single["mmd"].value, [0.0], atol=0)
 
 
 def test_info_vae_optimizes_the_reweighted_elbo_plus_the_mmd_of_the_decoded_draws(digits):

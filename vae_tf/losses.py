@@ -200,23 +200,34 @@ IMQ_SCALES = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
 def squared_distances(x, y):
     """`||x_i - y_j||^2` of every pair of rows, `(n, m)`, from codes `(n, ...)` and `(m, ...)`.
 
-    Differences, not the expanded `|x|^2 + |y|^2 - 2 x.y`, so that a point's
-    distance to itself is exactly 0.
+    Expanded, `|x|^2 + |y|^2 - 2 x.y` (one matrix product: memory grows with
+    n m, not n m d), and floored at 0 against rounding.
+
+    Example: `squared_distances(np.eye(2), np.zeros((3, 2)))` is a 2 x 3 matrix of ones.
     """
     x = ops.reshape(ops.cast(x, "float32"), (ops.shape(x)[0], -1))
     y = ops.reshape(ops.cast(y, "float32"), (ops.shape(y)[0], -1))
-    return ops.sum(ops.square(x[:, None] - y[None]), axis=-1)
+    distances = (
+        ops.sum(ops.square(x), axis=1)[:, None]
+        + ops.sum(ops.square(y), axis=1)[None]
+        - 2.0 * ops.matmul(x, ops.transpose(y))
+    )
+    return ops.maximum(distances, 0.0)
 
 
 def mmd_kernel(distances, dimension, kernel="imq", prior_variance=1.0):
-    """The kernel of the MMD at squared distances, with the WAE's bandwidth `C = 2 d sigma^2`.
+    """The kernel of the MMD at squared distances, with the bandwidth `C = 2 d sigma^2`.
 
-    - `"imq"`, the inverse multiquadratics of Tolstikhin et al. (2018):
-      `sum_s s C / (s C + ||x - y||^2)` over `IMQ_SCALES`;
-    - `"rbf"`, the Gaussian: `exp(-||x - y||^2 / C)`.
+    - `"imq"`, Tolstikhin et al.'s (2018) inverse multiquadratics:
+      `sum_s s C / (s C + ||x - y||^2)` over `IMQ_SCALES`, as their code;
+    - `"rbf"`, the Gaussian `exp(-||x - y||^2 / C)` with the same C, as
+      pythae's WAE (Tolstikhin et al. choose an RBF's bandwidth by the
+      median heuristic; Zhao et al.'s code divides by d^2).
 
-    `dimension` is d, the size of one code; `prior_variance` sigma^2, the
-    prior's variance per dimension (1 for N(0, I)).
+    `dimension` is d, the number of a code's entries; `prior_variance`
+    sigma^2, the prior's variance per entry (1 for N(0, I)).
+
+    Example: `mmd_kernel(squared_distances(a, b), dimension=8)`, `(n, m)` values in (0, 7].
     """
     if kernel not in MMD_KERNELS:
         raise ValueError(f"kernel must be one of {MMD_KERNELS}; got {kernel!r}.")
@@ -227,13 +238,15 @@ def mmd_kernel(distances, dimension, kernel="imq", prior_variance=1.0):
 
 
 def mmd(x, y, kernel="imq", prior_variance=1.0):
-    """The unbiased estimate of the squared MMD between the samples `x` and `y` (Gretton et al., 2012).
+    """The unbiased estimate of the squared MMD between samples `x` and `y` (Gretton et al., 2012).
 
     `1/(n(n-1)) sum_{i != j} k(x_i, x_j) + 1/(m(m-1)) sum_{i != j} k(y_i, y_j)
     - 2/(nm) sum_{i, j} k(x_i, y_j)`, the U-statistic: its expectation is the
     squared MMD itself (0 when both come from one distribution), so it can
     be negative. The kernel is `mmd_kernel`'s; codes of any shape are
-    flattened. A sample of one row has no pair: its own sum counts as 0.
+    flattened. Each sample needs two rows at least: with one, its pairs'
+    sum counts as 0 and the value is no estimate (`vae_tf.models.wae.prior_mmd`
+    gives such a batch no penalty).
 
     Args:
         x, y: Samples `(n, ...)` and `(m, ...)` of the same code shape, such
@@ -260,8 +273,8 @@ def mmd(x, y, kernel="imq", prior_variance=1.0):
 
     def within(sample):
         count = ops.cast(ops.shape(sample)[0], "float32")
-        # The diagonal's kernel is k(x, x), the same for every row: removed exactly.
         gram = mmd_kernel(squared_distances(sample, sample), dimension, kernel, prior_variance)
+        # The pairs i != j: the diagonal's own values are removed, whatever rounding made them.
         pairs = ops.sum(gram) - ops.sum(ops.diagonal(gram))
         return pairs / ops.maximum(count * (count - 1.0), 1.0)
 

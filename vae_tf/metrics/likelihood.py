@@ -323,8 +323,7 @@ def reconstruction_error(model, images, labels=None, batch_size=500):
         block_labels = None if labels is None else labels[start : start + batch_size]
         code = model.encode_posterior(block, block_labels).mean()
         condition = model.condition(block_labels, len(block))
-        raw = model.raw_decode(code, condition)
-        figures.append(ops.convert_to_numpy(model.reconstruction_nll(block, raw)))
+        figures.append(ops.convert_to_numpy(model.code_reconstruction_nll(block, code, condition)))
     values = np.concatenate(figures).astype("float64")
     nats = model.likelihood != "mse"
     return {

@@ -70,14 +70,15 @@ class Autoencoder(LatentVariableModel):
     def loss_terms(self, images, condition=None, training=False):
         """The reconstruction of the code itself; the KL term is zeros (weight 0), logged as 0."""
         z = self.posterior(images, condition, training=training).mean()
-        reconstruction = self.reconstruction_nll(
-            images, self.raw_decode(z, condition, training=training)
-        )
+        reconstruction = self.code_reconstruction_nll(images, z, condition, training)
         return self.elbo_terms(reconstruction, ops.zeros_like(ops.cast(z, "float32")))
 
 
 def deterministic_networks(config, image_shape, num_classes):
-    """The `(encoder, decoder)` of a config's preset with a deterministic code (no variance)."""
+    """The `(encoder, decoder)` of a config's preset with a deterministic code (no variance).
+
+    Example: `deterministic_networks(TrainConfig(latent_dim=8), (28, 28, 1), None)`.
+    """
     return build_encoder_decoder(
         config.architecture, config.latent_dim, image_shape, num_classes, variational=False
     )

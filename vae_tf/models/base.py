@@ -353,8 +353,8 @@ class LatentVariableModel(OneStep, keras.Model):
         kl = self.prior.kl(posterior) if kl is None else kl
         if kl is None:
             kl = (log_q - self.prior.log_prob(posterior.code(z)))[:, None]
-        reconstruction = self.reconstruction_nll(
-            images, self.raw_decode(posterior.code(z), condition, training=training)
+        reconstruction = self.code_reconstruction_nll(
+            images, posterior.code(z), condition, training
         )
         return self.elbo_terms(reconstruction, kl)
 
@@ -405,6 +405,13 @@ class LatentVariableModel(OneStep, keras.Model):
         The input of `reconstruction_nll`.
         """
         return self.decoder(self.network_inputs(z, condition), training=training)
+
+    def code_reconstruction_nll(self, images, code, condition=None, training=False):
+        """`-log p(x|z)` per example, `(batch,)`, of one code per image (what the decoder takes).
+
+        Example: `model.code_reconstruction_nll(images, model.encode(images)[0])`.
+        """
+        return self.reconstruction_nll(images, self.raw_decode(code, condition, training=training))
 
     def codes_reconstruction_nll(self, images, codes, condition=None, training=False):
         """`-log p(x|z_k)` of K codes per image, `(batch, K)`: all decoded in one call.

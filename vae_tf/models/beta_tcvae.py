@@ -246,9 +246,7 @@ class BetaTCVAE(VAE):
             )
         posterior = self.posterior(images, condition, training=training)
         z, log_q_z_given_x = posterior.sample_and_log_prob()
-        reconstruction = self.reconstruction_nll(
-            images, self.raw_decode(z, condition, training=training)
-        )
+        reconstruction = self.code_reconstruction_nll(images, z, condition, training)
         log_p_z = self.prior.log_prob(z)
         size = math.prod(self.code_shape)
         codes, mean, log_var = (

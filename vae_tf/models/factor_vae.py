@@ -192,12 +192,9 @@ class FactorVAE(VAE):
         (`gather_batch`), as on one device.
         """
         posterior = self.posterior(images, condition, training=training)
-        z = posterior.sample()
-        reconstruction = self.reconstruction_nll(
-            images, self.raw_decode(z, condition, training=training)
-        )
-        terms = self.elbo_terms(reconstruction, self.prior.kl(posterior))
-        codes = ops.cast(z, "float32")
+        draw = posterior.sample_and_log_prob()
+        terms = self.one_draw_terms(images, posterior, condition, training, draw=draw)
+        codes = ops.cast(draw[0], "float32")
         logits = self.discriminator(codes, training=training)
         terms["tc"] = LossTerm(logits[:, 0] - logits[:, 1], weight=self.gamma, in_total=False)
         batch_codes, offset = gather_batch(ops.stop_gradient(codes))

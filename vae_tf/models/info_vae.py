@@ -1,4 +1,4 @@
-"""InfoVAE with the MMD (Zhao et al., 2017): the ELBO, its KL reweighted, plus the MMD of q(z) to p(z).
+"""InfoVAE with the MMD (Zhao et al., 2017): the ELBO, its KL reweighted, plus the MMD to p(z).
 
 "InfoVAE: Balancing Learning and Inference in Variational Autoencoders"
 (AAAI 2019; arXiv 2017) writes a family of objectives

@@ -15,14 +15,14 @@ by index. Two ways to learn the codebook (`update`):
   vectors by the model's codebook loss `||sg(z_e) - e||^2`; the moving
   counts are still kept, to find the unused codes.
 
-Either way, a code whose moving count falls below `dead_threshold` (fewer
-vectors than that a step, on average) is a dead code: at each training call
-it is moved onto an encoder vector of the batch, those farthest from their
-nearest code first (the vectors the codebook serves worst), and its count
-and sum restart from that one vector. The codebook cannot collapse onto a
-few codes. At the first step every code is dead, and the codes start on
-the batch's first vectors: a sample of the data. No randomness, so every
-replica of a strategy makes the same choice.
+The first training call places the codes on vectors of the batch, spread
+over it (a sample of the data, as k-means starts), each with a count of 1.
+After that, a code whose moving count falls below `dead_threshold` (fewer
+vectors than that a step, on average) is a dead code: it is moved onto an
+encoder vector of the batch, those farthest from their nearest code first
+(the vectors the codebook serves worst), and its count (and sum) restart
+from that one vector. The codebook cannot collapse onto a few codes. No
+randomness: every replica of a strategy makes the same choice.
 
 The updates happen in `call(..., training=True)`, as a `BatchNormalization`
 layer updates its moving statistics. Under a `tf.distribute` strategy the
@@ -34,8 +34,8 @@ Example:
 
 ```python
 quantizer = VectorQuantizer(codebook_size=512, code_dim=16)
-indices = quantizer(z_e, training=True)        # (batch, h, w) int32; updates the EMA
-z_q = quantizer.lookup(indices)                # (batch, h, w, 16), the codes
+indices, z_q = quantizer(z_e, training=True)   # (batch, h, w) int32, (batch, h, w, 16)
+images = decoder(quantizer.lookup(indices))    # later: the codes of stored indices
 ```
 """
 
@@ -50,7 +50,9 @@ from vae_tf.utils.checks import OneOf
 CODEBOOK_UPDATES = ("ema", "loss")
 CODEBOOK_SIZE = Integer(minimum=2)
 CODEBOOK_UPDATE = OneOf(CODEBOOK_UPDATES)
+CODE_DIM = Integer(minimum=1)
 DECAY = Number(low=0.0, high=1.0, high_open=True)
+THRESHOLD = Number(low=0.0)
 # Below one assigned vector a step on average, a code is restarted (Dhariwal
 # et al.'s Jukebox uses the same threshold for its random restarts).
 DEAD_THRESHOLD = 1.0
@@ -60,44 +62,53 @@ EPSILON = 1e-5
 
 @keras.saving.register_keras_serializable(package="vae_tf")
 class VectorQuantizer(keras.layers.Layer):
-    """A codebook: nearest codes of encoder vectors, lookups, and its EMA or loss updates.
+    """A codebook: the nearest codes of encoder vectors, lookups, and its EMA or loss updates.
 
     Args:
         codebook_size: K, the number of codes (>= 2).
         code_dim: D, the size of each code (the encoder map's channels).
-        update: `"ema"` or `"loss"` (module docstring).
+        codebook_update: `"ema"` or `"loss"` (module docstring).
         decay: Of the moving averages, in [0, 1).
         dead_threshold: The moving count below which a code is restarted
             on an encoder vector (0: never).
 
-    Called on an encoder map `(batch, ..., code_dim)`, it returns the
-    indices `(batch, ...)`, int32; with `training=True`, it also updates
-    the moving statistics and restarts dead codes.
+    Called on an encoder map `(batch, ..., code_dim)`, it returns
+    `(indices, codes)`: the nearest codes' indices `(batch, ...)`, int32, and
+    the codes themselves `(batch, ..., code_dim)`, float32, as the codebook
+    was before this call's update. With `training=True` it then learns from
+    the batch: the moving statistics, the codes (EMA), the restarts.
+
+    Example:
+
+    >>> quantizer = VectorQuantizer(8, 2)
+    >>> indices, codes = quantizer(keras.ops.ones((3, 7, 7, 2)))
+    >>> tuple(indices.shape), tuple(codes.shape)
+    ((3, 7, 7), (3, 7, 7, 2))
     """
 
     def __init__(
         self,
         codebook_size,
         code_dim,
-        update="ema",
+        codebook_update="ema",
         decay=0.99,
         dead_threshold=DEAD_THRESHOLD,
         **kwargs,
     ):
         super().__init__(**kwargs)
         self.codebook_size = CODEBOOK_SIZE("codebook_size", codebook_size)
-        self.code_dim = Integer(minimum=1)("code_dim", code_dim)
-        self.update = CODEBOOK_UPDATE("codebook_update", update)
+        self.code_dim = CODE_DIM("code_dim", code_dim)
+        self.codebook_update = CODEBOOK_UPDATE("codebook_update", codebook_update)
         self.decay = DECAY("decay", decay)
-        self.dead_threshold = Number(low=0.0)("dead_threshold", dead_threshold)
+        self.dead_threshold = THRESHOLD("dead_threshold", dead_threshold)
         shape = (self.codebook_size, self.code_dim)
-        # The paper's initialization; at the first training step every code
-        # restarts on a vector of the data anyway (its count is 0).
+        # The paper's initialization, until the first training call places the
+        # codes on the data.
         limit = 1.0 / self.codebook_size
         self.codebook = self.add_weight(
             shape=shape,
             initializer=keras.initializers.RandomUniform(-limit, limit),
-            trainable=self.update == "loss",
+            trainable=self.codebook_update == "loss",
             autocast=False,
             name="codebook",
         )
@@ -108,8 +119,14 @@ class VectorQuantizer(keras.layers.Layer):
             autocast=False,
             name="counts",
         )
-        self.sums = self.add_weight(
-            shape=shape, initializer="zeros", trainable=False, autocast=False, name="sums"
+        # The moving sums of the vectors of each code: the EMA's codes are sums / counts.
+        self.sums = None
+        if self.codebook_update == "ema":
+            self.sums = self.add_weight(
+                shape=shape, initializer="zeros", trainable=False, autocast=False, name="sums"
+            )
+        self.placed = self.add_weight(
+            shape=(), initializer="zeros", trainable=False, autocast=False, name="placed"
         )
         self.built = True
 
@@ -145,62 +162,75 @@ class VectorQuantizer(keras.layers.Layer):
         shape = ops.shape(inputs)
         vectors = ops.reshape(ops.cast(inputs, "float32"), (-1, self.code_dim))
         indices = self.nearest(vectors)
+        codes = self.lookup(indices)  # read before the update below
         if training:
-            self._update(vectors, indices)
-        return ops.reshape(indices, shape[:-1])
+            self._learn(vectors, indices)
+        return ops.reshape(indices, shape[:-1]), ops.reshape(codes, (*shape[:-1], self.code_dim))
 
-    def _update(self, vectors, indices):
-        """The moving counts (and sums, codes) of the global batch's vectors; dead codes restart."""
+    def _learn(self, vectors, indices):
+        """The global batch's statistics: the first placement, or the moving averages and restarts."""
         vectors = ops.stop_gradient(vectors)
         everyone, _ = gather_batch(
-            ops.concatenate([vectors, ops.cast(indices, "float32")[:, None]], 1)
+            ops.concatenate([vectors, ops.cast(indices, "float32")[:, None]], axis=1)
         )
         # The gather forgets the static width.
         everyone = ops.reshape(everyone, (-1, self.code_dim + 1))
         vectors, indices = everyone[:, :-1], ops.cast(everyone[:, -1], "int32")
+        count = ops.shape(vectors)[0]
+        # The first call: codes on vectors spread over the batch, each counted once.
+        spread = ops.take(
+            vectors, (ops.arange(self.codebook_size) * count) // self.codebook_size, 0
+        )
         assigned = ops.one_hot(indices, self.codebook_size)  # (N, K)
-        decay = self.decay
-        counts = decay * self.counts + (1.0 - decay) * ops.sum(assigned, axis=0)
-        sums = decay * self.sums + (1.0 - decay) * ops.matmul(ops.transpose(assigned), vectors)
+        counts = self.decay * self.counts + (1.0 - self.decay) * ops.sum(assigned, axis=0)
         codebook = ops.convert_to_tensor(self.codebook)
-        if self.update == "ema":
+        sums = None
+        if self.sums is not None:
+            sums = self.decay * self.sums + (1.0 - self.decay) * ops.matmul(
+                ops.transpose(assigned), vectors
+            )
             total = ops.sum(counts)
             smoothed = (counts + EPSILON) / (total + self.codebook_size * EPSILON) * total
             codebook = sums / smoothed[:, None]
         codebook, counts, sums = self._restart_dead(vectors, codebook, counts, sums)
-        self.counts.assign(counts)
-        self.sums.assign(sums)
-        self.codebook.assign(codebook)
+        placed = ops.equal(self.placed, 1.0)
+        self.codebook.assign(ops.where(placed, codebook, spread))
+        self.counts.assign(ops.where(placed, counts, ops.ones_like(counts)))
+        if sums is not None:
+            self.sums.assign(ops.where(placed, sums, spread))
+        self.placed.assign(1.0)
 
     def _restart_dead(self, vectors, codebook, counts, sums):
-        """Moves each dead code onto a vector, the worst-served first; the rest unchanged."""
+        """Moves each dead code onto a vector, the worst-served first; the rest unchanged.
+
+        In `"loss"` mode a restarted code keeps its optimizer's moments.
+        """
         dead = counts < self.dead_threshold  # (K,)
         # The vectors farthest from their nearest code, K of them at most
         # (cycled when the batch holds fewer): the i-th dead code takes the i-th.
-        farthest = ops.min(self.distances(vectors), axis=1)
-        count = ops.shape(vectors)[0]
-        # At the first step all codes are dead: they take the batch's vectors
-        # in its (shuffled) order, a sample of the data, not its outliers.
-        first = ops.all(ops.equal(self.counts, 0.0))
-        order = ops.where(first, ops.arange(count), ops.argsort(-farthest))
-        rank = ops.cast(ops.cumsum(ops.cast(dead, "int32")) - 1, "int32")
-        chosen = ops.take(vectors, ops.take(order, ops.mod(ops.maximum(rank, 0), count)), axis=0)
-        dead_column = dead[:, None]
+        order = ops.argsort(-ops.min(self.distances(vectors), axis=1))
+        rank = ops.maximum(ops.cumsum(ops.cast(dead, "int32")) - 1, 0)
+        chosen = ops.take(vectors, ops.take(order, ops.mod(rank, ops.shape(vectors)[0])), axis=0)
+        dead_rows = dead[:, None]
         return (
-            ops.where(dead_column, chosen, codebook),
+            ops.where(dead_rows, chosen, codebook),
             ops.where(dead, ops.ones_like(counts), counts),
-            ops.where(dead_column, chosen, sums),
+            None if sums is None else ops.where(dead_rows, chosen, sums),
         )
 
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape[:-1])
+    def compute_output_spec(self, inputs, training=False):
+        shape = tuple(inputs.shape)
+        return (
+            keras.KerasTensor(shape[:-1], dtype="int32"),
+            keras.KerasTensor(shape, dtype="float32"),
+        )
 
     def get_config(self):
         return {
             **super().get_config(),
             "codebook_size": self.codebook_size,
             "code_dim": self.code_dim,
-            "update": self.update,
+            "codebook_update": self.codebook_update,
             "decay": self.decay,
             "dead_threshold": self.dead_threshold,
         }

@@ -57,7 +57,10 @@ DEFAULT_MMD_WEIGHT = 100.0
 
 
 def check_standard_normal_prior(model):
-    """The MMD compares codes with draws from N(0, I): refuses any other prior, with the fix."""
+    """The MMD compares codes with draws from N(0, I): refuses any other prior, with the fix.
+
+    Example: `check_standard_normal_prior(model)` in the model's `__init__`.
+    """
     if not isinstance(model.prior, StandardNormal):
         raise ValueError(
             f"{type(model).__name__} matches its codes to draws from N(0, I) with the MMD; "
@@ -72,7 +75,10 @@ def prior_mmd(model, codes, kernel="imq"):
     (seeded, independent on every replica). Returns `(batch,)`: the
     batch's estimate (`vae_tf.losses.mmd`) for each of its examples, so that
     the mean over the global batch that the objective takes is the estimate
-    itself.
+    itself. A global batch of one (an epoch's last, short batch) has no pair
+    of codes to compare: its penalty is 0.
+
+    Example: `prior_mmd(wae, wae.encode(images)[0])`, the same value `len(images)` times.
     """
     batch = ops.shape(codes)[0]
     size = math.prod(codes.shape[1:])
@@ -82,8 +88,9 @@ def prior_mmd(model, codes, kernel="imq"):
     everyone, _ = gather_batch(ops.concatenate([codes, draws], axis=1))
     # The gather forgets the static width, which the kernel's bandwidth needs.
     everyone = ops.reshape(everyone, (-1, 2 * size))
-    codes, draws = everyone[:, :size], everyone[:, size:]
-    return losses.mmd(codes, draws, kernel) * ops.ones((batch,), "float32")
+    penalty = losses.mmd(everyone[:, :size], everyone[:, size:], kernel)
+    pairs = ops.shape(everyone)[0] >= 2
+    return ops.where(pairs, penalty, 0.0) * ops.ones((batch,), "float32")
 
 
 @keras.saving.register_keras_serializable(package="vae_tf")
@@ -121,11 +128,9 @@ class WassersteinAutoencoder(Autoencoder):
         check_standard_normal_prior(self)
 
     def loss_terms(self, images, condition=None, training=False):
-        """The reconstruction of the code, and `mmd`: the batch's MMD to N(0, I) for each example."""
+        """The code's reconstruction, and `mmd`: the batch's MMD to N(0, I) for each example."""
         z = self.posterior(images, condition, training=training).mean()
-        reconstruction = self.reconstruction_nll(
-            images, self.raw_decode(z, condition, training=training)
-        )
+        reconstruction = self.code_reconstruction_nll(images, z, condition, training)
         return {
             "reconstruction": LossTerm(reconstruction),
             "mmd": LossTerm(
@@ -138,7 +143,10 @@ class WassersteinAutoencoder(Autoencoder):
 
 
 def check_batch_size(name):
-    """A variant's `check` refusing a batch of one: its MMD needs pairs of codes."""
+    """A variant's `check` refusing a batch of one: its MMD needs pairs of codes.
+
+    Example: `Variant(..., check=check_batch_size("wae_mmd"))`.
+    """
 
     def check(config):
         if config.batch_size < 2:
@@ -176,7 +184,8 @@ register_variant(
             "kernel": setting(
                 "imq",
                 "wae_mmd, info_vae: the MMD's kernel: imq (inverse multiquadratics summed over "
-                "Tolstikhin et al.'s scales) or rbf (Gaussian); bandwidth 2 * latent_dim.",
+                "Tolstikhin et al.'s scales) or rbf (Gaussian); bandwidth 2 times the size of a "
+                "code.",
                 KERNEL,
             ),
         },

@@ -104,7 +104,7 @@ def comparison_figure(runs):
     Args:
         runs: Dicts with `label`, `history` (a run's history: `total_loss`,
             `kl_loss`, and their `val_` curves), and the end results `nll`
-            (None for a model without a density: its `total_loss` is its
+            (None or NaN for a model without a density: its `total_loss` is its
             reconstruction, and it has no KL curve), `active_units`,
             `latent_dim` (and optionally `fid`).
 
@@ -117,7 +117,8 @@ def comparison_figure(runs):
     elbo_ax, kl_ax = fig.subplots(1, 2)
     for run in runs:
         history = run["history"]
-        likelihood = "no density" if run["nll"] is None else f"NLL {run['nll']:.2f}"
+        nll = run["nll"]
+        likelihood = f"NLL {nll:.2f}" if nll is not None and np.isfinite(nll) else "no density"
         end = f"{likelihood}, {run['active_units']}/{run['latent_dim']} active units"
         if np.isfinite(run.get("fid", np.nan)):
             end += f", FID {run['fid']:.1f}"

@@ -100,8 +100,8 @@ def evaluate_run(
     Returns:
         `evaluate_likelihood`'s dict (for a model without a posterior
         density, an autoencoder's or a WAE's: `reconstruction_error`'s, with
-        `elbo`, `kl`, `nll`, `nll_standard_error` and `k` None), plus `kl_estimate` ("closed form" or
-        "Monte Carlo"), `prior` (its notation), the `layer_report` of a
+        `evaluate_likelihood`'s keys None), plus `kl_estimate` ("closed form"
+        or "Monte Carlo"), `prior` (its notation), the `layer_report` of a
         model with two stochastic layers, `active_units`, `latent_dim`,
         `conditional` (then the figures bound `-log p(x | label)`), `split`,
         `binarize`, `run_dir` and `seconds`; for data with known factors,
@@ -126,8 +126,9 @@ def evaluate_run(
     start = time.perf_counter()
     if model.kl_estimate is None:
         # No posterior density (an autoencoder, a WAE): no ELBO nor likelihood.
+        unmeasured = ("elbo", "kl", "nll", "nll_standard_error", "elbo_bits_per_dim")
         result = {
-            **dict.fromkeys(("elbo", "kl", "nll", "nll_standard_error", "k")),
+            **dict.fromkeys((*unmeasured, "nll_bits_per_dim", "k")),
             **reconstruction_error(model, images, labels),
         }
     else:

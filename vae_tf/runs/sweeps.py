@@ -117,7 +117,7 @@ def run_sweep(
         log,
     )
     rows = [
-        {key: {**result, **overrides, "run_dir": run_dir}.get(key, math.nan) for key in COLUMNS}
+        {key: _or_nan({**result, **overrides, "run_dir": run_dir}.get(key)) for key in COLUMNS}
         for (_, overrides, run_dir), result in zip(points, results)
     ]
     write_sweep(rows, output_dir)
@@ -253,7 +253,10 @@ def _measure_points(
 
 
 def describe_result(result):
-    """One line of a run's evaluation: its nats, active units, sample quality and MIG."""
+    """One line of a run's evaluation: its nats, active units, sample quality and MIG.
+
+    Example: `describe_result(evaluate_run("runs/x"))` is "reconstruction 137.14  KL ...".
+    """
     likelihood = (
         f"KL {result['kl']:6.2f}  ELBO {result['elbo']:7.2f}  NLL {result['nll']:7.2f}  "
         if _measured(result["nll"])
