@@ -357,3 +357,51 @@ def test_evaluate_run_keeps_its_progress_in_the_run(binarized_run, monkeypatch, 
     assert f"Continuing from {path}: 20 of 30 images done." in capsys.readouterr().out
     assert not os.path.exists(path)  # the run is as it was
     assert continued["nll"] == evaluate_run(run_dir, **settings)["nll"]
+
+
+def test_a_failure_after_the_likelihood_keeps_the_complete_evaluation(
+    binarized_run, monkeypatch, capsys
+):
+    run_dir, _ = binarized_run
+    settings = dict(num_samples=5, num_examples=30, binarize="static", chunk_size=50)
+    path = progress_file(run_dir, "test", "static", 5, 30, 0, 50)
+
+    def failing(*args, **kwargs):
+        raise RuntimeError("active units failed")
+
+    monkeypatch.setattr(vae_tf.runs.evaluate, "active_units", failing)
+    with pytest.raises(RuntimeError, match="active units failed"):
+        evaluate_run(run_dir, save_progress=True, **settings)
+    monkeypatch.undo()
+    assert os.path.exists(path)  # every image's figures: nothing to score again
+    capsys.readouterr()
+    continued = evaluate_run(run_dir, save_progress=True, progress=True, **settings)
+    assert f"Continuing from {path}: 30 of 30 images done." in capsys.readouterr().out
+    assert not os.path.exists(path)
+    assert continued["nll"] == evaluate_run(run_dir, **settings)["nll"]
+
+
+@pytest.mark.parametrize("order", ["bottom-up", "top-down"])
+def test_the_layer_report_splits_the_kl_and_counts_each_layer_s_units(order, mnist_small):
+    (x, _), _ = mnist_small
+    images = vae_tf.data.binarize_images(x[:40], "static")
+    keras.utils.set_random_seed(0)
+    if order == "bottom-up":
+        model = vae_tf.HierarchicalVAE(*vae_tf.build_hierarchical_networks(3), seed=0)
+    else:
+        model = vae_tf.TopDownHierarchicalVAE(*vae_tf.build_top_down_networks("mlp", 3), seed=0)
+    report = vae_tf.metrics.layer_report(model, images, num_samples=200, batch_size=16)
+    assert report["latent_dim_per_layer"] == [model.hidden_latent_dim, 3]
+    # The layers' KLs add up to the model's KL estimate over as many other draws (of an
+    # untrained model: a fraction of a nat, within its Monte Carlo error).
+    total = evaluate_likelihood(model, images, num_samples=200)["kl"]
+    assert sum(report["kl_per_layer"]) == pytest.approx(total, rel=0.02, abs=0.03)
+    # Active units: the variance over images of each layer's posterior mean.
+    posterior = model.posterior(keras.ops.convert_to_tensor(images))
+    hidden = keras.ops.convert_to_numpy(posterior.hidden_mean())
+    top = keras.ops.convert_to_numpy(posterior.mean())
+    assert hidden.shape == (40, model.hidden_latent_dim)
+    assert report["active_units_per_layer"] == [
+        int((hidden.var(axis=0) > 0.01).sum()),
+        int((top.var(axis=0) > 0.01).sum()),
+    ]

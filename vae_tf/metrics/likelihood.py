@@ -217,6 +217,7 @@ def evaluate_likelihood(
     per_example=False,
     progress=False,
     progress_file=None,
+    keep_progress=False,
 ):
     """Test negative ELBO and importance-weighted negative log-likelihood.
 
@@ -253,6 +254,9 @@ def evaluate_likelihood(
             model, images and settings continues from it, with the result
             of an uninterrupted call; it is removed once the evaluation is
             complete. None: nothing is saved.
+        keep_progress: Keep the file, complete, instead: for a caller with
+            more to compute, who removes it once that is done too (a failure
+            there then loses none of this evaluation).
 
     Returns:
         A dict with positive nats per example: `elbo`, `reconstruction`,
@@ -273,7 +277,9 @@ def evaluate_likelihood(
     if first and progress:
         print(f"Continuing from {progress_file}: {first:,} of {len(images):,} images done.")
     _score(model, images, labels, num_samples, chunk_size, seed, figures, first, saved, progress)
-    if saved is not None:
+    if saved is not None and keep_progress:
+        saved.save(len(images), figures)
+    elif saved is not None:
         saved.remove()
     nll, reconstruction, kl = figures["nll"], figures["reconstruction"], figures["kl"]
     elbo = reconstruction + kl
@@ -355,12 +361,14 @@ def active_units(model, images, labels=None, threshold=0.01):
 
 
 def layer_report(model, images, num_samples=100, seed=0, batch_size=100):
-    """Per stochastic layer of a `HierarchicalVAE`: its KL term and its active units.
+    """Per stochastic layer of a two-layer model: its KL term and its active units.
 
     The KL of each layer is the Monte Carlo estimate of
     `E_q[log q(z_l | .) - log p(z_l | .)]` (z1 against `p(z1|z2)`, z2 against
     the prior) over `num_samples` draws per image; the active units are
-    counted on the posterior means, `E[z1|x]` and `E[z2 | E[z1|x]]`.
+    counted on the posterior means (`hidden_mean` and `mean`): `E[z1|x]` and
+    `E[z2 | E[z1|x]]` bottom-up (`HierarchicalVAE`), `E[z1 | x, E[z2|x]]` and
+    `E[z2|x]` top-down (`TopDownHierarchicalVAE`).
 
     Returns:
         `{"kl_per_layer": [z1, z2], "active_units_per_layer": [z1, z2],
@@ -379,7 +387,7 @@ def layer_report(model, images, num_samples=100, seed=0, batch_size=100):
             ops.convert_to_numpy(
                 model.posterior(
                     tf.convert_to_tensor(images[start : start + batch_size])
-                ).bottom.mean()
+                ).hidden_mean()
             )
             for start in range(0, len(images), batch_size)
         ]

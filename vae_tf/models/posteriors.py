@@ -352,6 +352,10 @@ class TwoLayerGaussian(TwoLayers):
     def mean(self):
         return self.top_at_mean().loc
 
+    def hidden_mean(self):
+        """The first layer's code: the mean of `q(z1|x)`, `(batch, hidden_dim)`."""
+        return self.bottom.mean()
+
     def log_variance(self):
         return self.top_at_mean().log_var
 
@@ -477,6 +481,10 @@ class TopDownGaussian(TwoLayers):
 
     def mean(self):
         return self.top.loc
+
+    def hidden_mean(self):
+        """The first layer's code: the mean of `q(z1|x, z2)` at z2's mean, `(batch, hidden_dim)`."""
+        return self.bottom(self.top.loc, 1).mean()
 
     def log_variance(self):
         return self.top.log_var

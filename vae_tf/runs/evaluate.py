@@ -124,6 +124,11 @@ def evaluate_run(
     images = data.binarize_images(images[:num_examples], binarize, seed)
     labels = labels[:num_examples] if model.conditional else None
     start = time.perf_counter()
+    saved = (
+        progress_file(run_dir, split, binarize, num_samples, num_examples, seed, chunk_size)
+        if save_progress
+        else None
+    )
     if model.kl_estimate is None:
         # No posterior density (an autoencoder, a WAE): no ELBO nor likelihood.
         unmeasured = ("elbo", "kl", "nll", "nll_standard_error", "elbo_bits_per_dim")
@@ -140,11 +145,8 @@ def evaluate_run(
             seed=seed,
             chunk_size=chunk_size,
             progress=progress,
-            progress_file=(
-                progress_file(run_dir, split, binarize, num_samples, num_examples, seed, chunk_size)
-                if save_progress
-                else None
-            ),
+            progress_file=saved,
+            keep_progress=True,
         )
     layers = layer_report(model, images, seed=seed) if model.stochastic_layers > 1 else {}
     source = data_source(config)
@@ -153,13 +155,16 @@ def evaluate_run(
         if source.factors
         else {}
     )
+    units = active_units(model, images, labels)[0]
+    if saved is not None and os.path.exists(saved):
+        os.remove(saved)  # only now: a failure above could continue from it at once
     return {
         **result,
         **layers,
         **factors,
         "kl_estimate": model.kl_estimate,
         "prior": model.prior.notation,
-        "active_units": active_units(model, images, labels)[0],
+        "active_units": units,
         "latent_dim": model.latent_dim,
         "conditional": model.conditional,
         "split": split,
