@@ -10,8 +10,9 @@ bound on -log p(x) with K samples (Burda et al., 2015), in nats per example
 and bits per dimension; for a model without a posterior density (an
 autoencoder, a WAE), the reconstruction of each image from its code. Runs
 trained on binarized images are evaluated on a seeded binarization of the
-test images (--binarize=auto), as in the literature. --output_json writes {"elbo", "reconstruction", "kl", "nll",
-"k", "num_examples", ...} as positive nats per example.
+test images (--binarize=auto), as in the literature. --output_json writes
+{"elbo", "reconstruction", "kl", "nll", "k", "num_examples", ...} as
+positive nats per example.
 
 A long evaluation (K=5000 on 10k images takes hours) that is stopped, by
 Ctrl-C, SIGTERM or a crash, continues where it was when the same command is

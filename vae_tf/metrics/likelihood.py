@@ -283,17 +283,14 @@ def evaluate_likelihood(
         saved.remove()
     nll, reconstruction, kl = figures["nll"], figures["reconstruction"], figures["kl"]
     elbo = reconstruction + kl
-    dimensions = math.prod(model.image_shape) * math.log(2.0)
     result = {
         "elbo": float(elbo.mean()),
         "reconstruction": float(reconstruction.mean()),
         "kl": float(kl.mean()),
         "nll": float(nll.mean()),
-        "elbo_bits_per_dim": float(elbo.mean() / dimensions),
-        "nll_bits_per_dim": float(nll.mean() / dimensions),
-        "nll_standard_error": float(nll.std(ddof=1) / math.sqrt(len(nll)))
-        if len(nll) > 1
-        else float("nan"),
+        "elbo_bits_per_dim": _bits_per_dim(model, elbo.mean()),
+        "nll_bits_per_dim": _bits_per_dim(model, nll.mean()),
+        "nll_standard_error": _standard_error(nll),
         "k": int(num_samples),
         "num_examples": int(len(images)),
     }
@@ -331,19 +328,24 @@ def reconstruction_error(model, images, labels=None, batch_size=500):
         condition = model.condition(block_labels, len(block))
         figures.append(ops.convert_to_numpy(model.code_reconstruction_nll(block, code, condition)))
     values = np.concatenate(figures).astype("float64")
-    nats = model.likelihood != "mse"
     return {
         "reconstruction": float(values.mean()),
-        "reconstruction_standard_error": float(values.std(ddof=1) / math.sqrt(len(values)))
-        if len(values) > 1
-        else float("nan"),
-        "reconstruction_bits_per_dim": float(
-            values.mean() / (math.prod(model.image_shape) * math.log(2.0))
-        )
-        if nats
+        "reconstruction_standard_error": _standard_error(values),
+        "reconstruction_bits_per_dim": _bits_per_dim(model, values.mean())
+        if model.likelihood != "mse"
         else None,
         "num_examples": int(len(values)),
     }
+
+
+def _bits_per_dim(model, nats):
+    """Nats per image as bits per pixel and channel: `nats / (pixels * ln 2)`."""
+    return float(nats / (math.prod(model.image_shape) * math.log(2.0)))
+
+
+def _standard_error(values):
+    """The standard error of the mean of per-image figures (NaN for one image)."""
+    return float(values.std(ddof=1) / math.sqrt(len(values))) if len(values) > 1 else float("nan")
 
 
 def active_units(model, images, labels=None, threshold=0.01):

@@ -45,6 +45,17 @@ from vae_tf.runs.run_data import data_source
 from vae_tf.runs.run_data import split_images
 from vae_tf.utils.checks import check_positive_int
 
+# `evaluate_likelihood`'s figures that a model without a density has not.
+UNMEASURED = (
+    "elbo",
+    "kl",
+    "nll",
+    "nll_standard_error",
+    "elbo_bits_per_dim",
+    "nll_bits_per_dim",
+    "k",
+)
+
 
 def run_binarization(run_dir):
     """`"dynamic"` if the run in `run_dir` trained on binarized images, else `"none"`."""
@@ -129,13 +140,10 @@ def evaluate_run(
         if save_progress
         else None
     )
-    if model.kl_estimate is None:
+    kl_estimate = model.kl_estimate  # a pass of the encoder: asked once
+    if kl_estimate is None:
         # No posterior density (an autoencoder, a WAE): no ELBO nor likelihood.
-        unmeasured = ("elbo", "kl", "nll", "nll_standard_error", "elbo_bits_per_dim")
-        result = {
-            **dict.fromkeys((*unmeasured, "nll_bits_per_dim", "k")),
-            **reconstruction_error(model, images, labels),
-        }
+        result = {**dict.fromkeys(UNMEASURED), **reconstruction_error(model, images, labels)}
     else:
         result = evaluate_likelihood(
             model,
@@ -162,7 +170,7 @@ def evaluate_run(
         **result,
         **layers,
         **factors,
-        "kl_estimate": model.kl_estimate,
+        "kl_estimate": kl_estimate,
         "prior": model.prior.notation,
         "active_units": units,
         "latent_dim": model.latent_dim,
