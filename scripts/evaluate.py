@@ -117,7 +117,10 @@ def main(argv):
             f"reconstruction {result['reconstruction']:8.2f} {units} of each image from its "
             f"code, +- {result['reconstruction_standard_error']:.2f} (standard error over images)"
         )
-        print("no ELBO nor NLL: the model has no posterior density q(z|x)")
+        if "codebook_perplexity" in result:
+            _print_codebook(result)
+        else:
+            print("no ELBO nor NLL: the model has no posterior density q(z|x)")
     else:
         print(
             f"negative ELBO  {result['elbo']:8.2f} nats  ({result['elbo_bits_per_dim']:.4f} "
@@ -132,7 +135,10 @@ def main(argv):
             f"NLL (IWAE)     {result['nll']:8.2f} nats  ({result['nll_bits_per_dim']:.4f} "
             f"bits/dim)  +- {result['nll_standard_error']:.2f} (standard error over images)"
         )
-    print(f"active units   {result['active_units']} of {result['latent_dim']} latent dimensions")
+    if result["active_units"] is not None:
+        print(
+            f"active units   {result['active_units']} of {result['latent_dim']} latent dimensions"
+        )
     if "mig" in result:
         seconds = result["disentanglement_seconds"]
         print(
@@ -177,6 +183,25 @@ def main(argv):
             result.update(quality)
     if FLAGS.output_json:
         print(f"wrote {write_json(result, FLAGS.output_json)}")
+
+
+def _print_codebook(result):
+    """A VQ-VAE's lines: its prior's cross-entropy, the bits per dimension, its codebook's use."""
+    bits = result["bits_per_dim"]
+    print(
+        f"prior          {result['prior_nll']:8.2f} nats  -log p(c) of each code map (PixelCNN; "
+        f"uniform: {result['prior_uniform_nll']:.2f}), +- {result['prior_nll_standard_error']:.2f}"
+    )
+    if bits is not None:
+        print(
+            f"bits/dim       {bits:8.4f}       -log p(x | z_q) - log p(c), per pixel, +- "
+            f"{result['bits_per_dim_standard_error']:.4f} (an upper bound of the NLL's)"
+        )
+    print(
+        f"codebook       perplexity {result['codebook_perplexity']:.1f} of "
+        f"{result['codebook_size']} codes, {result['codes_used']} used "
+        f"({100 * result['codebook_usage']:.1f}%)"
+    )
 
 
 def _print_sample_quality(quality, split):

@@ -1,5 +1,6 @@
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -87,3 +88,15 @@ def run_python(args, cwd=REPO, env=None, timeout=300):
 
 def assert_close(actual, expected, rtol=1e-5, atol=1e-5):
     np.testing.assert_allclose(np.asarray(actual), np.asarray(expected), rtol=rtol, atol=atol)
+
+
+@pytest.fixture
+def ctrl_c_raises():
+    """SIGINT raising KeyboardInterrupt, as in a terminal, however pytest was started.
+
+    A job that a script starts in the background (`pytest &`, `nohup`) inherits
+    SIGINT ignored, and SignalCatcher rightly leaves an ignored signal alone.
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)

@@ -276,8 +276,12 @@ def _check_served_and_mirrored(model, keras_path, images, labels, tmp_path, mirr
     from vae_tf import export_saved_model
 
     directory = export_saved_model(model, os.path.join(tmp_path, "saved_model"))
-    z = np.random.default_rng(0).normal(size=(6, *model.code_shape)).astype("float32")
     batch = images[:6]
+    label = None if labels is None else labels[:6].astype("int32")
+    if model.code_dtype == "float32":
+        z = np.random.default_rng(0).normal(size=(6, *model.code_shape)).astype("float32")
+    else:  # a VQ-VAE's indices: its prior's
+        z = _numpy(model.prior_codes(6, 0, label))
     arrays = dict(images=batch, z=z, mirror_images=images[:43])
     if labels is not None:
         arrays.update(labels=labels[:6].astype("int32"), mirror_labels=labels[:43])
@@ -304,7 +308,6 @@ def _check_served_and_mirrored(model, keras_path, images, labels, tmp_path, mirr
         result.stdout[-2000:] + result.stderr[-4000:]
     )
     served = np.load(request["served"])
-    label = None if labels is None else arrays["labels"]
     _assert_close(served["decode"], model.decode(z, label), atol=1e-6)
     np.testing.assert_array_equal(served["serving_default"], served["decode"])
     for name, value in model.encode_posterior(batch, label).parameters().items():
@@ -314,7 +317,7 @@ def _check_served_and_mirrored(model, keras_path, images, labels, tmp_path, mirr
     assert not np.array_equal(served["sample"], served["sample_other"])
     assert served["sample"].shape == (6, *model.image_shape)
     _assert_close(served["sample"], model.sample(6, seed=7, labels=label), atol=1e-5)
-    _assert_close(served["sample_codes"], model.prior.sample(6, 7), atol=1e-6)
+    _assert_close(served["sample_codes"], model.prior_codes(6, 7, label), atol=1e-6)
     _check_explorer_backends(model, directory, batch, label, z)
 
 
@@ -369,14 +372,20 @@ def serve(loaded, images, z, labels=None, count=6, seed=7):
 
     images, z = tf.constant(images), tf.constant(z)
     label = () if labels is None else (tf.constant(labels),)
+    # "z", or a VQ-VAE's "indices".
+    (code_name,) = set(loaded.signatures["decode"].structured_input_signature[1]) - {"label"}
+    # A conditional VQ-VAE's prior draws the codes of given labels.
+    by_label = "label" in loaded.signatures["sample_codes"].structured_input_signature[1]
     served = dict(
         decode=loaded.decode(z, *label),
         serving_default=loaded.signatures["serving_default"](
-            z=z, **({"label": label[0]} if label else {})
+            **{code_name: z}, **({"label": label[0]} if label else {})
         )["output_0"],
         reconstruct=loaded.reconstruct(images, *label),
         sample=loaded.sample(label[0] if label else tf.constant(count), tf.constant(seed)),
-        sample_codes=loaded.sample_codes(tf.constant(count), tf.constant(seed)),
+        sample_codes=loaded.sample_codes(
+            label[0] if by_label else tf.constant(count), tf.constant(seed)
+        ),
     )
     for name, value in loaded.encode(images, *label).items():
         served[f"encode_{name}"] = value

@@ -169,5 +169,5 @@ def test_gated_preset_multiplies_a_linear_convolution_by_a_sigmoid_gate(tmp_path
     loaded = keras.saving.load_model(tmp_path / "gated.keras")
     z = np.random.default_rng(2).normal(size=(4, 4)).astype("float32")
     np.testing.assert_allclose(loaded.decode(z, labels), vae.decode(z, labels), rtol=1e-6)
-    with pytest.raises(ValueError, match="'gated' preset halves the image 2 times"):
+    with pytest.raises(ValueError, match="'gated' networks halve the image 2 times"):
         vae_tf.build_encoder("gated", 8, image_shape=(30, 30, 1))

@@ -494,18 +494,6 @@ def test_a_full_disk_while_writing_the_run_leaves_the_finished_run_untouched(
     assert (run_dir / "saved_model" / "saved_model.pb").is_file()
 
 
-@pytest.fixture
-def ctrl_c_raises():
-    """SIGINT raising KeyboardInterrupt, as in a terminal, however pytest was started.
-
-    A job that a script starts in the background (`pytest &`, `nohup`) inherits
-    SIGINT ignored, and SignalCatcher rightly leaves an ignored signal alone.
-    """
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    yield
-    signal.signal(signal.SIGINT, previous)
-
-
 def test_a_signal_stops_fit_at_that_step_with_a_checkpoint_there(
     tmp_path,
     conv_vae,

@@ -200,7 +200,15 @@ def test_write_figures_fits_the_model(tmp_path, models, digits):
     plain = [
         n
         for n in plotting.FIGURES
-        if n not in ("style_grid", "analogies", "class_interpolation", "factor_traversal")
+        if n
+        not in (
+            "style_grid",
+            "analogies",
+            "class_interpolation",
+            "factor_traversal",
+            "codebook_usage",
+            "code_maps",
+        )
     ]
     assert [os.path.basename(p) for p in paths] == [f"{n}.png" for n in plain]
     ten = plotting.default_figures(models[5], history)

@@ -3,10 +3,13 @@
 Endpoints (all float32 images in [0, 1], shape `(N, H, W, C)`):
 
 - `decode(z)`: `z` of shape `(N, *code_shape)` (`(N, latent_dim)` for the
-  VAEs) -> images. Deterministic; also the `serving_default` signature.
+  VAEs) -> images. Deterministic; also the `serving_default` signature. A
+  VQ-VAE's is `decode(indices)`, int32 codebook indices `(N, h, w)`: an index
+  outside the codebook fails the call (InvalidArgumentError), never clipped.
 - `encode(images)` -> the posterior's named tensors (`Posterior.parameters`):
   `{"z_mean": (N, *code_shape), "z_log_var": (N, *code_shape)}`
-  (`{"z": (N, *code_shape)}` for a deterministic `Autoencoder`; for a flow
+  (`{"z": (N, *code_shape)}` for a deterministic `Autoencoder`, `{"indices":
+  (N, h, w)}` int32 for a VQ-VAE; for a flow
   posterior, `"z"`, the flow's image of the Gaussian's mean, beside that
   Gaussian's `"z0_mean"` and `"z0_log_var"`).
 - `sample(num_samples, seed)`: int32 scalars -> images decoded from codes
@@ -19,7 +22,8 @@ Endpoints (all float32 images in [0, 1], shape `(N, H, W, C)`):
 A conditional VAE's endpoints also take `label`, int32 class indices of shape
 `(N,)`: `decode(z, label)`, `encode(images, label)`,
 `reconstruct(images, label)`, and `sample(label, seed)`, which draws one
-image per label.
+image per label; a conditional VQ-VAE's prior draws each label's codes, and
+its `sample_codes(label, seed)` takes the labels too.
 
 `load_saved_model(path)` loads one with messages that name a missing or
 damaged file.
@@ -61,7 +65,9 @@ def export_saved_model(model, path):
     path = os.fspath(path)
     if os.path.exists(path):
         raise FileExistsError(f"{path} already exists; remove it or choose another path.")
-    z_spec = tf.TensorSpec((None, *model.code_shape), tf.float32, name="z")
+    # A VQ-VAE's codes are its codebook indices.
+    z_name = "z" if model.code_dtype == "float32" else "indices"
+    z_spec = tf.TensorSpec((None, *model.code_shape), model.code_dtype, name=z_name)
     images_spec = tf.TensorSpec((None, *model.image_shape), tf.float32, name="images")
     label_spec = tf.TensorSpec((None,), tf.int32, name="label")
     seed_spec = tf.TensorSpec((), tf.int32, name="seed")
@@ -69,7 +75,7 @@ def export_saved_model(model, path):
 
     # The model's prior draws the codes, statelessly: the same seed gives the
     # same images.
-    prior = model.prior.sample
+    prior = model.prior_codes
 
     def encode(images, labels=None):
         # The posterior's own named tensors: z_mean and z_log_var, or z.
@@ -80,12 +86,17 @@ def export_saved_model(model, path):
             "decode": (model.decode, [z_spec, label_spec]),
             "encode": (encode, [images_spec, label_spec]),
             "sample": (
-                lambda y, seed: model.decode(prior(tf.shape(y)[0], seed), y, seed=seed),
+                lambda y, seed: model.decode(prior(tf.shape(y)[0], seed, y), y, seed=seed),
                 [label_spec, seed_spec],
             ),
             "reconstruct": (model.reconstruct, [images_spec, label_spec]),
             "sample_codes": (prior, [num_samples_spec, seed_spec]),
         }
+        if model.conditional_prior:
+            endpoints["sample_codes"] = (
+                lambda y, seed: prior(tf.shape(y)[0], seed, y),
+                [label_spec, seed_spec],
+            )
     else:
         endpoints = {
             "decode": (model.decode, [z_spec]),

@@ -127,9 +127,15 @@ def lerp(a, b, t):
     return (1 - t[None, :, None]) * a[:, None] + t[None, :, None] * b[:, None]
 
 
-def prior_codes(model, num_samples, seed=0):
-    """`(num_samples, *code_shape)` codes drawn from `model.prior`, as numpy; seeded, stateless."""
-    return keras.ops.convert_to_numpy(model.prior.sample(num_samples, seed))
+def prior_codes(model, num_samples, seed=0, labels=None):
+    """`(num_samples, *code_shape)` codes drawn from `model.prior`, as numpy; seeded, stateless.
+
+    `labels`: the classes of a conditional prior's codes (a VQ-VAE's,
+    `model.conditional_prior`); the others ignore them.
+    """
+    if not model.conditional_prior:
+        labels = None
+    return keras.ops.convert_to_numpy(model.prior_codes(num_samples, seed, labels))
 
 
 def prior_log_prob(model, codes):

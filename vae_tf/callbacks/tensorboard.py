@@ -89,7 +89,7 @@ class TensorBoardImages(keras.callbacks.Callback):
         else:
             rows, sample_labels = self.samples, None
         if self._codes is None:
-            self._codes = latent.prior_codes(model, rows * self.samples, self.seed)
+            self._codes = latent.prior_codes(model, rows * self.samples, self.seed, sample_labels)
         drawn["samples"] = tile_images(
             _numpy(model.decode(self._codes, sample_labels)), cols=self.samples
         )
@@ -152,6 +152,8 @@ class TensorBoardProjector(keras.callbacks.Callback):
         model = self.model
         labels = self.labels if model.conditional else None
         codes = latent.encode_means(model, self.images, labels)
+        # One row per image, of numbers (a VQ-VAE's: its code vectors).
+        codes = _numpy(model.code_vectors(codes)).reshape(len(codes), -1)
         os.makedirs(self.log_dir, exist_ok=True)
         # The projector's PCA takes three components: of 2-D codes it drew
         # nothing ("Total variance described: NaN%"). Zero columns fix it

@@ -42,11 +42,12 @@ class KerasBackend:
     def __init__(self, model):
         self.model = model
         self.code_shape = tuple(int(size) for size in model.code_shape)
+        self.code_dtype = model.code_dtype
         self.latent_dim = self.code_shape[-1]
         self.image_shape = tuple(int(size) for size in model.image_shape)
         self.num_classes = model.num_classes if model.conditional else None
         self.prior_name = model.prior.notation
-        z_spec = tf.TensorSpec((None, *self.code_shape), tf.float32)
+        z_spec = tf.TensorSpec((None, *self.code_shape), self.code_dtype)
         if self.num_classes:
             self._decode = tf.function(
                 lambda z, y: model.decode(z, y),
@@ -56,7 +57,7 @@ class KerasBackend:
             self._decode = tf.function(lambda z: model.decode(z), input_signature=[z_spec])
 
     def decode(self, z, labels=None):
-        z = tf.constant(np.asarray(z, "float32"))
+        z = tf.constant(np.asarray(z, self.code_dtype))
         args = [z] if not self.num_classes else [z, _labels_tensor(labels, len(z))]
         return self._decode(*args).numpy().astype("float32")
 
@@ -64,7 +65,7 @@ class KerasBackend:
         return latent.encode_batches(self.model, images, labels)
 
     def prior_codes(self, count, seed=0):
-        return latent.prior_codes(self.model, count, seed).astype("float32")
+        return latent.prior_codes(self.model, count, seed)
 
     def dimension_usage(self, images, labels=None):
         return latent.dimension_usage(self.model, images, labels)
@@ -89,7 +90,10 @@ class SavedModelBackend:
             )
         decode_inputs = self.loaded.signatures["decode"].structured_input_signature[1]
         encode_inputs = self.loaded.signatures["encode"].structured_input_signature[1]
-        self.code_shape = tuple(int(size) for size in decode_inputs["z"].shape[1:])
+        # A VQ-VAE's codes are its codebook indices.
+        code_spec = decode_inputs["z"] if "z" in decode_inputs else decode_inputs["indices"]
+        self.code_shape = tuple(int(size) for size in code_spec.shape[1:])
+        self.code_dtype = code_spec.dtype.name
         self.latent_dim = self.code_shape[-1]
         self.image_shape = tuple(int(size) for size in encode_inputs["images"].shape[1:])
         self.num_classes = self._count_classes() if "label" in decode_inputs else None
@@ -103,7 +107,7 @@ class SavedModelBackend:
         # does: a label past the last class one-hots to zeros, so the first
         # label that decodes like an out-of-range one is the count.
         labels = np.append(np.arange(most + 1), 10 * most).astype("int32")
-        z = tf.zeros((len(labels), *self.code_shape))
+        z = tf.zeros((len(labels), *self.code_shape), self.code_dtype)
         images = self.loaded.decode(z, tf.constant(labels)).numpy()
         same = np.all(images == images[-1], axis=tuple(range(1, images.ndim)))
         if not same[:-1].any():
@@ -111,7 +115,7 @@ class SavedModelBackend:
         return int(np.argmax(same))
 
     def decode(self, z, labels=None):
-        z = tf.constant(np.asarray(z, "float32"))
+        z = tf.constant(np.asarray(z, self.code_dtype))
         if self.num_classes:
             return self.loaded.decode(z, _labels_tensor(labels, len(z))).numpy()
         return self.loaded.decode(z).numpy()
@@ -125,8 +129,9 @@ class SavedModelBackend:
                 parts.append(self.loaded.encode(batch, batch_labels))
             else:
                 parts.append(self.loaded.encode(batch))
-        if "z" in parts[0]:  # an Autoencoder's code, or a flow's
-            return np.concatenate([part["z"].numpy() for part in parts]), None
+        for key in ("z", "indices"):  # an Autoencoder's code, a flow's, a VQ-VAE's
+            if key in parts[0]:
+                return np.concatenate([part[key].numpy() for part in parts]), None
         return tuple(
             np.concatenate([part[key].numpy() for part in parts]) for key in ("z_mean", "z_log_var")
         )

@@ -10,6 +10,8 @@
   trained once and cached.
 - `generation`: a model's samples seen by the judge (FID, precision, recall,
   conditional accuracy).
+- `codebook`: a VQ-VAE's codebook use (perplexity, usage) and the bits per
+  dimension of its two-stage code (`codebook_report`).
 - `disentanglement`: how well codes separate known factors, one module a
   metric: the mutual information gap, the FactorVAE and beta-VAE scores,
   DCI and SAP (`disentanglement_metrics` runs them all).
@@ -27,6 +29,10 @@ A run directory's evaluation is `vae_tf.runs.evaluate` (`evaluate_run`,
 `sample_quality_run`, `disentanglement_run`).
 """
 
+from vae_tf.metrics.codebook import code_counts
+from vae_tf.metrics.codebook import codebook_perplexity
+from vae_tf.metrics.codebook import codebook_report
+from vae_tf.metrics.codebook import codebook_usage
 from vae_tf.metrics.disentanglement import beta_vae_score
 from vae_tf.metrics.disentanglement import dci
 from vae_tf.metrics.disentanglement import disentanglement_metrics
@@ -52,6 +58,10 @@ __all__ = [
     "NoJudgeError",
     "active_units",
     "beta_vae_score",
+    "code_counts",
+    "codebook_perplexity",
+    "codebook_report",
+    "codebook_usage",
     "conditional_accuracy",
     "dci",
     "disentanglement_metrics",

@@ -47,7 +47,7 @@ def judge_samples(model, judge, count, labels=None, seed=0, batch_size=1000, pro
     check_positive_int("count", count)
     if model.conditional and (labels is None or len(labels) != count):
         raise ValueError(f"A conditional model needs one label per generated image ({count}).")
-    codes = prior_codes(model, count, seed)
+    codes = prior_codes(model, count, seed, labels)
     labelled = model.conditional
     bar = None
     if progress:

@@ -88,7 +88,7 @@ def _halving_check(preset, halvings, hint):
         height, width, _ = image_shape
         if height % factor or width % factor:
             raise ValueError(
-                f"The '{preset}' preset halves the image {halvings} times, so height and "
+                f"The '{preset}' networks halve the image {halvings} times, so height and "
                 f"width must be multiples of {factor}; got image_shape={tuple(image_shape)}. "
                 f"{hint}"
             )
@@ -465,3 +465,71 @@ def build_top_down_networks(
     y = _gated(_gated(top_z2, layers.Dense, units), layers.Dense, units)
     top_decoder = keras.Model(top_z2, _gaussian_heads(y, hidden, "prior_"), name="top_decoder")
     return encoder, decoder, bottom_encoder, top_decoder
+
+
+def check_vq_image_shape(image_shape):
+    """Refuses an image shape the VQ-VAE's two stride-2 convolutions do not divide."""
+    image_shape = tuple(image_shape or MNIST_SHAPE)
+    if len(image_shape) != 3:
+        raise ValueError(f"image_shape must be (height, width, channels); got {image_shape!r}.")
+    _halving_check(
+        "vq_vae",
+        2,
+        "Resize or pad the images (image_size=, a multiple of 4), so that each code covers "
+        "4x4 pixels.",
+    )(image_shape)
+
+
+def _label_maps(label, height, width, num_classes, name):
+    """The one-hot label as `num_classes` constant maps of `height x width`."""
+    maps = layers.RepeatVector(height * width)(label)
+    return layers.Reshape((height, width, num_classes), name=name)(maps)
+
+
+def build_vq_networks(code_dim=16, image_shape=None, num_classes=None):
+    """The encoder and decoder of a VQ-VAE: maps of code vectors, a quarter of the image's size.
+
+    The keras.io "Vector-Quantized Variational Autoencoders" example's
+    networks (the `conv` preset without its dense layers): the encoder is two
+    stride-2 3x3 convolutions of 32 and 64 filters (ReLU) and a 1x1
+    convolution to `code_dim` channels, `images -> (H/4, W/4, code_dim)`,
+    7x7 for MNIST and 16x16 for 64x64 images; the decoder mirrors it with
+    transposed convolutions, to Bernoulli logits. A conditional pair sees the
+    one-hot label as constant maps beside the image, and beside the codes.
+
+    Example:
+
+    >>> encoder, decoder = build_vq_networks(16)
+    >>> encoder.output.shape, decoder.input.shape
+    ((None, 7, 7, 16), (None, 7, 7, 16))
+    """
+    check_vq_image_shape(image_shape)
+    check_positive_int("code_dim", code_dim)
+    image_shape = tuple(image_shape or MNIST_SHAPE)
+    height, width, channels = image_shape
+    images = keras.Input(shape=image_shape, name="images")
+    codes = keras.Input(shape=(height // 4, width // 4, code_dim), name="codes")
+    label = _condition_input(num_classes)
+    if label is None:
+        encoder_inputs, x = images, images
+        decoder_inputs, y = codes, codes
+    else:
+        encoder_inputs = [images, label]
+        x = layers.Concatenate(name="images_and_label")(
+            [images, _label_maps(label, height, width, num_classes, "label_maps")]
+        )
+        decoder_label = _condition_input(num_classes)
+        decoder_inputs = [codes, decoder_label]
+        y = layers.Concatenate(name="codes_and_label")(
+            [codes, _label_maps(decoder_label, height // 4, width // 4, num_classes, "label_maps")]
+        )
+    x = layers.Conv2D(32, 3, strides=2, padding="same", activation="relu")(x)
+    x = layers.Conv2D(64, 3, strides=2, padding="same", activation="relu")(x)
+    z_e = layers.Conv2D(code_dim, 1, padding="same", name="z_e", dtype="float32")(x)
+    y = layers.Conv2DTranspose(64, 3, strides=2, padding="same", activation="relu")(y)
+    y = layers.Conv2DTranspose(32, 3, strides=2, padding="same", activation="relu")(y)
+    logits = layers.Conv2DTranspose(channels, 3, padding="same", name="logits", dtype="float32")(y)
+    return (
+        keras.Model(encoder_inputs, z_e, name="encoder"),
+        keras.Model(decoder_inputs, logits, name="decoder"),
+    )

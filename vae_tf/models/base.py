@@ -228,6 +228,16 @@ class LatentVariableModel(OneStep, keras.Model):
         return prior
 
     @property
+    def code_dtype(self):
+        """The dtype of the codes `decode` takes: "float32" (a VQ-VAE's indices: "int32")."""
+        return "float32"
+
+    @property
+    def discrete_codes(self):
+        """Whether the codes are codebook indices (a VQ-VAE's), not points of a latent space."""
+        return self.code_dtype != "float32"
+
+    @property
     def latent_dim(self):
         """Size of the latent code z (its last axis)."""
         return self.code_shape[-1]
@@ -300,6 +310,11 @@ class LatentVariableModel(OneStep, keras.Model):
         The prior and the noise source; a variant adds its own (a flow).
         """
         return [self.prior, self.sampler]
+
+    @property
+    def conditional_prior(self):
+        """Whether the prior's codes depend on the labels (`prior_codes` uses them)."""
+        return False
 
     @property
     def conditional(self):
@@ -569,11 +584,27 @@ class LatentVariableModel(OneStep, keras.Model):
                 class for all.
         """
         check_positive_int("num_samples", num_samples)
-        z = self.prior.sample(num_samples, self.sampler.seed_generator if seed is None else seed)
+        z = self.prior_codes(
+            num_samples, self.sampler.seed_generator if seed is None else seed, labels
+        )
         if seed is None and self.stochastic_decoding:
             # From the Sampler's generator too: each call draws other pixels.
             seed = keras.random.randint((), 0, 2**31 - 1, seed=self.sampler.seed_generator)
         return self.decode(z, labels, seed=seed)
+
+    def code_vectors(self, codes):
+        """The codes as numbers to compare or plot: float32 codes themselves (a VQ-VAE's: its code vectors)."""
+        return ops.cast(codes, "float32")
+
+    def prior_codes(self, num_samples, seed, labels=None):
+        """`(num_samples, *code_shape)` codes drawn from the prior: those `sample` decodes.
+
+        `seed`: an integer or int32 scalar (stateless), or a
+        `keras.random.SeedGenerator`. `labels`: the classes a conditional
+        prior draws for (a VQ-VAE's); the others draw the same codes for
+        any class.
+        """
+        return self.prior.sample(num_samples, seed)
 
     def reconstruct(self, images, labels=None, sample=False):
         """Decodes the posterior mean of each image (or a sample of z)."""

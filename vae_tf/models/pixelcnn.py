@@ -199,14 +199,16 @@ def upward_reach(head):
     )
 
 
-def _draw_range(head, decoder_logits, bits, probabilities, first, last, key):
+def _draw_range(head, inputs, state, first, last):
     """Draws the pixels `first .. last - 1` (raster order), one head pass each.
 
+    `inputs`: `(decoder_logits, key)`; `state`: `(bits, probabilities)`.
     Each pass runs the head on the rows the pixel's logit sees (the window of
     `upward_reach + 1` rows ending at its row, or the first rows): the same
     logit as on the whole image, since the window's padding is only seen by
     rows out of the pixel's reach, at a fraction of the cost.
     """
+    decoder_logits, key = inputs
     height, width = decoder_logits.shape[1], decoder_logits.shape[2]
     window = min(height, upward_reach(head) + 1)
     positions = tf.reshape(tf.range(height * width), (1, height, width, 1))
@@ -227,14 +229,50 @@ def _draw_range(head, decoder_logits, bits, probabilities, first, last, key):
             probabilities * (1 - pixel) + chance * pixel,
         )
 
-    _, bits, probabilities = tf.while_loop(
-        lambda index, *_: index < last, step, (first, bits, probabilities)
-    )
-    return bits, probabilities
+    _, *state = tf.while_loop(lambda index, *_: index < last, step, (first, *state))
+    return tuple(state)
 
 
-# One compiled row-drawing function per head, for eager calls.
+# The compiled range-drawing functions of each owner (a head, a prior), for eager calls.
 _COMPILED = weakref.WeakKeyDictionary()
+
+
+def run_in_raster_order(owner, draw_range, inputs, state, height, width, progress="auto"):
+    """Runs `draw_range(owner, inputs, state, first, last) -> state` over every position.
+
+    The autoregressive loop of any PixelCNN: positions in raster order, each
+    drawn given those before. Inside a graph (a SavedModel's endpoint) one
+    `draw_range` call covers all `height * width` positions; eagerly, it runs
+    row by row under a progress bar, through one compiled function per
+    owner and `draw_range`.
+
+    Args:
+        owner: The network drawn from (held weakly by the cache).
+        draw_range: The drawing of positions `first .. last - 1`, a
+            `tf.while_loop` that returns the new `state`.
+        inputs: The tensors every position reads (a seed's key, a condition).
+        state: The tensors drawn into, a tuple.
+        progress: A bar over the rows (eager calls only): True, False, or
+            "auto" (on a terminal or in a notebook).
+    """
+    if not tf.executing_eagerly():
+        return draw_range(owner, inputs, state, 0, height * width)
+    compiled = _COMPILED.setdefault(owner, {})
+    if draw_range not in compiled:
+        # A weak reference: the cached function must not keep its owner alive.
+        reference = weakref.ref(owner)
+        compiled[draw_range] = tf.function(
+            lambda *args: draw_range(reference(), *args), reduce_retracing=True
+        )
+    function = compiled[draw_range]
+    if progress == "auto":
+        progress = interactive()
+    bar = progress_bar(height, "row", stateful=()) if progress else None
+    for row in range(height):
+        state = function(inputs, state, tf.constant(row * width), tf.constant((row + 1) * width))
+        if bar is not None:
+            bar.update(row + 1)
+    return state
 
 
 def draw_pixels(head, decoder_logits, seed=0, progress="auto"):
@@ -255,30 +293,9 @@ def draw_pixels(head, decoder_logits, seed=0, progress="auto"):
     """
     decoder_logits = tf.cast(tf.convert_to_tensor(decoder_logits), "float32")
     key = tf.stack([tf.cast(seed, "int32"), 0])
-    bits = tf.zeros_like(decoder_logits)
-    probabilities = tf.zeros_like(decoder_logits)
+    empty = tf.zeros_like(decoder_logits)
     height, width = decoder_logits.shape[1], decoder_logits.shape[2]
-    if not tf.executing_eagerly():
-        return _draw_range(head, decoder_logits, bits, probabilities, 0, height * width, key)[::-1]
-    if head not in _COMPILED:
-        # A weak reference: the cached function must not keep the head alive.
-        reference = weakref.ref(head)
-        _COMPILED[head] = tf.function(
-            lambda *args: _draw_range(reference(), *args), reduce_retracing=True
-        )
-    compiled = _COMPILED[head]
-    if progress == "auto":
-        progress = interactive()
-    bar = progress_bar(height, "row", stateful=()) if progress else None
-    for row in range(height):
-        bits, probabilities = compiled(
-            decoder_logits,
-            bits,
-            probabilities,
-            tf.constant(row * width),
-            tf.constant((row + 1) * width),
-            key,
-        )
-        if bar is not None:
-            bar.update(row + 1)
+    bits, probabilities = run_in_raster_order(
+        head, _draw_range, (decoder_logits, key), (empty, empty), height, width, progress
+    )
     return probabilities, bits

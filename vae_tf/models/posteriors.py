@@ -12,6 +12,7 @@ The kinds:
 
 - `DiagonalGaussian`: `N(mean, diag(exp(log_var)))`, the VAE's.
 - `Deterministic`: the code itself, no density (the autoencoder's).
+- `Quantized`: the codebook indices of a VQ-VAE, `(h, w)` per image, no density.
 - `TwoLayerGaussian`: `q(z1|x) q(z2|z1)`, two diagonal Gaussians; its code
   is the top layer z2, its draws hold both layers.
 - `TopDownGaussian`: `q(z2|x) q(z1|x, z2)`, the top layer first (Tomczak &
@@ -240,6 +241,30 @@ class Deterministic(Posterior):
 
     def parameters(self):
         return {"z": self._code}
+
+
+class Quantized(Deterministic):
+    """A VQ-VAE's code: the indices of the nearest codebook vectors, `(batch, h, w)` int32.
+
+    Like `Deterministic`, every draw is the code itself and there is no
+    density (`Prior.kl` gives None); the SavedModel's `encode` names it
+    `"indices"`.
+
+    Example:
+
+    >>> Quantized(ops.zeros((2, 7, 7), "int32")).code_shape
+    (7, 7)
+    """
+
+    def log_prob(self, draws):
+        raise ValueError(
+            "A VQ-VAE's code (codebook indices) has no posterior density q(z|x): its ELBO and "
+            "log-likelihood are undefined; evaluate its bits per dimension instead "
+            "(vae_tf.metrics.codebook_report)."
+        )
+
+    def parameters(self):
+        return {"indices": self._code}
 
 
 class TwoLayers(Posterior):

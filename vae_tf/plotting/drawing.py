@@ -30,7 +30,7 @@ def save_figure(fig, path, dpi=100):
 
 def decode(model, z, labels=None):
     """Decoded images of codes `z` as a numpy array, in one batched call."""
-    return keras.ops.convert_to_numpy(model.decode(np.asarray(z, "float32"), labels))
+    return keras.ops.convert_to_numpy(model.decode(np.asarray(z, model.code_dtype), labels))
 
 
 def imshow(ax, image, **kwargs):

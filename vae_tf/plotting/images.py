@@ -50,7 +50,7 @@ def samples_figure(model, rows=8, cols=8, seed=0):
     if model.conditional:
         rows = model.num_classes
         labels = np.repeat(np.arange(rows), cols)
-    z = prior_codes(model, rows * cols, seed)
+    z = prior_codes(model, rows * cols, seed, labels)
     images = decode(model, z, labels)
     fig = Figure(figsize=(0.9 * cols + 0.6, 0.9 * rows + 0.6))
     ax = fig.add_subplot()

@@ -21,6 +21,8 @@ from typing import Optional
 
 import numpy as np
 
+from vae_tf.plotting.codes import code_maps_figure
+from vae_tf.plotting.codes import codebook_usage_figure
 from vae_tf.plotting.conditional import analogies_figure
 from vae_tf.plotting.conditional import class_interpolation_figure
 from vae_tf.plotting.conditional import style_grid_figure
@@ -117,14 +119,23 @@ def _one(name, make):
     return lambda inputs: iter([(name, make(inputs))])
 
 
+def _continuous(model, history):
+    """Figures of a latent space's points: not of a VQ-VAE's codebook indices."""
+    return not model.discrete_codes
+
+
 FIGURES = {
     "loss": FigureSpec(_loss, fits=lambda model, history: bool(history)),
-    "latent_grid": FigureSpec(_latent_grid, fits=lambda model, history: model.latent_dim == 2),
+    "latent_grid": FigureSpec(
+        _latent_grid,
+        fits=lambda model, history: model.latent_dim == 2 and _continuous(model, history),
+    ),
     "latent_scatter": FigureSpec(
         _one(
             "latent_scatter",
             lambda i: latent_scatter_figure(i.model, i.images, i.labels, seed=i.seed),
-        )
+        ),
+        fits=_continuous,
     ),
     "reconstructions": FigureSpec(
         _one(
@@ -138,17 +149,38 @@ FIGURES = {
             "interpolation",
             lambda i: interpolation_figure(i.model, i.ends[: i.pairs], i.ends[i.pairs :]),
         ),
-        fits=lambda model, history: not model.conditional,
+        fits=lambda model, history: not model.conditional and _continuous(model, history),
     ),
     "latent_traversal": FigureSpec(
         _one(
             "latent_traversal",
             lambda i: latent_traversal_figure(i.model, i.images[i.chosen], i.chosen_labels),
-        )
+        ),
+        fits=_continuous,
+    ),
+    "codebook_usage": FigureSpec(
+        _one(
+            "codebook_usage",
+            lambda i: codebook_usage_figure(
+                i.model, i.images, i.labels if i.model.conditional else None
+            ),
+        ),
+        fits=lambda model, history: model.discrete_codes,
+    ),
+    "code_maps": FigureSpec(
+        _one(
+            "code_maps",
+            lambda i: code_maps_figure(
+                i.model,
+                i.images[i.chosen[:6]],
+                i.chosen_labels[:6] if i.model.conditional else None,
+            ),
+        ),
+        fits=lambda model, history: model.discrete_codes,
     ),
     "style_grid": FigureSpec(
         _one("style_grid", lambda i: style_grid_figure(i.model, seed=i.seed)),
-        fits=lambda model, history: model.conditional,
+        fits=lambda model, history: model.conditional and _continuous(model, history),
     ),
     "analogies": FigureSpec(
         _one(
@@ -157,7 +189,8 @@ FIGURES = {
         fits=lambda model, history: model.conditional,
     ),
     "class_interpolation": FigureSpec(
-        _class_interpolation, fits=lambda model, history: model.conditional
+        _class_interpolation,
+        fits=lambda model, history: model.conditional and _continuous(model, history),
     ),
     "factor_traversal": FigureSpec(
         _one(
@@ -170,6 +203,7 @@ FIGURES = {
                 i.labels if i.model.conditional else None,
             ),
         ),
+        fits=_continuous,
         needs_factors=True,
     ),
 }
@@ -180,7 +214,9 @@ def default_figures(model, history=None, factors=False):
 
     The latent grid only for a 2-D latent space; interpolations for plain
     VAEs, the style grid, analogies and class interpolations for conditional
-    ones; the factor traversal when the images' `factors` are known.
+    ones; the factor traversal when the images' `factors` are known. A
+    VQ-VAE's codes are indices, not points: its codebook use and code maps
+    instead of the figures of a latent space.
     """
     return [
         name

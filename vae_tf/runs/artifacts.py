@@ -44,6 +44,7 @@ from vae_tf.utils.files import write_json
 
 CONFIG_FILE = "config.json"
 HISTORY_FILE = "history.csv"
+PRIOR_HISTORY_FILE = "prior_history.csv"  # a VQ-VAE's prior's (vae_tf.runs.code_prior)
 MODEL_FILE = "vae.keras"
 # The last epoch's weights of a run whose model is its best epoch's.
 LAST_WEIGHTS_FILE = "last.weights.h5"
@@ -62,6 +63,8 @@ class TrainResult:
     # How the training ended (config.json's "training"; see `write_training`);
     # None for runs written before vae_tf recorded it.
     training: Optional[dict] = None
+    # A VQ-VAE's prior's history (PRIOR_HISTORY_FILE), when the run trained one.
+    prior_history: Optional[dict] = None
 
 
 def write_settings(run_dir, settings):
@@ -273,4 +276,13 @@ def load_run(run_dir):
         training = read_training(run_dir)
     except (FileNotFoundError, DamagedFileError):  # the model and history do not need it
         training = None
-    return TrainResult(model=model, history=history, run_dir=run_dir, training=training)
+    # A VQ-VAE run's second stage (vae_tf.runs.code_prior).
+    prior_path = os.path.join(run_dir, PRIOR_HISTORY_FILE)
+    prior_history = read_history(prior_path) if os.path.isfile(prior_path) else None
+    return TrainResult(
+        model=model,
+        history=history,
+        run_dir=run_dir,
+        training=training,
+        prior_history=prior_history,
+    )

@@ -52,6 +52,8 @@ RESUMABLE_CHANGES = (
     "checkpoint_steps",
     "time_limit",
     "keep_best",
+    # A VQ-VAE's prior, trained after it on its codes (vae_tf.runs.code_prior).
+    "prior_epochs",
 )
 # The units of a time_limit, in seconds.
 DURATION_UNITS = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0}

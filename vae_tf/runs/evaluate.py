@@ -30,6 +30,7 @@ import time
 
 from vae_tf import data
 from vae_tf.latent import encode_means
+from vae_tf.metrics.codebook import codebook_report
 from vae_tf.metrics.disentanglement import disentanglement_metrics
 from vae_tf.metrics.generation import compare_features
 from vae_tf.metrics.generation import sample_quality
@@ -111,7 +112,9 @@ def evaluate_run(
     Returns:
         `evaluate_likelihood`'s dict (for a model without a posterior
         density, an autoencoder's or a WAE's: `reconstruction_error`'s, with
-        `evaluate_likelihood`'s keys None), plus `kl_estimate` ("closed form"
+        `evaluate_likelihood`'s keys None; a VQ-VAE's: `codebook_report`'s,
+        `codebook_perplexity`, `codebook_usage`, `bits_per_dim`, ...), plus
+        `kl_estimate` ("closed form"
         or "Monte Carlo"), `prior` (its notation), the `layer_report` of a
         model with two stochastic layers, `active_units`, `latent_dim`,
         `conditional` (then the figures bound `-log p(x | label)`), `split`,
@@ -141,7 +144,10 @@ def evaluate_run(
         else None
     )
     kl_estimate = model.kl_estimate  # a pass of the encoder: asked once
-    if kl_estimate is None:
+    if model.discrete_codes:
+        # A VQ-VAE: its codebook's use, and the bits of its two-stage code.
+        result = {**dict.fromkeys(UNMEASURED), **codebook_report(model, images, labels)}
+    elif kl_estimate is None:
         # No posterior density (an autoencoder, a WAE): no ELBO nor likelihood.
         result = {**dict.fromkeys(UNMEASURED), **reconstruction_error(model, images, labels)}
     else:
@@ -163,7 +169,8 @@ def evaluate_run(
         if source.factors
         else {}
     )
-    units = active_units(model, images, labels)[0]
+    # Codebook indices vary with the image, used or not: no active units.
+    units = None if model.discrete_codes else active_units(model, images, labels)[0]
     if saved is not None and os.path.exists(saved):
         os.remove(saved)  # only now: a failure above could continue from it at once
     return {

@@ -46,6 +46,7 @@ from vae_tf.runs.artifacts import keep_history
 from vae_tf.runs.artifacts import read_history
 from vae_tf.runs.artifacts import write_artifacts
 from vae_tf.runs.artifacts import write_training
+from vae_tf.runs.code_prior import train_code_prior
 from vae_tf.runs.directory import RunDirectory
 from vae_tf.runs.directory import find_interrupted
 from vae_tf.runs.run_data import data_source
@@ -155,7 +156,7 @@ def kl_schedule(config):
     return None
 
 
-def _print_final(history, run_dir, model, training):
+def _print_final(history, run_dir, model, training, prior_history=None):
     bound = model.bound_name
 
     def line(prefix):
@@ -171,6 +172,12 @@ def _print_final(history, run_dir, model, training):
     print(f"Final training:   {line('')}")
     if history.get("val_total_loss"):
         print(f"Final validation: {line('val_')}")
+    if prior_history and prior_history.get("prior_loss"):
+        validation = prior_history.get("val_prior_loss")
+        print(
+            f"Final prior:      prior_loss {prior_history['prior_loss'][-1]:.2f} nats a code map"
+            + (f", validation {validation[-1]:.2f}" if validation else "")
+        )
     seconds = history.get("epoch_seconds", [])
     if seconds:
         print(f"Seconds per epoch: {sum(seconds) / len(seconds):.1f}")
@@ -312,11 +319,14 @@ def train(config, verbose="auto", resume=False, overwrite=False, callbacks=()):
                 stop_on_signal,
                 started,
             )
+            training = ending.finish(config, model, history, end, staging)
+            prior_history = train_code_prior(
+                config, strategy, model, data, staging, verbose, stop_on_signal
+            )
             catcher.stop_deferring(
                 "while writing the run's files: the training is complete and checkpointed in "
                 f"{run.checkpoint_dir}; run the same command to write them"
             )
-            training = ending.finish(config, model, history, end, staging)
             write_artifacts(
                 model,
                 history,
@@ -337,8 +347,14 @@ def train(config, verbose="auto", resume=False, overwrite=False, callbacks=()):
     else:
         shutil.rmtree(staging)
     if verbose:
-        _print_final(history, run_dir, model, training)
-    return TrainResult(model=model, history=history, run_dir=run_dir, training=training)
+        _print_final(history, run_dir, model, training, prior_history)
+    return TrainResult(
+        model=model,
+        history=history,
+        run_dir=run_dir,
+        training=training,
+        prior_history=prior_history,
+    )
 
 
 def _fit(
