@@ -92,8 +92,13 @@ def main(argv):
             "vae_tf.export_saved_model."
         )
     decode_inputs = loaded.signatures["decode"].structured_input_signature[1]
-    latent_dim = decode_inputs["z"].shape[-1]
     conditional = "label" in decode_inputs
+    if "indices" in decode_inputs and FLAGS.z:
+        fail(
+            "This SavedModel is a VQ-VAE: its codes are maps of codebook indices "
+            f"{tuple(decode_inputs['indices'].shape[1:])}, not latent points. Drop --z to "
+            "sample from its prior, or decode index maps with loaded.decode(indices)."
+        )
     if conditional and not FLAGS.label:
         fail(
             "This SavedModel is a conditional VAE: choose the class with --label=DIGIT "
@@ -107,7 +112,7 @@ def main(argv):
         except ValueError:
             fail(f"--label must hold integers; got {','.join(FLAGS.label)}.")
     if FLAGS.z:
-        z = parse_points(FLAGS.z, latent_dim)
+        z = parse_points(FLAGS.z, decode_inputs["z"].shape[-1])
         inputs = [tf.constant(z)]
         if conditional:
             inputs.append(tf.constant(np.resize(classes, len(z)), tf.int32))

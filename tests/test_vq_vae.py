@@ -37,7 +37,7 @@ def numpy_of(value):
 def small_vq(codebook_size=16, code_dim=4, update="ema", num_classes=None, **kwargs):
     keras.utils.set_random_seed(0)
     return VQVAE(
-        *build_vq_networks(code_dim, num_classes=num_classes),
+        *build_vq_networks(code_dim, num_classes=num_classes, hidden=8),
         codebook_size=codebook_size,
         codebook_update=update,
         prior_layers=2,
@@ -161,8 +161,10 @@ def test_settings_are_refused_with_the_setting_named(tmp_path):
         TrainConfig(prior_epochs=3).validate()
     with pytest.raises(ValueError, match="codebook_size"):
         TrainConfig(model="vq_vae", codebook_size=1).validate()
-    with pytest.raises(ValueError, match="architecture='conv'"):
+    with pytest.raises(ValueError, match="drop architecture='mlp'"):
         TrainConfig(model="vq_vae", architecture="mlp").validate()
+    with pytest.raises(ValueError, match="drop vq_hidden"):
+        TrainConfig(model="vq_vae", vq_networks="keras_io", vq_hidden=32).validate()
     with pytest.raises(ValueError, match="multiples of 4.*image_size="):
         build_vq_networks(4, (30, 30, 1))
     with pytest.raises(ValueError, match="drop prior="):
@@ -176,6 +178,7 @@ def test_the_run_trains_the_prior_after_the_vq_vae_and_resumes_it_exactly(
 ):
     settings = dict(
         model="vq_vae",
+        vq_networks="keras_io",
         latent_dim=4,
         codebook_size=16,
         prior_layers=2,
@@ -224,3 +227,65 @@ def test_the_run_trains_the_prior_after_the_vq_vae_and_resumes_it_exactly(
 def test_the_vq_vae_passes_the_family_checks(tmp_path, mnist_small):
     (x, _), _ = mnist_small
     run_variant_test(small_vq(), x[:64], tmp_path=tmp_path)
+
+
+def test_an_image_size_the_strides_do_not_divide_is_refused_before_training(tmp_path):
+    from PIL import Image
+
+    for index in range(4):
+        path = tmp_path / "images" / f"class{index % 2}" / f"{index}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.full((30, 30), 40 * index, "uint8")).save(path)
+    config = TrainConfig(
+        model="vq_vae",
+        data_dir=str(tmp_path / "images"),
+        image_size=30,
+        channels=1,
+        output_dir=str(tmp_path / "run"),
+    )
+    with pytest.raises(ValueError, match="multiples of 4.*image_size="):
+        train(config, verbose=0)
+    assert not os.path.exists(tmp_path / "run") and not os.path.exists(tmp_path / "run.partial")
+
+
+def test_evaluate_reports_the_codebook_and_the_bits_per_dimension(tiny_run):
+    from vae_tf.metrics.codebook import codebook_perplexity
+    from vae_tf.runs.evaluate import evaluate_run
+
+    run = tiny_run(
+        model="vq_vae",
+        architecture="conv",
+        latent_dim=4,
+        codebook_size=16,
+        prior_layers=2,
+        prior_filters=8,
+        prior_epochs=1,
+        binarize=True,
+    )
+    result = evaluate_run(run.run_dir, num_examples=64)
+    model = run.model
+    images = vae_tf.data.binarize_images(vae_tf.data.load_mnist()[1][0][:64], "dynamic", 0)
+    indices = numpy_of(model.encode(images)[0])
+    counts = np.bincount(indices.ravel(), minlength=16)
+    assert result["codebook_perplexity"] == pytest.approx(codebook_perplexity(counts))
+    assert 1.0 <= result["codebook_perplexity"] <= 16
+    assert result["codebook_usage"] == pytest.approx(np.mean(counts > 0))
+    reconstruction = numpy_of(model.code_reconstruction_nll(images, indices))
+    prior = -numpy_of(model.prior_log_prob(indices))
+    assert result["reconstruction"] == pytest.approx(reconstruction.mean(), rel=1e-5)
+    assert result["prior_nll"] == pytest.approx(prior.mean(), rel=1e-5)
+    assert result["prior_nll"] < result["prior_uniform_nll"] == pytest.approx(49 * math.log(16))
+    expected = (reconstruction + prior).mean() / (784 * math.log(2))
+    assert result["bits_per_dim"] == pytest.approx(expected, rel=1e-5)
+    assert result["nll"] is None and result["elbo"] is None and result["active_units"] is None
+
+
+@pytest.mark.slow
+def test_a_conditional_vq_vae_passes_the_family_checks(tmp_path, mnist_small):
+    (x, y), _ = mnist_small
+    model = small_vq(num_classes=10)
+    run_variant_test(model, x[:64], y[:64], tmp_path=tmp_path)
+    # Its prior draws each label's codes: the same seed, other labels, other maps.
+    zeros = numpy_of(model.prior_codes(4, 3, [0, 0, 0, 0]))
+    assert zeros.shape == (4, 7, 7)
+    assert np.array_equal(numpy_of(model.prior_codes(4, 3, [0, 0, 0, 0])), zeros)

@@ -48,6 +48,8 @@ PRIOR_LAYERS = Integer(minimum=1)
 PRIOR_FILTERS = Integer(minimum=1)
 DEFAULT_PRIOR_LAYERS = 4
 DEFAULT_PRIOR_FILTERS = 64
+# Maps drawn at once by an eager `sample`: larger counts go in blocks.
+SAMPLE_BLOCK = 1000
 
 
 def build_code_pixelcnn(codebook_size, code_shape, num_classes=None, layers_count=4, filters=64):
@@ -175,14 +177,28 @@ class CodePixelCNN(Prior):
         `seed`: an integer or int32 scalar (the same seed draws the same
         maps), or a `keras.random.SeedGenerator` (draws advance it).
         `condition`: the one-hot labels `(num_samples, num_classes)` of a
-        conditional prior.
+        conditional prior. Eagerly, more than `SAMPLE_BLOCK` maps are drawn
+        in blocks of that many, block b with the key `(seed, b)`: the first
+        block's maps are those of the same seed in a graph (a SavedModel).
         """
         if isinstance(seed, keras.random.SeedGenerator):
             seed = keras.random.randint((), 0, 2**31 - 1, seed=seed)
-        key = tf.stack([tf.cast(seed, "int32"), 0])
-        codes = tf.zeros(tf.stack([num_samples, *self.code_shape]), "int32")
         if condition is not None:
             condition = tf.cast(condition, "float32")
+        if tf.executing_eagerly() and int(num_samples) > SAMPLE_BLOCK:
+            # In blocks, each its own key: 10,000 maps at once would hold
+            # gigabytes of activations (the logits alone, 10,000 x h x w x K).
+            blocks = []
+            for number, start in enumerate(range(0, int(num_samples), SAMPLE_BLOCK)):
+                count = min(SAMPLE_BLOCK, int(num_samples) - start)
+                part = None if condition is None else condition[start : start + count]
+                blocks.append(self._draw(count, seed, number, part, progress))
+            return tf.concat(blocks, axis=0)
+        return self._draw(num_samples, seed, 0, condition, progress)
+
+    def _draw(self, num_samples, seed, block, condition, progress):
+        key = tf.stack([tf.cast(seed, "int32"), block])
+        codes = tf.zeros(tf.stack([num_samples, *self.code_shape]), "int32")
         (codes,) = run_in_raster_order(
             self, _draw_range, (key, condition), (codes,), *self.code_shape, progress
         )

@@ -67,6 +67,10 @@ class Variant:
         refusal: How its refusal of another variant's settings begins, e.g.
             "the autoencoder has no KL term"; by default "--model=NAME does
             not take them".
+        check_image_shape: `check_image_shape(config, image_shape)`: raises
+            ValueError naming an image shape its networks cannot take, and
+            the fix, before training starts; by default the architecture
+            preset's check (`vae_tf.models.architectures.check_architecture`).
     """
 
     name: str
@@ -77,6 +81,7 @@ class Variant:
     takes: tuple = ()
     check: Optional[Callable] = None
     refusal: Optional[str] = None
+    check_image_shape: Optional[Callable] = None
 
     def setting_names(self):
         """Every variant-specific setting it takes: its own, then those it shares."""

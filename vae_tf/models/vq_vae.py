@@ -44,7 +44,10 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from vae_tf.models.architectures import DEFAULT_VQ_HIDDEN
+from vae_tf.models.architectures import VQ_NETWORKS
 from vae_tf.models.architectures import build_vq_networks
+from vae_tf.models.architectures import check_vq_image_shape
 from vae_tf.models.base import LatentVariableModel
 from vae_tf.models.code_prior import DEFAULT_PRIOR_FILTERS
 from vae_tf.models.code_prior import DEFAULT_PRIOR_LAYERS
@@ -62,9 +65,12 @@ from vae_tf.models.registry import register_variant
 from vae_tf.models.registry import setting
 from vae_tf.utils.checks import Integer
 from vae_tf.utils.checks import Number
+from vae_tf.utils.checks import OneOf
 
 COMMITMENT_WEIGHT = Number(low=0.0)
 PRIOR_EPOCHS = Integer(minimum=0)
+VQ_NETWORKS_CHECK = OneOf(VQ_NETWORKS)
+VQ_HIDDEN = Integer(minimum=1)
 DEFAULT_CODEBOOK_SIZE = 512
 
 
@@ -304,14 +310,25 @@ def check_vq_settings(config):
     """The VQ-VAE's refusals of a config: its networks, and the prior's training."""
     if config.architecture != "conv":
         raise ValueError(
-            "The VQ-VAE has its own networks (the keras.io example's: two stride-2 "
-            f"convolutions to maps of codes): drop architecture={config.architecture!r}, or "
-            "set architecture='conv'."
+            "The VQ-VAE has its own networks, chosen by vq_networks (residual: the paper's; "
+            f"keras_io: the keras.io example's): drop architecture={config.architecture!r} "
+            "(or set architecture='conv', the default)."
+        )
+    if config.vq_networks == "keras_io" and config.vq_hidden != DEFAULT_VQ_HIDDEN:
+        raise ValueError(
+            "vq_hidden sizes the residual networks; the keras_io ones have the example's fixed "
+            "32 and 64 filters: drop vq_hidden, or set vq_networks='residual'."
         )
 
 
 def _build(config, image_shape, common):
-    networks = build_vq_networks(config.latent_dim, image_shape, common["num_classes"])
+    networks = build_vq_networks(
+        config.latent_dim,
+        image_shape,
+        common["num_classes"],
+        networks=config.vq_networks,
+        hidden=config.vq_hidden,
+    )
     return VQVAE(
         *networks,
         codebook_size=config.codebook_size,
@@ -337,6 +354,18 @@ register_variant(
                 "vq_vae: K, the number of codebook vectors (>= 2); each code vector's size is "
                 "latent_dim (16 in the keras.io example).",
                 CODEBOOK_SIZE,
+            ),
+            "vq_networks": setting(
+                "residual",
+                "vq_vae: its encoder and decoder: residual (the paper's: stride-2 4x4 "
+                "convolutions and two residual blocks; each code sees 26x26 pixels) or keras_io "
+                "(the keras.io example's two 3x3 convolutions; each code sees 7x7).",
+                VQ_NETWORKS_CHECK,
+            ),
+            "vq_hidden": setting(
+                DEFAULT_VQ_HIDDEN,
+                "vq_vae: units of the residual networks (the paper's 256; 64 for a CPU).",
+                VQ_HIDDEN,
             ),
             "codebook_update": setting(
                 "ema",
@@ -370,6 +399,7 @@ register_variant(
             ),
         },
         check=check_vq_settings,
+        check_image_shape=lambda config, image_shape: check_vq_image_shape(image_shape),
         refusal="the VQ-VAE has discrete codes, no KL term and its own PixelCNN prior",
     )
 )
