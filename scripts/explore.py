@@ -9,8 +9,11 @@ port): for a 2-D latent space, the map of the encoded test images, with the
 image decoded at the pointer following it; for larger ones, sliders for the
 most used dimensions; test images and prior samples to start from, the
 interpolation between the last two points chosen, and a class selector for
-conditional models. With --saved_model the model runs through the
-SavedModel's endpoints alone. Ctrl-C stops it.
+conditional models. A VQ-VAE (--model=vq_vae) gets its code grid instead:
+a test image's map of codebook indices as cells, each of which can take
+another code (the image is decoded again at once), and maps sampled from its
+PixelCNN prior. With --saved_model the model runs through the SavedModel's
+endpoints alone. Ctrl-C stops it.
 """
 
 import webbrowser

@@ -68,6 +68,27 @@ def tiny_run(tmp_path_factory):
     return make
 
 
+# The VQ-VAE's tiny run: its own conv networks, a codebook of 16 codes of 4 numbers, the
+# PixelCNN prior trained one epoch (about 15 s). The settings of test_vq_vae's evaluation
+# test, so a process running both trains it once.
+TINY_VQ_RUN = dict(
+    model="vq_vae",
+    architecture="conv",
+    latent_dim=4,
+    codebook_size=16,
+    prior_layers=2,
+    prior_filters=8,
+    prior_epochs=1,
+    binarize=True,
+)
+
+
+@pytest.fixture(scope="session")
+def tiny_vq_run(tiny_run):
+    """The finished tiny VQ-VAE run (`TINY_VQ_RUN`), trained once per process: read it only."""
+    return tiny_run(**TINY_VQ_RUN)
+
+
 @pytest.fixture
 def conv_vae():
     encoder, decoder = vae_tf.build_encoder_decoder("conv", latent_dim=2)

@@ -332,7 +332,8 @@ def _check_explorer_backends(model, directory, images, labels, z):
         assert backend.num_classes == model.num_classes
         _assert_close(backend.decode(z, labels), model.decode(z, labels), atol=1e-5)
         _assert_close(backend.encode(images, labels)[0], expected_code, atol=1e-5)
-        assert backend.prior_codes(3, seed=1).shape == (3, *model.code_shape)
+        three = None if labels is None else labels[:3]  # a conditional prior's classes
+        assert backend.prior_codes(3, seed=1, labels=three).shape == (3, *model.code_shape)
         usage, _, codes = backend.dimension_usage(images, labels)
         assert usage.shape == model.code_shape and np.all(np.isfinite(usage))
         _assert_close(codes, expected_code, atol=1e-5)

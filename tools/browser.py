@@ -16,6 +16,7 @@ print(measure_pointer_latency(server.url, moves=200))   # {"median_ms": ..., ...
 import contextlib
 import math
 import os
+import random
 import shutil
 import statistics
 import time
@@ -105,20 +106,35 @@ def drag_slider(page, index=0, steps=20, pause_s=0.0):
     page.mouse.up()
 
 
+def edit_cells(page, edits, pause_s=0.0, seed=0):
+    """Gives `edits` cells of the code grid (a VQ-VAE's page) another code: a cell, a code."""
+    cells, codes = page.locator("#grid .cell"), page.locator("#palette .code")
+    choose = random.Random(seed).randrange
+    for _ in range(edits):
+        cells.nth(choose(cells.count())).click()
+        codes.nth(choose(codes.count())).click()
+        if pause_s:
+            time.sleep(pause_s)
+
+
 def measure_pointer_latency(url, moves=200, pause_s=0.03):
-    """Pointer-to-image times over the map (2-D) or a slider, as the page measures them.
+    """Pointer-to-image times over the map (2-D), a slider or the code grid, as the page measures.
 
     Each time is from the pointer event to the decoded image's `load` in the
     page: the request, decoding, PNG, transfer and drawing, plus any wait
     behind the answer still in flight. `pause_s` spaces the moves like a
-    hand's (30 ms: about 33 events a second).
+    hand's (30 ms: about 33 events a second). On a VQ-VAE's code grid, a
+    move is an edit (a click on a cell, then on a code), timed from the
+    second click.
 
     Returns:
         A dict of `updates`, `moves`, `median_ms`, `p90_ms`, `max_ms`.
     """
     with open_page(url) as page:
         page.evaluate("window.explorerStats.latencies = []")
-        if page.locator("#map").is_visible():
+        if page.locator("#grid").is_visible():
+            edit_cells(page, moves, pause_s)
+        elif page.locator("#map").is_visible():
             sweep_map(page, moves, pause_s)
         else:
             for _ in range(max(1, moves // 20)):
@@ -149,11 +165,14 @@ def screenshot(url, path, ends=(0, 1)):
     2-D latent spaces: two clicks on the centres of the classes `ends` (the
     mean codes of their test images; the map's centre without labels) draw
     the interpolation, and the pointer rests halfway between them.
-    Otherwise: a slider dragged and the two first test images chosen.
+    A VQ-VAE's code grid: three cells given other codes. Otherwise: a
+    slider dragged and the two first test images chosen.
     """
     with open_page(url) as page:
         info = page.evaluate("fetch('/api/info').then((r) => r.json())")
-        if info["latent_dim"] == 2:
+        if info.get("codes") == "index maps":
+            edit_cells(page, 3)
+        elif info["latent_dim"] == 2:
             answer = page.evaluate("fetch('/api/map').then((r) => r.json())")
             codes = answer["z"]
             labels = answer["labels"] or [None] * len(codes)
@@ -170,7 +189,8 @@ def screenshot(url, path, ends=(0, 1)):
             drag_slider(page, 0, 10)
             page.locator("#examples img").nth(0).click()
             page.locator("#examples img").nth(1).click()
-        page.wait_for_function("document.querySelectorAll('#spherical img').length > 0")
+        if info.get("codes") != "index maps":
+            page.wait_for_function("document.querySelectorAll('#spherical img').length > 0")
         page.wait_for_timeout(500)
         page.screenshot(path=path, full_page=True)
     return path

@@ -2,11 +2,17 @@
 
 - `backends`: the model behind it, a Keras model (`KerasBackend`) or a
   SavedModel used through its endpoints (`SavedModelBackend`).
-- `api`: `Explorer`, the JSON API apart from HTTP (checks, decoding,
-  interpolation).
+- `json_api`: what both JSON APIs share (`RequestError`, the checks of
+  labels, counts, seeds, encodings; routing).
+- `api`: `Explorer`, the JSON API of flat codes apart from HTTP (checks,
+  decoding, interpolation).
+- `code_grid`: `CodeGridExplorer`, the JSON API of a VQ-VAE's maps of
+  codebook indices (decode an edited map, sample maps from the prior).
 - `server`: the standard library's threaded HTTP server of the page and API.
-- `loading`: an `Explorer` from a run directory or a SavedModel.
-- `static/`: the page (HTML, CSS, JavaScript), shipped in the package.
+- `loading`: an explorer from a run directory or a SavedModel; `explorer_for`
+  picks the page by the model's codes.
+- `static/`: the pages (HTML, CSS, JavaScript), shipped in the package:
+  `index.html` (flat codes), `codes.html` (the code grid), `common.js`.
 
 Images reach the page as PNG data URLs (`vae_tf.utils.images`). Driving the
 page in headless Chromium (tests, latency) is tooling, not library:
@@ -23,11 +29,13 @@ server.serve_forever()
 ```
 """
 
-from vae_tf.explorer.api import MAX_CODES
 from vae_tf.explorer.api import Explorer
-from vae_tf.explorer.api import RequestError
 from vae_tf.explorer.backends import KerasBackend
 from vae_tf.explorer.backends import SavedModelBackend
+from vae_tf.explorer.code_grid import CodeGridExplorer
+from vae_tf.explorer.json_api import MAX_CODES
+from vae_tf.explorer.json_api import RequestError
+from vae_tf.explorer.loading import explorer_for
 from vae_tf.explorer.loading import explorer_from_run
 from vae_tf.explorer.loading import explorer_from_saved_model
 from vae_tf.explorer.loading import load_explorer
@@ -36,11 +44,13 @@ from vae_tf.explorer.server import make_server
 
 __all__ = [
     "MAX_CODES",
+    "CodeGridExplorer",
     "Explorer",
     "ExplorerServer",
     "KerasBackend",
     "RequestError",
     "SavedModelBackend",
+    "explorer_for",
     "explorer_from_run",
     "explorer_from_saved_model",
     "load_explorer",

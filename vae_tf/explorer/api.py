@@ -1,12 +1,14 @@
-"""The explorer's JSON API, apart from HTTP: requests in, responses out, bad input refused.
+"""The explorer's JSON API for flat codes, apart from HTTP: requests in, responses out.
 
 `Explorer` holds a backend (see `backends`), the images it shows and what is
 computed from them once (their codes, the order of the latent dimensions by
 use, the slider ranges). Its methods take the decoded JSON of a request and
 return the JSON-ready answer, or raise `RequestError` with a message that
-names the problem; the server turns that into HTTP 400.
+names the problem; the server turns that into HTTP 400. What it shares with
+the VQ-VAE's page (`code_grid`), the checks of labels, counts, seeds and
+encodings and the routing, is `json_api.ExplorerApi`.
 
-Endpoints (see `Explorer.route`):
+Endpoints (see `Explorer.endpoints`):
 
 - `GET /api/info`: sizes, classes, dimensions by use, ranges, what is available.
 - `GET /api/map`: the codes and labels of the encoded images (2-D latent spaces).
@@ -31,16 +33,13 @@ import math
 import numpy as np
 
 from vae_tf import latent
-from vae_tf.utils.images import data_url
+from vae_tf.explorer.json_api import EXAMPLES  # noqa: F401 (the strip's size, as before)
+from vae_tf.explorer.json_api import MAX_CODES
+from vae_tf.explorer.json_api import ExplorerApi
+from vae_tf.explorer.json_api import RequestError
 
-MAX_CODES = 256
 MAX_STEPS = 64
 MAX_SLIDERS = 16
-EXAMPLES = 16
-
-
-class RequestError(ValueError):
-    """A request the explorer cannot answer; its message says why and what to send."""
 
 
 def _slider_ranges(codes, latent_dim):
@@ -52,8 +51,11 @@ def _slider_ranges(codes, latent_dim):
     return np.stack([low, high], axis=1)
 
 
-class Explorer:
-    """The state behind one explorer page: a model backend and the images it shows.
+class Explorer(ExplorerApi):
+    """The state behind one explorer page of flat codes: a model backend and the images it shows.
+
+    A model whose codes are maps of codebook indices (a VQ-VAE) has its own
+    page, `code_grid.CodeGridExplorer`; `loading.explorer_for` picks.
 
     Args:
         backend: A `KerasBackend` or `SavedModelBackend`.
@@ -64,27 +66,27 @@ class Explorer:
         name: What the page calls the model (the run directory's name).
     """
 
+    page = "index.html"
+    example_body = '{"z": [[0, 0]]}'
+
     def __init__(self, backend, images=None, labels=None, name="model"):
-        if len(backend.code_shape) != 1:
+        if len(backend.code_shape) != 1 or backend.code_dtype != "float32":
             raise ValueError(
                 f"The explorer's page shows flat codes, one slider per dimension; this model's "
-                f"codes have shape {backend.code_shape}. Decode and encode them through "
-                "vae_tf.explorer.KerasBackend or the SavedModel's endpoints instead."
+                f"codes have shape {backend.code_shape} ({backend.code_dtype}). Maps of "
+                "codebook indices (a VQ-VAE's) have a page of their own: "
+                "vae_tf.explorer.explorer_for(backend, ...) picks it; other codes decode and "
+                "encode through vae_tf.explorer.KerasBackend or the SavedModel's endpoints."
             )
-        self.backend = backend
-        self.name = name
+        super().__init__(backend, images, labels, name)
         self.latent_dim = backend.latent_dim
-        self.num_classes = backend.num_classes
-        if images is not None and self.num_classes and labels is None:
-            raise ValueError("A conditional model encodes images with their labels: pass labels.")
-        self.images = None if images is None else np.asarray(images, "float32")
-        self.labels = None if labels is None else np.asarray(labels).astype("int64")
         self.codes = None
         usage, self.usage_name = np.zeros(self.latent_dim), "none"
-        if self.images is not None and len(self.images):
-            condition = self.labels if self.num_classes else None
+        if self.has_images:
             # One pass of the encoder gives both the usage and the codes.
-            usage, self.usage_name, self.codes = backend.dimension_usage(self.images, condition)
+            usage, self.usage_name, self.codes = backend.dimension_usage(
+                self.images, self.condition
+            )
         self.usage = np.asarray(usage, "float64")
         self.order = [int(i) for i in np.argsort(-self.usage, kind="stable")]
         self.ranges = _slider_ranges(self.codes, self.latent_dim)
@@ -117,52 +119,6 @@ class Explorer:
                     )
         return np.asarray(value, "float32")
 
-    def _labels(self, request, count):
-        value = request.get("label")
-        if not self.num_classes:
-            if value is not None:
-                raise RequestError('This model is not conditional: send no "label".')
-            return None
-        if value is None:
-            raise RequestError(
-                f'This model is conditional: send "label", a class from 0 to '
-                f"{self.num_classes - 1} (one for all codes, or a list of one per code)."
-            )
-        labels = value if isinstance(value, list) else [value]
-        if len(labels) not in (1, count):
-            raise RequestError(
-                f'"label" must be one class or a list of {count} (one per code); got {len(labels)}.'
-            )
-        for label in labels:
-            if (
-                isinstance(label, bool)
-                or not isinstance(label, int)
-                or not (0 <= label < self.num_classes)
-            ):
-                raise RequestError(
-                    f'"label" must hold classes from 0 to {self.num_classes - 1}; got {label!r}.'
-                )
-        return np.broadcast_to(np.asarray(labels, "int32"), (count,))
-
-    @staticmethod
-    def _integer(request, name, default, low, high):
-        value = request.get(name, default)
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise RequestError(f'"{name}" must be an integer from {low} to {high}; got {value!r}.')
-        return value
-
-    @staticmethod
-    def _encoding(request):
-        encoding = request.get("encoding", "png")
-        if encoding not in ("png", "list"):
-            raise RequestError(f'"encoding" must be "png" or "list"; got {encoding!r}.')
-        return encoding
-
-    def _images(self, images, encoding):
-        if encoding == "png":
-            return [data_url(image) for image in images]
-        return np.round(np.clip(images.astype("float64"), 0.0, 1.0), 4).tolist()
-
     # -- endpoints -----------------------------------------------------------
 
     def info(self):
@@ -181,6 +137,7 @@ class Explorer:
             "num_images": 0 if self.codes is None else len(self.codes),
             "labelled": self.labels is not None,
             "max_codes": MAX_CODES,
+            "codes": "vectors",
         }
 
     def map(self):
@@ -199,14 +156,7 @@ class Explorer:
 
     def examples(self):
         """The first images with their codes (and labels), for "start from a test image"."""
-        if self.codes is None:
-            return {"images": [], "z": [], "labels": None}
-        count = min(EXAMPLES, len(self.codes))
-        return {
-            "images": self._images(self.images[:count], "png"),
-            "z": self.codes[:count].tolist(),
-            "labels": None if self.labels is None else self.labels[:count].tolist(),
-        }
+        return self._example_strip(self.codes, "z")
 
     def decode(self, request):
         """`{"z": codes, "label": ...}` -> `{"images": [...]}`."""
@@ -217,11 +167,10 @@ class Explorer:
 
     def sample(self, request):
         """`{"count": n, "seed": s}` -> `{"z": prior codes, "images": ...}`."""
-        count = self._integer(request, "count", 1, 1, MAX_CODES)
-        seed = self._integer(request, "seed", 0, 0, 2**31 - 1)
+        count, seed = self._count_and_seed(request)
         encoding = self._encoding(request)
         labels = self._labels(request, count)
-        z = self.backend.prior_codes(count, seed)
+        z = self.backend.prior_codes(count, seed, labels)
         return {"z": z.tolist(), "images": self._images(self.backend.decode(z, labels), encoding)}
 
     def interpolate(self, request):
@@ -248,36 +197,11 @@ class Explorer:
             for name, path in paths.items()
         }
 
-    def route(self, method, path, request=None):
-        """The answer to `method path` (with `request`, the decoded JSON body of a POST).
-
-        Raises:
-            RequestError: bad input (HTTP 400).
-            LookupError: no such endpoint (HTTP 404; 405 when only the method is wrong).
-        """
+    def endpoints(self):
         reads = {"/api/info": self.info, "/api/map": self.map, "/api/examples": self.examples}
         writes = {
             "/api/decode": self.decode,
             "/api/sample": self.sample,
             "/api/interpolate": self.interpolate,
         }
-        if method == "GET" and path in reads:
-            return reads[path]()
-        if method == "POST" and path in writes:
-            if not isinstance(request, dict):
-                raise RequestError('The request body must be a JSON object, e.g. {"z": [[0, 0]]}.')
-            return writes[path](request)
-        if path in reads or path in writes:
-            allowed = "GET" if path in reads else "POST"
-            raise MethodNotAllowed(f"{path} answers {allowed} requests, not {method}.", allowed)
-        raise LookupError(
-            f"No endpoint {path}; the API has {', '.join(sorted({**reads, **writes}))}."
-        )
-
-
-class MethodNotAllowed(LookupError):
-    """The endpoint exists, for another HTTP method (`allowed`)."""
-
-    def __init__(self, message, allowed):
-        super().__init__(message)
-        self.allowed = allowed
+        return reads, writes

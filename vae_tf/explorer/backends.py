@@ -2,10 +2,15 @@
 
 Both backends give numpy arrays: `decode(z, labels)` -> images in [0, 1],
 `encode(images, labels)` -> `(z_mean, z_log_var or None)`,
-`prior_codes(count, seed)` -> codes, and `dimension_usage(images, labels)`
--> `(usage per dimension, its name, the codes)`, as `vae_tf.latent.dimension_usage`. `SavedModelBackend` calls nothing but
-the SavedModel's endpoints (`tf.saved_model.load`), as a consumer without
-vae_tf's model classes would.
+`prior_codes(count, seed, labels)` -> codes (the labels only for a prior that
+draws each class's codes, a conditional VQ-VAE's), and
+`dimension_usage(images, labels)` -> `(usage per dimension, its name, the
+codes)`, as `vae_tf.latent.dimension_usage`. A VQ-VAE's codes are int32 maps
+of codebook indices (`code_dtype`; `codebook_shape`, K codes of D numbers,
+None for float codes).
+`SavedModelBackend` calls nothing but the SavedModel's endpoints
+(`tf.saved_model.load`), as a consumer without vae_tf's model classes would,
+and reads the size of a VQ-VAE's codebook from its variable.
 
 Example:
 
@@ -43,7 +48,10 @@ class KerasBackend:
         self.model = model
         self.code_shape = tuple(int(size) for size in model.code_shape)
         self.code_dtype = model.code_dtype
-        self.latent_dim = self.code_shape[-1]
+        self.codebook_shape = None
+        if model.discrete_codes:  # a VQ-VAE's; its latent_dim is the size of a code vector
+            self.codebook_shape = (int(model.codebook_size), int(model.latent_dim))
+        self.latent_dim = int(model.latent_dim)
         self.image_shape = tuple(int(size) for size in model.image_shape)
         self.num_classes = model.num_classes if model.conditional else None
         self.prior_name = model.prior.notation
@@ -64,8 +72,11 @@ class KerasBackend:
     def encode(self, images, labels=None):
         return latent.encode_batches(self.model, images, labels)
 
-    def prior_codes(self, count, seed=0):
-        return latent.prior_codes(self.model, count, seed)
+    def prior_codes(self, count, seed=0, labels=None):
+        """`count` codes from the prior; `labels` (one or `count` classes) if it draws by class."""
+        if labels is not None and self.model.conditional_prior:
+            labels = np.broadcast_to(np.asarray(labels, "int32"), (count,))
+        return latent.prior_codes(self.model, count, seed, labels)
 
     def dimension_usage(self, images, labels=None):
         return latent.dimension_usage(self.model, images, labels)
@@ -94,10 +105,18 @@ class SavedModelBackend:
         code_spec = decode_inputs["z"] if "z" in decode_inputs else decode_inputs["indices"]
         self.code_shape = tuple(int(size) for size in code_spec.shape[1:])
         self.code_dtype = code_spec.dtype.name
-        self.latent_dim = self.code_shape[-1]
         self.image_shape = tuple(int(size) for size in encode_inputs["images"].shape[1:])
         self.num_classes = self._count_classes() if "label" in decode_inputs else None
+        self.codebook_shape = None if self.code_dtype == "float32" else self._codebook_shape(path)
+        # A VQ-VAE's: the size of its code vectors, as its model's latent_dim.
+        self.latent_dim = (
+            self.code_shape[-1] if self.codebook_shape is None else self.codebook_shape[1]
+        )
         self.has_prior = "sample_codes" in self.loaded.signatures
+        # A conditional VQ-VAE's prior draws each class's codes: sample_codes(label, seed).
+        self.prior_takes_labels = self.has_prior and (
+            "label" in self.loaded.signatures["sample_codes"].structured_input_signature[1]
+        )
         # A flow posterior's encode gives its code beside the Gaussian's z0_mean.
         self.flow = "z0_mean" in self.loaded.signatures["encode"].structured_outputs
         self.prior_name = "the model's prior" if self.has_prior else "Normal(0, I), assumed"
@@ -113,6 +132,22 @@ class SavedModelBackend:
         if not same[:-1].any():
             raise ValueError(f"This conditional SavedModel has more than {most} classes.")
         return int(np.argmax(same))
+
+    def _codebook_shape(self, path):
+        # The signatures give no codebook size, and probing decode past it
+        # would print TensorFlow's C++ error line each time (the graph asserts
+        # the range): read the codebook's (K, D) from its variable.
+        shapes = {
+            tuple(variable.shape)
+            for variable in self.loaded.variables
+            if variable.name.split("/")[-1].startswith("codebook:") and variable.shape.rank == 2
+        }
+        if len(shapes) != 1:
+            raise ValueError(
+                f"{path} takes codebook indices but holds no single codebook variable: export "
+                "the model with vae_tf.export_saved_model."
+            )
+        return tuple(int(size) for size in shapes.pop())
 
     def decode(self, z, labels=None):
         z = tf.constant(np.asarray(z, self.code_dtype))
@@ -136,7 +171,16 @@ class SavedModelBackend:
             np.concatenate([part[key].numpy() for part in parts]) for key in ("z_mean", "z_log_var")
         )
 
-    def prior_codes(self, count, seed=0):
+    def prior_codes(self, count, seed=0, labels=None):
+        """`count` codes from `sample_codes`; `labels` (one or `count` classes) if it draws by class."""
+        if self.prior_takes_labels:
+            if labels is None:
+                raise ValueError(
+                    f"This model's prior draws each class's codes: pass labels, classes from 0 "
+                    f"to {self.num_classes - 1} (one for all {count} codes or one per code)."
+                )
+            codes = self.loaded.sample_codes(_labels_tensor(labels, count), tf.constant(seed))
+            return codes.numpy()
         if self.has_prior:
             return self.loaded.sample_codes(tf.constant(count), tf.constant(seed)).numpy()
         return (

@@ -1,4 +1,8 @@
-"""An `Explorer` from what a user has: a run directory, or a SavedModel (and images).
+"""An explorer from what a user has: a run directory, or a SavedModel (and images).
+
+The model's codes choose the page (`explorer_for`): flat codes get the
+latent-space explorer (`api.Explorer`), a VQ-VAE's maps of codebook indices
+the code grid (`code_grid.CodeGridExplorer`).
 
 Example:
 
@@ -14,6 +18,8 @@ from vae_tf.data import load_npz
 from vae_tf.explorer.api import Explorer
 from vae_tf.explorer.backends import KerasBackend
 from vae_tf.explorer.backends import SavedModelBackend
+from vae_tf.explorer.code_grid import CodeGridExplorer
+from vae_tf.explorer.code_grid import has_index_maps
 from vae_tf.runs import load_run
 from vae_tf.runs import read_config
 from vae_tf.runs import split_images
@@ -29,11 +35,20 @@ def _npz_images(path, count):
     return images[:count], None if labels is None else labels[:count]
 
 
+def explorer_for(backend, images=None, labels=None, name="model"):
+    """The explorer of `backend`'s codes: a `CodeGridExplorer` for index maps, else an `Explorer`.
+
+    Example: `explorer_for(KerasBackend(model), x_test[:500], y_test[:500])`.
+    """
+    page = CodeGridExplorer if has_index_maps(backend) else Explorer
+    return page(backend, images, labels, name=name)
+
+
 def explorer_from_run(run_dir, num_images=2000):
     """The explorer of a finished run: its model and its first `num_images` test images."""
     model = load_run(run_dir).model
     images, labels = _run_images(run_dir, num_images)
-    return Explorer(KerasBackend(model), images, labels, name=_name(run_dir))
+    return explorer_for(KerasBackend(model), images, labels, name=_name(run_dir))
 
 
 def explorer_from_saved_model(path, images=None, num_images=2000):
@@ -44,8 +59,8 @@ def explorer_from_saved_model(path, images=None, num_images=2000):
         images: An .npz file of images (and labels) to encode for the map and
             the strip, in the format `--dataset=FILE.npz` takes; by default the
             test images of the run directory holding `path`, if it is one.
-            Without either, the page has the latent plane and the sliders but
-            no encoded images.
+            Without either, the page has the latent plane and the sliders (or
+            the code grid, from prior samples) but no encoded images.
         num_images: How many of them to encode.
     """
     backend = SavedModelBackend(path)
@@ -67,7 +82,7 @@ def explorer_from_saved_model(path, images=None, num_images=2000):
             "with y_test (or y_train)."
         )
     name = _name(run_dir if os.path.basename(os.path.abspath(path)) == "saved_model" else path)
-    return Explorer(backend, x, y, name=name)
+    return explorer_for(backend, x, y, name=name)
 
 
 def _name(path):

@@ -1,7 +1,9 @@
 """The explorer's HTTP server: the standard library's threaded server, the page and the API.
 
-The page (static/index.html, explorer.js, explorer.css) ships inside the
-package: no build step, no CDN, no network. Every request gets an answer: bad
+The pages ship inside the package (static/: index.html and explorer.js for
+flat codes, codes.html and codes.js for a VQ-VAE's code grid, common.js and
+explorer.css for both): no build step, no CDN, no network. `/` serves the
+explorer's own page (`explorer.page`). Every request gets an answer: bad
 input a 400 with a JSON `{"error": message}`, a failure of ours a 500 with
 the same shape; neither stops the server.
 
@@ -24,14 +26,16 @@ import urllib.parse
 
 from absl import logging
 
-from vae_tf.explorer.api import MethodNotAllowed
-from vae_tf.explorer.api import RequestError
+from vae_tf.explorer.json_api import MethodNotAllowed
+from vae_tf.explorer.json_api import RequestError
 
 STATIC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
+HTML = "text/html; charset=utf-8"
+# The scripts and style of both pages; the HTML is the explorer's own page.
 STATIC_FILES = {
-    "/": ("index.html", "text/html; charset=utf-8"),
-    "/index.html": ("index.html", "text/html; charset=utf-8"),
+    "/common.js": ("common.js", "text/javascript; charset=utf-8"),
     "/explorer.js": ("explorer.js", "text/javascript; charset=utf-8"),
+    "/codes.js": ("codes.js", "text/javascript; charset=utf-8"),
     "/explorer.css": ("explorer.css", "text/css; charset=utf-8"),
 }
 MAX_BODY_BYTES = 1 << 20
@@ -100,11 +104,19 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         # Unread, a body would be taken for the next request on this connection.
         self.close_connection = True
 
+    def _static_file(self, path):
+        """`(file name, content type)` of a static path, or None."""
+        page = self.server.explorer.page
+        if path in ("/", "/" + page):
+            return page, HTML
+        return STATIC_FILES.get(path)
+
     def _handle(self, method):
         path = urllib.parse.urlsplit(self.path).path
         try:
-            if method == "GET" and path in STATIC_FILES:
-                name, content_type = STATIC_FILES[path]
+            static = self._static_file(path) if method == "GET" else None
+            if static:
+                name, content_type = static
                 with open(os.path.join(STATIC_DIR, name), "rb") as f:
                     return self._send(200, f.read(), content_type)
             request = self._body() if method == "POST" else None

@@ -1,6 +1,6 @@
-// The vae_tf explorer page: asks /api/ for images as the pointer, the sliders
-// and the class selector move. No framework, no build step, no network but
-// the server that sent it.
+// The vae_tf explorer page of flat codes: asks /api/ for images as the pointer,
+// the sliders and the class selector move. No framework, no build step, no
+// network but the server that sent it. Uses common.js (loaded before it).
 "use strict";
 
 // Matplotlib's tab10: the colours of the library's latent scatter figures.
@@ -13,45 +13,12 @@ const state = {
   z: null,          // the code shown
   label: 0,         // its class, for conditional models
   chosen: [],       // the last two chosen codes: the ends of the interpolation
-  wanted: null,     // the newest code not yet sent, with its event's time
-  inFlight: false,
   sampleSeed: 0,
   map: null,        // {points, extent, background}
 };
 
-// What tests and benchmarks read: pointer-to-image times in milliseconds.
-window.explorerStats = { latencies: [], updates: 0 };
-
-const $ = (id) => document.getElementById(id);
-
-async function api(path, body) {
-  const options = body === undefined ? {} : {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify(body),
-  };
-  const response = await fetch("/api/" + path, options);
-  const payload = await response.json();
-  if (!response.ok) throw new Error(payload.error || response.statusText);
-  return payload;
-}
-
-function showStatus(message) {
-  const status = $("status");
-  status.textContent = message;
-  status.classList.toggle("shown", Boolean(message));
-}
-
 function withLabel(request) {
   return state.info.num_classes ? { ...request, label: state.label } : request;
-}
-
-function loadImage(img, src) {
-  return new Promise((resolve) => {
-    img.onload = resolve;
-    img.onerror = resolve;
-    img.src = src;
-  });
 }
 
 function formatCode(z) {
@@ -62,34 +29,22 @@ function formatCode(z) {
 
 function show(z, eventTime) {
   state.z = z.slice();
-  state.wanted = { z: state.z.slice(), time: eventTime ?? performance.now() };
   $("z-readout").textContent = "z = (" + formatCode(state.z) + ")";
   syncSliders();
   drawMap();
-  pump();
+  decodeNewest({ z: state.z.slice(), time: eventTime ?? performance.now() });
 }
 
-async function pump() {
-  if (state.inFlight || !state.wanted) return;
-  const { z, time } = state.wanted;
-  state.wanted = null;
-  state.inFlight = true;
+const decodeNewest = newestOnly(async ({ z, time }) => {
   try {
     const answer = await api("decode", withLabel({ z: [z] }));
     await loadImage($("decoded"), answer.images[0]);
-    const latency = performance.now() - time;
-    const stats = window.explorerStats;
-    stats.latencies.push(latency);
-    stats.updates += 1;
-    $("latency").textContent = "update: " + latency.toFixed(0) + " ms (pointer to image)";
+    recordUpdate(time, "pointer");
     showStatus("");
   } catch (error) {
     showStatus(error.message);
-  } finally {
-    state.inFlight = false;
-    pump();
   }
-}
+});
 
 // -- choosing codes and the interpolation between the last two --------------
 
@@ -281,15 +236,8 @@ function setLabel(label) {
 }
 
 function setUpLabels() {
-  const select = $("label-select");
-  select.replaceChildren(...Array.from({ length: state.info.num_classes }, (_, label) => {
-    const option = document.createElement("option");
-    option.value = option.textContent = String(label);
-    return option;
-  }));
-  $("label-panel").hidden = false;
-  select.addEventListener("change", (event) => {
-    state.label = Number(select.value);
+  setUpLabelSelect(state.info.num_classes, (label, event) => {
+    state.label = label;
     show(state.z, event.timeStamp);
     interpolate();
   });
@@ -309,14 +257,7 @@ async function sampleFromPrior(event) {
 async function start() {
   try {
     const info = (state.info = await api("info"));
-    $("model-name").textContent = info.name;
-    const [height, width, channels] = info.image_shape;
-    $("model-facts").textContent = [
-      info.latent_dim + "-D latent space", height + "x" + width + "x" + channels + " images",
-      info.num_classes ? "conditional, " + info.num_classes + " classes" : null,
-      "prior: " + info.prior, info.backend,
-      info.num_images ? info.num_images + " test images encoded" : "no test images",
-    ].filter(Boolean).join(" · ");
+    showModel(info, [info.latent_dim + "-D latent space"]);
     if (info.num_classes) setUpLabels();
     $("sample-button").addEventListener("click", sampleFromPrior);
     $("zero-button").addEventListener("click", (event) =>
