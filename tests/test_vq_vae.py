@@ -248,20 +248,11 @@ def test_an_image_size_the_strides_do_not_divide_is_refused_before_training(tmp_
     assert not os.path.exists(tmp_path / "run") and not os.path.exists(tmp_path / "run.partial")
 
 
-def test_evaluate_reports_the_codebook_and_the_bits_per_dimension(tiny_run):
+def test_evaluate_reports_the_codebook_and_the_bits_per_dimension(tiny_vq_run):
     from vae_tf.metrics.codebook import codebook_perplexity
     from vae_tf.runs.evaluate import evaluate_run
 
-    run = tiny_run(
-        model="vq_vae",
-        architecture="conv",
-        latent_dim=4,
-        codebook_size=16,
-        prior_layers=2,
-        prior_filters=8,
-        prior_epochs=1,
-        binarize=True,
-    )
+    run = tiny_vq_run
     result = evaluate_run(run.run_dir, num_examples=64)
     model = run.model
     images = vae_tf.data.binarize_images(vae_tf.data.load_mnist()[1][0][:64], "dynamic", 0)

@@ -207,19 +207,9 @@ function setCode(code, event) {
 async function setUpExamples() {
   const examples = await api("examples");
   if (!examples.images.length) return null;
-  $("examples-panel").hidden = false;
-  const images = examples.images.map((src, i) => {
-    const img = new Image();
-    img.src = src;
-    img.alt = "test image " + i + (examples.labels ? " (class " + examples.labels[i] + ")" : "");
-    img.title = img.alt;
-    img.addEventListener("click", (event) => {
-      images.forEach((other) => other.classList.toggle("chosen", other === img));
-      startFromExample(examples, i, event.timeStamp);
-    });
-    return img;
-  });
-  $("examples").replaceChildren(...images);
+  const images = showExampleStrip(examples, (i, event) =>
+    startFromExample(examples, i, event.timeStamp),
+  );
   images[0].classList.add("chosen");
   return examples;
 }

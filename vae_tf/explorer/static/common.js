@@ -90,3 +90,22 @@ function showModel(info, facts) {
     info.num_images ? info.num_images + " test images encoded" : "no test images",
   ].filter(Boolean).join(" · ");
 }
+
+// The strip of test images to start from: shows `examples` (the API's answer)
+// and calls onPick(i, event) when image i is clicked, marking it chosen.
+function showExampleStrip(examples, onPick) {
+  $("examples-panel").hidden = false;
+  const images = examples.images.map((src, i) => {
+    const img = new Image();
+    img.src = src;
+    img.alt = "test image " + i + (examples.labels ? " (class " + examples.labels[i] + ")" : "");
+    img.title = img.alt;
+    img.addEventListener("click", (event) => {
+      images.forEach((other) => other.classList.toggle("chosen", other === img));
+      onPick(i, event);
+    });
+    return img;
+  });
+  $("examples").replaceChildren(...images);
+  return images;
+}

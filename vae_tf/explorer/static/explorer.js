@@ -212,21 +212,11 @@ function syncSliders() {
 async function setUpExamples() {
   const examples = await api("examples");
   if (!examples.images.length) return;
-  $("examples-panel").hidden = false;
-  const images = examples.images.map((src, i) => {
-    const img = new Image();
-    img.src = src;
-    img.alt = "test image " + i + (examples.labels ? " (class " + examples.labels[i] + ")" : "");
-    img.title = img.alt;
-    img.addEventListener("click", (event) => {
-      images.forEach((other) => other.classList.toggle("chosen", other === img));
-      if (examples.labels && state.info.num_classes) setLabel(examples.labels[i]);
-      show(examples.z[i], event.timeStamp);
-      choose(examples.z[i]);
-    });
-    return img;
+  showExampleStrip(examples, (i, event) => {
+    if (examples.labels && state.info.num_classes) setLabel(examples.labels[i]);
+    show(examples.z[i], event.timeStamp);
+    choose(examples.z[i]);
   });
-  $("examples").replaceChildren(...images);
   return examples;
 }
 
