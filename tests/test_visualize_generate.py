@@ -14,7 +14,15 @@ pytestmark = pytest.mark.slow
 PLAIN_FIGURES = [
     name
     for name in plotting.FIGURES
-    if name not in ("style_grid", "analogies", "class_interpolation", "factor_traversal")
+    if name
+    not in (
+        "style_grid",
+        "analogies",
+        "class_interpolation",
+        "factor_traversal",
+        "codebook_usage",
+        "code_maps",
+    )
 ]
 BLOCK_VAE_TF = (
     "import runpy, sys; sys.modules['vae_tf'] = None; "
