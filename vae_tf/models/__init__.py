@@ -4,8 +4,8 @@
   metrics, encode/decode/sample/reconstruct; with `step.OneStep`, the ONE
   `train_step` and `test_step`.
 - `posteriors`: `Posterior` (`sample`, `log_prob`, `mean`, `code_shape`):
-  `DiagonalGaussian`, `Deterministic`, `TwoLayerGaussian`, `TopDownGaussian`,
-  `FlowPosterior`.
+  `DiagonalGaussian`, `Deterministic`, `Quantized`, `TwoLayerGaussian`,
+  `TopDownGaussian`, `FlowPosterior`.
 - `flows`: the normalizing flows of a flow posterior, `PlanarFlow` and
   `InverseAutoregressiveFlow`.
 - `objective`: named per-example `LossTerm`s and the batch objective they
@@ -16,9 +16,12 @@
   settings, network builder and combination rules.
 - `vae.VAE` (the ELBO or IWAE bound, any prior), `hierarchical.HierarchicalVAE`
   and `hierarchical.TopDownHierarchicalVAE`
-  (two stochastic layers) and `autoencoder.Autoencoder`: the variants; and the
+  (two stochastic layers) and `autoencoder.Autoencoder`: the variants; the
   disentangling ones, `beta_tcvae.BetaTCVAE`, `factor_vae.FactorVAE`,
-  `dip_vae.DIPVAE` and `annealed_vae.AnnealedVAE`.
+  `dip_vae.DIPVAE` and `annealed_vae.AnnealedVAE`; the MMD ones,
+  `wae.WassersteinAutoencoder` and `info_vae.InfoVAE`; and `vq_vae.VQVAE`,
+  discrete codes (`quantizer.VectorQuantizer`) with a PixelCNN prior over them
+  (`code_prior.CodePixelCNN`).
 - `architectures` and `layers`: the family's networks and layers.
 
 Every module of the package is imported with it, so that a variant's module
@@ -56,6 +59,7 @@ from vae_tf.models.posteriors import Deterministic
 from vae_tf.models.posteriors import DiagonalGaussian
 from vae_tf.models.posteriors import FlowPosterior
 from vae_tf.models.posteriors import Posterior
+from vae_tf.models.posteriors import Quantized
 from vae_tf.models.posteriors import TopDownGaussian
 from vae_tf.models.posteriors import TwoLayerGaussian
 from vae_tf.models.priors import MixtureOfGaussians
@@ -72,13 +76,19 @@ for _module in pkgutil.iter_modules(__path__):
 
 from vae_tf.models.annealed_vae import AnnealedVAE  # noqa: E402
 from vae_tf.models.beta_tcvae import BetaTCVAE  # noqa: E402
+from vae_tf.models.code_prior import CodePixelCNN  # noqa: E402
 from vae_tf.models.dip_vae import DIPVAE  # noqa: E402
 from vae_tf.models.factor_vae import FactorVAE  # noqa: E402
+from vae_tf.models.info_vae import InfoVAE  # noqa: E402
+from vae_tf.models.quantizer import VectorQuantizer  # noqa: E402
+from vae_tf.models.vq_vae import VQVAE  # noqa: E402
+from vae_tf.models.wae import WassersteinAutoencoder  # noqa: E402
 
 __all__ = [
     "AnnealedVAE",
     "Autoencoder",
     "BetaTCVAE",
+    "CodePixelCNN",
     "DIPVAE",
     "DECODER_OUTPUTS",
     "Deterministic",
@@ -87,6 +97,7 @@ __all__ = [
     "Flow",
     "FlowPosterior",
     "HierarchicalVAE",
+    "InfoVAE",
     "InverseAutoregressiveFlow",
     "LIKELIHOODS",
     "LatentVariableModel",
@@ -96,13 +107,17 @@ __all__ = [
     "PlanarFlow",
     "Posterior",
     "Prior",
+    "Quantized",
     "StandardNormal",
     "TopDownGaussian",
     "TopDownHierarchicalVAE",
     "TwoLayerGaussian",
     "VAE",
+    "VQVAE",
     "Variant",
     "VampPrior",
+    "VectorQuantizer",
+    "WassersteinAutoencoder",
     "register_variant",
     "registry",
 ]
