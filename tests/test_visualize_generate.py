@@ -3,6 +3,7 @@ import os
 import numpy as np
 import pytest
 import tensorflow as tf
+from conftest import PLAIN_FIGURES
 from conftest import run_python
 
 import vae_tf
@@ -11,19 +12,6 @@ from vae_tf import plotting
 # End-to-end: every test runs the scripts in subprocesses.
 pytestmark = pytest.mark.slow
 
-PLAIN_FIGURES = [
-    name
-    for name in plotting.FIGURES
-    if name
-    not in (
-        "style_grid",
-        "analogies",
-        "class_interpolation",
-        "factor_traversal",
-        "codebook_usage",
-        "code_maps",
-    )
-]
 BLOCK_VAE_TF = (
     "import runpy, sys; sys.modules['vae_tf'] = None; "
     "sys.argv = ['generate.py'] + sys.argv[1:]; "

@@ -5,11 +5,11 @@
 - `codebook_perplexity`: `exp(H)` of that use, H its entropy in nats: K for
   codes used equally, 1 for one code; `codebook_usage`: the fraction of the
   codes chosen at least once;
-- `code_bits_per_dim`: the two-stage code length of each image, the
+- `codebook_report`: those in one pass, with the keys of evaluate.py, and
+  `bits_per_dim`: the two-stage code length of each image, the
   reconstruction `-log p(x | z_q)` plus the prior's cross-entropy
   `-log p(c)` of its code map, per pixel and channel in bits. It bounds the
-  image's negative log-likelihood from above (`p(x) >= p(x | z_q) p(c)`);
-- `codebook_report`: all of them in one pass, with the keys of evaluate.py.
+  image's negative log-likelihood from above (`p(x) >= p(x | z_q) p(c)`).
 
 Example:
 
@@ -74,14 +74,6 @@ def _per_image(model, images, labels, batch_size):
         np.concatenate(reconstruction).astype("float64"),
         np.concatenate(prior).astype("float64"),
     )
-
-
-def code_bits_per_dim(model, images, labels=None, batch_size=500):
-    """The bits per pixel and channel of `-log p(x | z_q) - log p(c)`, the two-stage code length.
-
-    Example: `code_bits_per_dim(vq_vae, x_test)`, about 0.15 for binarized MNIST.
-    """
-    return codebook_report(model, images, labels, batch_size)["bits_per_dim"]
 
 
 def codebook_report(model, images, labels=None, batch_size=500):

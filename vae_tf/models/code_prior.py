@@ -42,6 +42,7 @@ from keras import ops
 from vae_tf.models.pixelcnn import ConditionedGatedMaskedConv
 from vae_tf.models.pixelcnn import run_in_raster_order
 from vae_tf.models.priors import Prior
+from vae_tf.models.quantizer import CODEBOOK_SIZE
 from vae_tf.utils.checks import Integer
 
 PRIOR_LAYERS = Integer(minimum=1)
@@ -135,7 +136,7 @@ class CodePixelCNN(Prior):
         if len(code_shape) != 2:
             raise ValueError(f"code_shape must be (h, w), a map of indices; got {code_shape}.")
         super().__init__(code_shape[-1], **kwargs)
-        self.codebook_size = Integer(minimum=2)("codebook_size", codebook_size)
+        self.codebook_size = CODEBOOK_SIZE("codebook_size", codebook_size)
         self.code_shape = code_shape
         self.num_classes = num_classes
         self.layers_count = PRIOR_LAYERS("prior_layers", layers)

@@ -33,6 +33,8 @@ import dataclasses
 from typing import Callable
 from typing import Optional
 
+from vae_tf.models.architectures import check_architecture
+
 
 def setting(default, help, check=None, type=None):
     """A `TrainConfig` field with its help text and check (`vae_tf.utils.checks`).
@@ -82,6 +84,16 @@ class Variant:
     check: Optional[Callable] = None
     refusal: Optional[str] = None
     check_image_shape: Optional[Callable] = None
+
+    def check_images(self, config, image_shape):
+        """Refuses, before training, an image shape the variant's networks cannot take.
+
+        Its own `check_image_shape`, else the architecture preset's.
+        """
+        if self.check_image_shape is not None:
+            self.check_image_shape(config, image_shape)
+            return
+        check_architecture(config.architecture, config.latent_dim, image_shape)
 
     def setting_names(self):
         """Every variant-specific setting it takes: its own, then those it shares."""

@@ -123,13 +123,12 @@ class VQVAE(LatentVariableModel):
                     "(prior_layers= and prior_filters= size it)."
                 )
         self._check_encoder_outputs(encoder)
-        codebook_size = CODEBOOK_SIZE("codebook_size", codebook_size)
         prior = CodePixelCNN(
             codebook_size,
             tuple(encoder.outputs[0].shape[1:-1]),
             kwargs.get("num_classes"),
-            PRIOR_LAYERS("prior_layers", prior_layers),
-            PRIOR_FILTERS("prior_filters", prior_filters),
+            prior_layers,
+            prior_filters,
             name="prior",
             dtype="float32",
         )

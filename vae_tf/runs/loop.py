@@ -34,7 +34,6 @@ from vae_tf.callbacks import TrainingCheckpoint
 from vae_tf.callbacks import load_training_state
 from vae_tf.callbacks import tensorboard_callbacks
 from vae_tf.callbacks import time_limit
-from vae_tf.models.architectures import check_architecture
 from vae_tf.models.registry import get_variant
 from vae_tf.plotting import loss_metrics
 from vae_tf.runs import ending
@@ -290,11 +289,7 @@ def train(config, verbose="auto", resume=False, overwrite=False, callbacks=()):
         keras.utils.set_random_seed(config.seed)
     # Data and networks first: what cannot load or build leaves no run folder.
     data = run_data(config, data_source(config))
-    check_image_shape = get_variant(config.model).check_image_shape
-    if check_image_shape is None:
-        check_architecture(config.architecture, config.latent_dim, data.source.image_shape)
-    else:
-        check_image_shape(config, data.source.image_shape)
+    get_variant(config.model).check_images(config, data.source.image_shape)
     if config.keep_best and data.validation is None:
         raise ValueError(
             "keep_best=True chooses the epoch of the best validation loss, and this run has no "
