@@ -4,6 +4,7 @@
     python scripts/evaluate.py --run_dir=RUN --k=5000 --num_examples=10000
     python scripts/evaluate.py --run_dir=RUN --output_json=RUN/evaluation.json
     python scripts/evaluate.py --run_dir=RUN --sample_quality
+    python scripts/evaluate.py --preset=mnist_conv_latent2     # a pretrained model
 
 Prints the negative ELBO (reconstruction + KL) and the importance-weighted
 bound on -log p(x) with K samples (Burda et al., 2015), in nats per example
@@ -29,7 +30,13 @@ disentanglement of the codes of the same --num_examples images: mig,
 factor_vae_score, beta_vae_score, dci_disentanglement, dci_completeness,
 dci_informativeness and sap, each with the seconds it took
 (vae_tf.metrics.disentanglement).
+
+--preset=NAME evaluates a pretrained model (vae_tf.presets) as a run: with
+the protocol of its metadata (docs/presets.md) it gives the figures its
+metadata records.
 """
+
+import os
 
 from absl import app
 from absl import flags
@@ -39,9 +46,11 @@ from vae_tf import data
 from vae_tf.metrics.disentanglement import METRIC_KEYS
 from vae_tf.metrics.judge import NoJudgeError
 from vae_tf.runs import evaluate
+from vae_tf.utils.files import cache_dir
 from vae_tf.utils.files import write_json
 
-flags.DEFINE_string("run_dir", None, "Run directory written by scripts/train.py.", required=True)
+flags.DEFINE_string("run_dir", None, "Run directory written by scripts/train.py.")
+cli.define_preset_flag()
 flags.DEFINE_integer(
     "k", 1000, "Importance samples per image (1 gives an estimate of the ELBO).", lower_bound=1
 )
@@ -92,8 +101,10 @@ FLAGS = flags.FLAGS
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
+    run_dir = cli.run_dir_or_preset()
+    name = FLAGS.run_dir or FLAGS.preset
     result = evaluate.evaluate_run(
-        FLAGS.run_dir,
+        run_dir,
         num_samples=FLAGS.k,
         num_examples=FLAGS.num_examples,
         split=FLAGS.split,
@@ -102,9 +113,11 @@ def main(argv):
         chunk_size=FLAGS.chunk_size,
         progress=True,
         save_progress=FLAGS.save_progress,
+        # A preset installed with the package may be read-only: its progress goes to the cache.
+        progress_dir=None if FLAGS.preset is None else cache_dir("evaluations", _name(run_dir)),
     )
     print(
-        f"{FLAGS.run_dir}: {result['num_examples']} {result['split']} images, "
+        f"{name}: {result['num_examples']} {result['split']} images, "
         f"binarization {result['binarize']}"
         + (f", K={result['k']}" if result["k"] is not None else "")
         + f" ({result['seconds']:.1f} s)"
@@ -169,7 +182,7 @@ def main(argv):
     if FLAGS.sample_quality:
         try:
             quality = evaluate.sample_quality_run(
-                FLAGS.run_dir,
+                run_dir,
                 num_examples=FLAGS.sample_quality_examples,
                 split=FLAGS.split,
                 seed=FLAGS.seed,
@@ -183,6 +196,10 @@ def main(argv):
             result.update(quality)
     if FLAGS.output_json:
         print(f"wrote {write_json(result, FLAGS.output_json)}")
+
+
+def _name(folder):
+    return os.path.basename(os.path.normpath(folder))
 
 
 def _print_codebook(result):

@@ -1,5 +1,6 @@
 """Explores a trained model's latent space live in the browser.
 
+    python scripts/explore.py --preset=mnist_conv_latent2 --open      # nothing trained
     python scripts/explore.py --run_dir=runs/conv_latent2_20261122-231700
     python scripts/explore.py --saved_model=RUN/saved_model --port=0 --open
     python scripts/explore.py --saved_model=exported --images=my_test.npz
@@ -25,6 +26,7 @@ from vae_tf import cli
 from vae_tf import explorer
 
 flags.DEFINE_string("run_dir", None, "Run directory written by scripts/train.py.")
+cli.define_preset_flag()
 flags.DEFINE_string(
     "saved_model", None, "Or a SavedModel directory (RUN/saved_model), used through its endpoints."
 )
@@ -48,7 +50,8 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
     cli.quiet_logs()
-    state = explorer.load_explorer(FLAGS.run_dir, FLAGS.saved_model, FLAGS.images, FLAGS.num_images)
+    run_dir = FLAGS.run_dir if FLAGS.preset is None else cli.run_dir_or_preset()
+    state = explorer.load_explorer(run_dir, FLAGS.saved_model, FLAGS.images, FLAGS.num_images)
     server = explorer.make_server(state, FLAGS.host, FLAGS.port)
     print(f"Exploring {state.name} at {server.url} (Ctrl-C to stop)", flush=True)
     if FLAGS.open:

@@ -3,11 +3,14 @@
     python scripts/generate.py --saved_model=RUN/saved_model --num=64 --out=samples.png
     python scripts/generate.py --saved_model=RUN/saved_model --z="0.5,-1;0,0" --out=points.png
     python scripts/generate.py --saved_model=CONDITIONAL_RUN/saved_model --label=7 --num=16
+    python scripts/generate.py --preset=mnist_conditional --label=7 --num=16   # nothing trained
 
 Samples z from the prior (the `sample` endpoint, seeded) or decodes the
 latent points given with --z (the `decode` endpoint), and saves them as a
 grid of images. It needs only tensorflow, numpy and matplotlib: no vae_tf
-import, to show that the SavedModel is all a consumer needs.
+import, to show that the SavedModel is all a consumer needs. --preset=NAME
+(a pretrained model of vae_tf.presets) imports vae_tf to export the preset's
+SavedModel once into its cache, then uses that SavedModel the same way.
 """
 
 import math
@@ -20,7 +23,13 @@ from absl import app
 from absl import flags
 from matplotlib.figure import Figure
 
-flags.DEFINE_string("saved_model", None, "SavedModel directory (RUN/saved_model).", required=True)
+flags.DEFINE_string("saved_model", None, "SavedModel directory (RUN/saved_model).")
+flags.DEFINE_string(
+    "preset",
+    None,
+    "Or a pretrained model of vae_tf.presets (a name such as mnist_conv_latent2, a preset "
+    "folder, or hf://owner/name); needs vae_tf.",
+)
 flags.DEFINE_integer("num", 64, "How many images to sample from the prior.", lower_bound=1)
 flags.DEFINE_integer("seed", 0, "Seed of the prior samples.", lower_bound=0)
 flags.DEFINE_string(
@@ -71,24 +80,37 @@ def image_grid(images, cols):
     return grid.reshape(rows * height, cols * width, channels)
 
 
+def _preset_saved_model(preset):
+    """The SavedModel of a preset, exported once into vae_tf's cache."""
+    from vae_tf import presets  # only here: the SavedModel path needs TensorFlow alone
+
+    try:
+        return presets.preset_saved_model(preset)
+    except (ValueError, OSError, ImportError, RuntimeError) as error:
+        fail(str(error))
+
+
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
-    if not os.path.isfile(os.path.join(FLAGS.saved_model, "saved_model.pb")):
+    if (FLAGS.saved_model is None) == (FLAGS.preset is None):
+        fail("give --saved_model=RUN/saved_model or --preset=NAME, one of them.")
+    saved_model = FLAGS.saved_model or _preset_saved_model(FLAGS.preset)
+    if not os.path.isfile(os.path.join(saved_model, "saved_model.pb")):
         fail(
-            f"{FLAGS.saved_model} is not a SavedModel directory (no saved_model.pb); "
+            f"{saved_model} is not a SavedModel directory (no saved_model.pb); "
             "pass RUN/saved_model of a run written by scripts/train.py."
         )
     try:
-        loaded = tf.saved_model.load(FLAGS.saved_model)
+        loaded = tf.saved_model.load(saved_model)
     except (OSError, ValueError, IndexError, tf.errors.OpError) as error:
         # This script runs without vae_tf; vae_tf.load_saved_model also says which part.
         first = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        fail(f"{FLAGS.saved_model} is damaged ({first}): export the model again.")
+        fail(f"{saved_model} is damaged ({first}): export the model again.")
     missing = [name for name in ENDPOINTS if name not in loaded.signatures]
     if missing:
         fail(
-            f"{FLAGS.saved_model} lacks the endpoint(s) {missing}: export it with "
+            f"{saved_model} lacks the endpoint(s) {missing}: export it with "
             "vae_tf.export_saved_model."
         )
     decode_inputs = loaded.signatures["decode"].structured_input_signature[1]

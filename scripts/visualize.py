@@ -4,6 +4,7 @@
     python scripts/visualize.py --run_dir=RUN --figures=latent_grid --spacing=quantile
     python scripts/visualize.py --run_dir=RUN --figures=latent_scatter,samples --out_dir=figs
     python scripts/visualize.py --run_dir=VAE_RUN --compare_with=AE_RUN   # comparison.png
+    python scripts/visualize.py --preset=mnist_conv_latent2   # into ./mnist_conv_latent2_figures
 
 Loads RUN/vae.keras (and RUN/history.csv for the loss curves) and writes
 <figure>.png files, by default into RUN, replacing earlier ones. Without
@@ -25,14 +26,19 @@ from vae_tf.runs import load_run
 from vae_tf.runs import read_config
 from vae_tf.runs import split_images
 
-flags.DEFINE_string("run_dir", None, "Run directory written by scripts/train.py.", required=True)
+flags.DEFINE_string("run_dir", None, "Run directory written by scripts/train.py.")
+cli.define_preset_flag()
 flags.DEFINE_list(
     "figures",
     [],
     f"Figures to draw, comma-separated, from: {', '.join(plotting.FIGURES)}. "
     "Default: all that fit the model.",
 )
-flags.DEFINE_string("out_dir", None, "Where to write the PNGs; default: the run directory.")
+flags.DEFINE_string(
+    "out_dir",
+    None,
+    "Where to write the PNGs; default: the run directory (with --preset: ./<preset>_figures).",
+)
 flags.DEFINE_integer("grid_size", 30, "Images per side of the latent grid.", lower_bound=2)
 flags.DEFINE_list(
     "z_range",
@@ -88,9 +94,11 @@ def main(argv):
         grid_labels = [int(label) for label in FLAGS.grid_labels] or None
     except ValueError:
         raise app.UsageError(f"--grid_labels must be integers; got {FLAGS.grid_labels}.")
-    out_dir = FLAGS.out_dir or FLAGS.run_dir
-    run = load_run(FLAGS.run_dir)
-    images, labels = split_images(read_config(FLAGS.run_dir), FLAGS.split, FLAGS.scatter_examples)
+    run_dir = cli.run_dir_or_preset()
+    # Not into a preset's folder: it may be the package's own.
+    out_dir = FLAGS.out_dir or (run_dir if FLAGS.preset is None else f"{_folder(run_dir)}_figures")
+    run = load_run(run_dir)
+    images, labels = split_images(read_config(run_dir), FLAGS.split, FLAGS.scatter_examples)
     if FLAGS.compare_with:
         paths = [_comparison(run, images, labels, out_dir)]
     else:
@@ -99,9 +107,13 @@ def main(argv):
         print(f"wrote {path}")
 
 
+def _folder(run_dir):
+    return os.path.basename(os.path.normpath(run_dir))
+
+
 def _name(model, run_dir):
     kind = "Autoencoder" if model.kl_estimate is None else "VAE"
-    return f"{kind} ({os.path.basename(os.path.normpath(run_dir))})"
+    return f"{kind} ({_folder(run_dir)})"
 
 
 def _comparison(run, images, labels, out_dir):
@@ -114,7 +126,7 @@ def _comparison(run, images, labels, out_dir):
 
 
 def _figures(run, images, labels, out_dir, z_range, grid_labels):
-    source = data_source(read_config(FLAGS.run_dir))
+    source = data_source(read_config(run.run_dir))
     factors = source.factors(FLAGS.split)[: len(images)] if source.factors else None
     return plotting.write_figures(
         run.model,

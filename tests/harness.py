@@ -25,7 +25,9 @@ It checks, against independent computations where there are some:
    with Bernoulli logits), and `evaluate_likelihood`'s NLL and ELBO agree
    with them; a model without a density is refused by it with a message.
 4. The `.keras` round trip (`safe_mode`): the same config, weights, codes,
-   images, and the same per-example losses (the noise's state is saved).
+   images, and the same per-example losses (the noise's state is saved);
+   the same of a preset's folder (`vae_tf.presets`: the config and the
+   weights alone, checked by their hash, compiled again as it trained).
 5. The SavedModel: every endpoint, served in a fresh process where vae_tf
    cannot be imported, gives what the model gives in this one; the
    explorer's backends (the Keras model's and the SavedModel's) too.
@@ -43,6 +45,9 @@ import subprocess
 import sys
 
 import numpy as np
+
+from vae_tf.presets.preset_files import load_preset_model
+from vae_tf.presets.preset_files import write_preset
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -77,6 +82,11 @@ def run_variant_test(
     path = os.path.join(tmp_path, "model.keras")
     model.save(path)
     _check_round_trip(model, keras.saving.load_model(path), batch, batch_labels)
+    preset = os.path.join(tmp_path, "preset")
+    write_preset(model, preset, {"description": "run_variant_test"})
+    from_preset = load_preset_model(preset)
+    assert from_preset.compiled == model.compiled
+    _check_round_trip(model, from_preset, batch, batch_labels)
     _check_served_and_mirrored(model, path, images, labels, tmp_path, mirrored)
     return history
 

@@ -10,6 +10,9 @@ vae = vae_tf.VAE(encoder, decoder)
 vae.compile(optimizer="adam")
 (x_train, _), _ = vae_tf.data.load_mnist()
 vae.fit(x_train, epochs=1, batch_size=128)
+
+pretrained = vae_tf.from_preset("mnist_conv_latent2")  # nothing to train
+pretrained.decode([[0.0, 0.0]])
 ```
 """
 
@@ -50,6 +53,7 @@ from vae_tf import losses  # noqa: E402
 from vae_tf import metrics  # noqa: E402
 from vae_tf import models  # noqa: E402
 from vae_tf import plotting  # noqa: E402
+from vae_tf import presets  # noqa: E402
 from vae_tf import runs  # noqa: E402
 from vae_tf import utils  # noqa: E402
 from vae_tf.callbacks import TrainingInterrupted  # noqa: E402
@@ -71,6 +75,7 @@ from vae_tf.models.architectures import build_encoder_decoder  # noqa: E402
 from vae_tf.models.architectures import build_hierarchical_networks  # noqa: E402
 from vae_tf.models.architectures import build_top_down_networks  # noqa: E402
 from vae_tf.models.layers import Sampler  # noqa: E402
+from vae_tf.presets import from_preset  # noqa: E402
 from vae_tf.runs import TrainConfig  # noqa: E402
 from vae_tf.runs import load_run  # noqa: E402
 from vae_tf.runs import train  # noqa: E402
@@ -102,6 +107,7 @@ __all__ = [
     "data",
     "distribute",
     "export_saved_model",
+    "from_preset",
     "latent",
     "load_run",
     "load_saved_model",
@@ -109,6 +115,7 @@ __all__ = [
     "metrics",
     "models",
     "plotting",
+    "presets",
     "runs",
     "train",
     "utils",

@@ -33,6 +33,9 @@ from absl import flags
 from absl import logging
 
 from vae_tf.models import registry
+from vae_tf.presets import list_presets
+from vae_tf.presets import preset_directory
+from vae_tf.presets.preset_files import PresetVersionError
 from vae_tf.runs.config import TrainConfig
 from vae_tf.utils import startup
 from vae_tf.utils.checks import OneOf
@@ -205,8 +208,37 @@ _ERRORS = {
     flags.Error: 2,
     ValueError: 2,
     OSError: 2,
+    ImportError: 2,  # an optional package a flag needs (huggingface_hub for --preset=hf://...)
+    PresetVersionError: 2,
     FloatingPointError: 1,
 }
+
+
+def define_preset_flag(flag_values=flags.FLAGS):
+    """Defines `--preset`, the pretrained model a script takes instead of `--run_dir`."""
+    flags.DEFINE_string(
+        "preset",
+        None,
+        "A pretrained model instead of --run_dir, with nothing trained: a preset's name ("
+        + ", ".join(list_presets())
+        + "; docs/presets.md), a preset folder (vae_tf.presets.save_preset), or hf://owner/name "
+        "(with huggingface_hub).",
+        flag_values=flag_values,
+    )
+
+
+def run_dir_or_preset(flag_values=flags.FLAGS):
+    """The folder of `--run_dir` or of `--preset` (which reads as a finished run).
+
+    Raises:
+        app.UsageError: unless exactly one of them is given.
+    """
+    run_dir, preset = flag_values.run_dir, flag_values.preset
+    if (run_dir is None) == (preset is None):
+        raise app.UsageError(
+            "Give --run_dir=RUN (a run of train.py) or --preset=NAME, one of them."
+        )
+    return run_dir if preset is None else preset_directory(preset)
 
 
 def _script():

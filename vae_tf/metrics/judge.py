@@ -43,6 +43,8 @@ import tensorflow as tf
 from keras import layers
 
 from vae_tf.utils.checks import check_positive_int
+from vae_tf.utils.files import cache_dir
+from vae_tf.utils.files import file_sha256
 from vae_tf.utils.files import read_json
 from vae_tf.utils.files import write_json
 
@@ -50,7 +52,6 @@ FEATURE_LAYER = "features"
 FEATURE_DIM = 128
 JUDGE_FILE = "judge.keras"
 INFO_FILE = "judge.json"
-CACHE_VARIABLE = "VAE_TF_CACHE"
 
 
 class NoJudgeError(ValueError):
@@ -141,20 +142,7 @@ class Judge:
 
 def judge_cache_dir():
     """Where judges are kept (see the module's docstring)."""
-    if os.environ.get(CACHE_VARIABLE):
-        root = os.environ[CACHE_VARIABLE]
-    else:
-        cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        root = os.path.join(cache, "vae_tf")
-    return os.path.join(root, "judges")
-
-
-def _file_digest(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return cache_dir("judges")
 
 
 def fingerprint(source):
@@ -171,7 +159,7 @@ def fingerprint(source):
                     f"{split}\t{relative}\t{status.st_size}\t{status.st_mtime_ns}\n".encode()
                 )
     elif os.path.isfile(source.name):
-        digest.update(_file_digest(source.name).encode())
+        digest.update(file_sha256(source.name).encode())
     else:
         digest.update(source.name.encode())
     return digest.hexdigest()[:16]

@@ -80,9 +80,18 @@ def write_settings(run_dir, settings):
 def read_settings(run_dir):
     """The settings dict of `run_dir/config.json` (versions included).
 
+    Of a preset's folder (`vae_tf.presets`), the settings of the run that made
+    it, from its metadata.json: a preset reads as a finished run.
+
     Raises:
         DamagedFileError: if config.json is empty, not JSON or not a dict.
     """
+    # Imported here: vae_tf.presets builds on this module.
+    from vae_tf.presets import preset_files
+
+    if preset_files.is_preset(run_dir):
+        metadata = preset_files.read_metadata(run_dir)
+        return {**metadata["settings"], "versions": metadata.get("versions", {})}
     path = os.path.join(run_dir, CONFIG_FILE)
     fix = "restore it from a copy, or write it again from the run's flags"
     settings = read_json(path, fix=fix)
@@ -254,10 +263,20 @@ def write_artifacts(model, history, run_dir, test_set, seed=0, source=None):
 def load_run(run_dir):
     """Loads a run directory written by `train`: its model and history.
 
+    A preset's folder (`vae_tf.presets.preset_directory`) loads too, as a
+    finished run without its history: every tool that takes a run takes a
+    preset.
+
     Raises:
         FileNotFoundError: if `run_dir` holds no `vae.keras`.
         DamagedFileError: if its `vae.keras` or `history.csv` is damaged.
     """
+    from vae_tf.presets import preset_files  # here: vae_tf.presets builds on this module
+
+    if preset_files.is_preset(run_dir):
+        model = preset_files.load_preset_model(run_dir)
+        training = preset_files.read_metadata(run_dir).get("training")
+        return TrainResult(model=model, history={}, run_dir=run_dir, training=training)
     model_path = os.path.join(run_dir, MODEL_FILE)
     if not os.path.isfile(model_path):
         raise FileNotFoundError(

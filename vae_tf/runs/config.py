@@ -406,6 +406,32 @@ class _Methods:
         """The run's settings as a JSON-ready dict (what config.json holds)."""
         return dataclasses.asdict(self)
 
+    def command(self, script="scripts/train.py"):
+        """The train.py command that trains a run with these settings.
+
+        Each setting that differs from its default is written as its flag
+        (`scripts/train.py` has one per field, same name); `output_dir` is left
+        out: where a run is written is not what it is.
+
+        Example:
+
+        >>> TrainConfig(latent_dim=2, binarize=True).command()
+        'python scripts/train.py --latent_dim=2 --binarize'
+        """
+        defaults = type(self)()
+        words = [f"python {script}"]
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if field.name == "output_dir" or value == getattr(defaults, field.name):
+                continue
+            if isinstance(value, bool) and field.type is bool:
+                words.append(f"--{field.name}" if value else f"--no{field.name}")
+            elif isinstance(field.metadata["check"], OneOf):
+                words.append(f"--{field.name}={str(value).lower()}")  # the flag's enum word
+            else:
+                words.append(f"--{field.name}={value}")
+        return " ".join(words)
+
 
 def _typed(name, field):
     """`(name, type, field)` of a variant's setting, for `make_dataclass`."""

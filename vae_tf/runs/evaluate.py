@@ -86,11 +86,14 @@ def evaluate_run(
     progress=False,
     save_progress=False,
     log=None,
+    disentanglement=True,
+    progress_dir=None,
 ):
     """`evaluate_likelihood` of a run directory's model on its data (MNIST, ..., a folder).
 
     Args:
-        run_dir: A run directory written by `vae_tf.train`.
+        run_dir: A run directory written by `vae_tf.train`, or a preset's
+            folder (`vae_tf.presets.preset_directory`).
         num_samples: K importance samples per image.
         num_examples: The first `num_examples` images of the split (at most
             all of them).
@@ -108,6 +111,11 @@ def evaluate_run(
             is complete).
         log: Called with a line per disentanglement metric (its value and
             seconds), for data with known factors; or None.
+        disentanglement: Measure the disentanglement metrics on data with
+            known factors (False: the likelihood figures only).
+        progress_dir: Where `save_progress` keeps its file (created if
+            need be); None: `run_dir` (a preset installed with the package
+            may be read-only).
 
     Returns:
         `evaluate_likelihood`'s dict (for a model without a posterior
@@ -138,8 +146,12 @@ def evaluate_run(
     images = data.binarize_images(images[:num_examples], binarize, seed)
     labels = labels[:num_examples] if model.conditional else None
     start = time.perf_counter()
+    if save_progress and progress_dir is not None:
+        os.makedirs(progress_dir, exist_ok=True)
     saved = (
-        progress_file(run_dir, split, binarize, num_samples, num_examples, seed, chunk_size)
+        progress_file(
+            progress_dir or run_dir, split, binarize, num_samples, num_examples, seed, chunk_size
+        )
         if save_progress
         else None
     )
@@ -166,7 +178,7 @@ def evaluate_run(
     source = data_source(config)
     factors = (
         _disentanglement_of_codes(model, config, source, split, num_examples, seed, arrays, log)
-        if source.factors
+        if source.factors and disentanglement
         else {}
     )
     # Codebook indices vary with the image, used or not: no active units.

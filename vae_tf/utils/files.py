@@ -5,10 +5,13 @@
   `DamagedFileError` (the file, what is wrong, the fix) when it is damaged.
 - `DiskFullError`, `is_disk_full`: a write that ran out of space, named by
   the folder that needs it.
+- `file_sha256`: a file's digest; `cache_dir`: where vae_tf keeps what it
+  computes once (judges, presets' SavedModels).
 """
 
 import contextlib
 import errno
+import hashlib
 import json
 import os
 import sys
@@ -47,6 +50,32 @@ def write_json(values, path):
             json.dump(values, f, indent=2)
             f.write("\n")
     return path
+
+
+# Names the cache's root folder (see `cache_dir`).
+CACHE_VARIABLE = "VAE_TF_CACHE"
+
+
+def cache_dir(*parts):
+    """A folder of vae_tf's cache: under `$VAE_TF_CACHE` if set, else `$XDG_CACHE_HOME/vae_tf`,
+    else `~/.cache/vae_tf`.
+
+    Example: `cache_dir("judges")` -> `"/home/me/.cache/vae_tf/judges"`.
+    """
+    root = os.environ.get(CACHE_VARIABLE)
+    if not root:
+        cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        root = os.path.join(cache, "vae_tf")
+    return os.path.join(root, *parts)
+
+
+def file_sha256(path):
+    """The SHA-256 of the file at `path`, in hexadecimal (read in 1 MB blocks)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def first_line(error):

@@ -1,0 +1,225 @@
+"""The presets: shipped ones that still give their numbers, and the folder format's checks."""
+
+import dataclasses
+import json
+import os
+import shutil
+import sys
+
+import numpy as np
+import pytest
+from absl import flags
+from conftest import REPO
+from conftest import run_python
+
+import vae_tf
+from vae_tf import cli
+from vae_tf import explorer
+from vae_tf import presets
+from vae_tf.presets import preset_files
+from vae_tf.presets.catalog import SHIPPED_PRESETS
+from vae_tf.presets.loading import SHIPPED_DIR
+
+# What a figure of the slice may move between machines (float32 sums over 784 pixels).
+SLICE_TOLERANCE = dict(rtol=1e-3, atol=0.05)
+
+
+@pytest.mark.parametrize("name", presets.list_presets())
+def test_a_shipped_preset_gives_the_numbers_of_its_metadata(name):
+    """Its slice measured again matches; the full protocol's figure is consistent with it."""
+    info = presets.metadata(name)
+    recipe = SHIPPED_PRESETS[name]
+    assert info["name"] == name and info["description"] == recipe["description"]
+    # The command is the recipe's, and gives the settings the preset records.
+    config = vae_tf.TrainConfig(**recipe["settings"])
+    assert info["command"] == config.command()
+    assert info["settings"] == {
+        key: value for key, value in config.settings().items() if key != "output_dir"
+    }
+    assert info["versions"]["vae_tf"] and info["parameter_count"] > 0
+    evaluation = info["evaluation"]
+    protocol = recipe["evaluation"]
+    assert evaluation["num_examples"] == protocol["num_examples"]
+    assert ("fid" in evaluation) == protocol["sample_quality"]
+    check = info["check"]
+    again = presets.slice_figures(presets.preset_directory(name), check["k"], check["num_examples"])
+    assert again["figures"].keys() == check["figures"].keys()
+    for key, value in check["figures"].items():
+        np.testing.assert_allclose(again["figures"][key], value, **SLICE_TOLERANCE, err_msg=key)
+    # The whole test set's figure lies within 4 standard errors of the slice's.
+    key = "nll" if evaluation["nll"] is not None else "reconstruction"
+    assert evaluation["k"] == (protocol["k"] if key == "nll" else None)
+    slice_value, slice_error = check["figures"][key], check["figures"][f"{key}_standard_error"]
+    assert abs(evaluation[key] - slice_value) < 4 * slice_error, (evaluation[key], slice_value)
+
+
+def test_a_preset_decodes_with_nothing_trained():
+    vae = vae_tf.from_preset("mnist_conv_latent2")
+    images = np.asarray(vae.decode(np.array([[0.0, 0.0], [1.5, -0.5]], "float32")))
+    assert images.shape == (2, 28, 28, 1) and 0 <= images.min() and images.max() <= 1
+    # A trained decoder: the two points give different digits with strokes.
+    assert np.abs(images[0] - images[1]).mean() > 0.02 and images.max() > 0.9
+    assert vae.compiled  # ready for fit and evaluate too
+    info = presets.metadata("mnist_conv_latent2")
+    assert info["command"] == "python scripts/train.py --latent_dim=2"
+    assert {"elbo", "nll", "nll_standard_error", "k", "active_units", "fid"} <= set(
+        info["evaluation"]
+    )
+
+
+def test_the_shipped_presets_fit_the_wheel_budget():
+    """Every shipped preset has its folder, and the package's files stay under 40 MB."""
+    assert sorted(os.listdir(SHIPPED_DIR)) == presets.list_presets()
+    for name in presets.list_presets():
+        info = preset_files.read_metadata(os.path.join(SHIPPED_DIR, name))
+        weights = os.path.join(SHIPPED_DIR, name, preset_files.WEIGHTS_FILE)
+        assert os.path.getsize(weights) == info["weights_bytes"]
+    package = os.path.join(REPO, "vae_tf")
+    total = sum(
+        os.path.getsize(os.path.join(folder, file))
+        for folder, _, files in os.walk(package)
+        if "__pycache__" not in folder
+        for file in files
+    )
+    assert total < 40e6, f"the package's files take {total / 1e6:.1f} MB"
+
+
+def test_a_recipe_command_parses_back_to_its_settings():
+    """`TrainConfig.command()` written as train.py's flags gives the same settings."""
+    for recipe in SHIPPED_PRESETS.values():
+        config = vae_tf.TrainConfig(**recipe["settings"])
+        values = flags.FlagValues()
+        cli.define_train_flags(flag_values=values)
+        values(["train.py", *config.command().split()[2:]])
+        assert cli.config_from_flags(values) == dataclasses.replace(config)
+
+
+@pytest.fixture(scope="module")
+def saved_preset(tiny_run, tmp_path_factory):
+    """A tiny run saved as a preset folder: `(run, folder)`."""
+    run = tiny_run()
+    folder = str(tmp_path_factory.mktemp("presets") / "tiny")
+    presets.save_preset(run.run_dir, folder, description="A tiny run.")
+    return run, folder
+
+
+def test_save_preset_writes_a_run_that_from_preset_reads(saved_preset):
+    run, folder = saved_preset
+    assert sorted(os.listdir(folder)) == sorted(preset_files.PRESET_FILES)
+    info = presets.metadata(folder)
+    assert info["name"] == "tiny" and info["description"] == "A tiny run."
+    assert info["command"] == vae_tf.runs.read_config(run.run_dir).command()
+    assert info["training"]["epochs_done"] == 1 and info["evaluation"] is None
+    # The weights alone: no optimizer state (which the run's vae.keras holds).
+    with open(os.path.join(folder, "config.json")) as f:
+        assert json.load(f)["class_name"] == "VAE"
+    loaded = vae_tf.from_preset(folder)
+    z = np.array([[0.3, -1.0]], "float32")
+    np.testing.assert_allclose(loaded.decode(z), run.model.decode(z), atol=1e-6)
+    # A preset reads as a finished run: the run tools take it.
+    as_run = vae_tf.load_run(folder)
+    assert as_run.history == {} and as_run.training == info["training"]
+    assert vae_tf.runs.read_config(folder) == dataclasses.replace(
+        vae_tf.runs.read_config(run.run_dir), output_dir=None
+    )
+    result = vae_tf.runs.evaluate_run(folder, num_samples=2, num_examples=8)
+    assert result["nll"] is not None
+    state = explorer.load_explorer(run_dir=folder, num_images=16)
+    assert state.name == "tiny"
+
+
+def _copy(folder, tmp_path):
+    copy = str(tmp_path / "copy")
+    shutil.copytree(folder, copy)
+    return copy
+
+
+def test_a_damaged_preset_is_refused_naming_the_file(saved_preset, tmp_path):
+    copy = _copy(saved_preset[1], tmp_path)
+    weights = os.path.join(copy, preset_files.WEIGHTS_FILE)
+    with open(weights, "r+b") as f:
+        f.seek(os.path.getsize(weights) // 2)
+        byte = f.read(1)
+        f.seek(-1, os.SEEK_CUR)
+        f.write(bytes([byte[0] ^ 0xFF]))
+    with pytest.raises(vae_tf.DamagedFileError, match="model.weights.h5.*SHA-256"):
+        vae_tf.from_preset(copy)
+    with open(os.path.join(copy, "config.json"), "w") as f:
+        f.write("{trunc")
+    os.remove(weights)
+    with pytest.raises(FileNotFoundError, match="not a preset: it has no model.weights.h5"):
+        vae_tf.from_preset(copy)
+
+
+def test_a_preset_of_a_newer_vae_tf_names_the_version_it_needs(saved_preset, tmp_path):
+    copy = _copy(saved_preset[1], tmp_path)
+    path = os.path.join(copy, preset_files.METADATA_FILE)
+    with open(path) as f:
+        info = json.load(f)
+    with open(path, "w") as f:
+        json.dump({**info, "vae_tf_version": "99.1.0"}, f)
+    with pytest.raises(preset_files.PresetVersionError, match=r"vae_tf 99\.1\.0.*>=99\.1\.0"):
+        presets.metadata(copy)
+
+
+def test_unknown_names_and_addresses_say_what_is_known(monkeypatch, tmp_path):
+    with pytest.raises(ValueError, match="Unknown preset 'mnist_conv'.*mnist_conv_latent2"):
+        vae_tf.from_preset("mnist_conv")
+    with pytest.raises(FileNotFoundError, match="No preset folder"):
+        vae_tf.from_preset(str(tmp_path / "absent"))
+    with pytest.raises(FileNotFoundError, match="has no config.json and no model.weights.h5"):
+        vae_tf.from_preset(str(tmp_path))
+    with pytest.raises(ValueError, match="write hf://owner/name"):
+        vae_tf.from_preset("hf://just-a-name")
+    monkeypatch.setitem(sys.modules, "huggingface_hub", None)  # not installed
+    with pytest.raises(ImportError, match="pip install huggingface_hub"):
+        vae_tf.from_preset("hf://someone/a-vae")
+
+
+def test_save_preset_leaves_a_folder_that_is_not_a_preset_alone(saved_preset, tmp_path):
+    run, folder = saved_preset
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("my notes")
+    with pytest.raises(FileExistsError, match="is not a preset"):
+        presets.save_preset(run.run_dir, str(mine))
+    assert os.listdir(mine) == ["notes.txt"]
+    # A preset is replaced whole.
+    again = _copy(folder, tmp_path)
+    info = presets.save_preset(run.run_dir, again, description="Again.")
+    assert presets.metadata(again)["description"] == "Again." == info["description"]
+    assert sorted(os.listdir(tmp_path)) == ["copy", "mine"]  # no .partial nor .old left
+
+
+def test_a_preset_s_saved_model_is_exported_once_into_the_cache(monkeypatch, tmp_path):
+    monkeypatch.setenv("VAE_TF_CACHE", str(tmp_path))
+    path = presets.preset_saved_model("mnist_conditional")
+    assert path.startswith(str(tmp_path / "presets" / "mnist_conditional-"))
+    loaded = vae_tf.load_saved_model(path)
+    model = vae_tf.from_preset("mnist_conditional")
+    z, labels = np.array([[0.5, -0.5]], "float32"), np.array([7], "int32")
+    np.testing.assert_allclose(loaded.decode(z, labels), model.decode(z, labels), atol=1e-5)
+    stamp = os.path.getmtime(os.path.join(path, "saved_model.pb"))
+    assert presets.preset_saved_model("mnist_conditional") == path
+    assert os.path.getmtime(os.path.join(path, "saved_model.pb")) == stamp
+
+
+@pytest.mark.slow
+def test_evaluate_py_takes_a_preset(tmp_path):
+    """The script with --preset gives the slice's figures its metadata records."""
+    check = presets.metadata("mnist_conv_latent2")["check"]
+    done = run_python(
+        [
+            "scripts/evaluate.py",
+            "--preset=mnist_conv_latent2",
+            f"--k={check['k']}",
+            f"--num_examples={check['num_examples']}",
+            f"--output_json={tmp_path / 'result.json'}",
+        ],
+        env={"VAE_TF_CACHE": str(tmp_path / "cache")},
+    )
+    assert done.returncode == 0, done.stderr
+    with open(tmp_path / "result.json") as f:
+        result = json.load(f)
+    np.testing.assert_allclose(result["nll"], check["figures"]["nll"], **SLICE_TOLERANCE)
+    assert result["run_dir"] == presets.preset_directory("mnist_conv_latent2")
