@@ -36,8 +36,6 @@ the protocol of its metadata (docs/presets.md) it gives the figures its
 metadata records.
 """
 
-import os
-
 from absl import app
 from absl import flags
 
@@ -46,7 +44,9 @@ from vae_tf import data
 from vae_tf.metrics.disentanglement import METRIC_KEYS
 from vae_tf.metrics.judge import NoJudgeError
 from vae_tf.runs import evaluate
+from vae_tf.runs.preset_files import is_preset
 from vae_tf.utils.files import cache_dir
+from vae_tf.utils.files import folder_name
 from vae_tf.utils.files import write_json
 
 flags.DEFINE_string("run_dir", None, "Run directory written by scripts/train.py.")
@@ -114,7 +114,7 @@ def main(argv):
         progress=True,
         save_progress=FLAGS.save_progress,
         # A preset installed with the package may be read-only: its progress goes to the cache.
-        progress_dir=None if FLAGS.preset is None else cache_dir("evaluations", _name(run_dir)),
+        progress_dir=cache_dir("evaluations", folder_name(run_dir)) if is_preset(run_dir) else None,
     )
     print(
         f"{name}: {result['num_examples']} {result['split']} images, "
@@ -196,10 +196,6 @@ def main(argv):
             result.update(quality)
     if FLAGS.output_json:
         print(f"wrote {write_json(result, FLAGS.output_json)}")
-
-
-def _name(folder):
-    return os.path.basename(os.path.normpath(folder))
 
 
 def _print_codebook(result):

@@ -10,8 +10,9 @@ its settings are the recipe's), evaluates it with its protocol (kept in the
 run as preset_evaluation.json, so a second call does not measure again),
 measures the small slice that the tests check, and writes the preset folder
 into --out_dir (by default the package's own, vae_tf/presets/shipped). Some
-take hours on a CPU: the PixelCNN one trains for about 3 hours and its
-evaluation takes one more. docs/presets.md has the table.
+take hours on a 2-core CPU: the PixelCNN one trains for about 50 minutes
+alone (3 hours beside other jobs) and its evaluation takes over an hour.
+docs/presets.md has the table.
 """
 
 from absl import app

@@ -25,6 +25,8 @@ from vae_tf.runs import data_source
 from vae_tf.runs import load_run
 from vae_tf.runs import read_config
 from vae_tf.runs import split_images
+from vae_tf.runs.preset_files import is_preset
+from vae_tf.utils.files import folder_name
 
 flags.DEFINE_string("run_dir", None, "Run directory written by scripts/train.py.")
 cli.define_preset_flag()
@@ -96,7 +98,9 @@ def main(argv):
         raise app.UsageError(f"--grid_labels must be integers; got {FLAGS.grid_labels}.")
     run_dir = cli.run_dir_or_preset()
     # Not into a preset's folder: it may be the package's own.
-    out_dir = FLAGS.out_dir or (run_dir if FLAGS.preset is None else f"{_folder(run_dir)}_figures")
+    out_dir = FLAGS.out_dir or (
+        f"{folder_name(run_dir)}_figures" if is_preset(run_dir) else run_dir
+    )
     run = load_run(run_dir)
     images, labels = split_images(read_config(run_dir), FLAGS.split, FLAGS.scatter_examples)
     if FLAGS.compare_with:
@@ -107,13 +111,9 @@ def main(argv):
         print(f"wrote {path}")
 
 
-def _folder(run_dir):
-    return os.path.basename(os.path.normpath(run_dir))
-
-
 def _name(model, run_dir):
     kind = "Autoencoder" if model.kl_estimate is None else "VAE"
-    return f"{kind} ({_folder(run_dir)})"
+    return f"{kind} ({folder_name(run_dir)})"
 
 
 def _comparison(run, images, labels, out_dir):

@@ -46,8 +46,8 @@ import sys
 
 import numpy as np
 
-from vae_tf.presets.preset_files import load_preset_model
-from vae_tf.presets.preset_files import write_preset
+from vae_tf.runs.preset_files import load_preset_model
+from vae_tf.runs.preset_files import write_preset
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 

@@ -3,11 +3,13 @@
 import dataclasses
 import json
 import os
+import shlex
 import shutil
 import sys
 
 import numpy as np
 import pytest
+from absl import app
 from absl import flags
 from conftest import REPO
 from conftest import run_python
@@ -16,9 +18,9 @@ import vae_tf
 from vae_tf import cli
 from vae_tf import explorer
 from vae_tf import presets
-from vae_tf.presets import preset_files
 from vae_tf.presets.catalog import SHIPPED_PRESETS
 from vae_tf.presets.loading import SHIPPED_DIR
+from vae_tf.runs import preset_files
 
 # What a figure of the slice may move between machines (float32 sums over 784 pixels).
 SLICE_TOLERANCE = dict(rtol=1e-3, atol=0.05)
@@ -84,14 +86,38 @@ def test_the_shipped_presets_fit_the_wheel_budget():
     assert total < 40e6, f"the package's files take {total / 1e6:.1f} MB"
 
 
-def test_a_recipe_command_parses_back_to_its_settings():
-    """`TrainConfig.command()` written as train.py's flags gives the same settings."""
-    for recipe in SHIPPED_PRESETS.values():
-        config = vae_tf.TrainConfig(**recipe["settings"])
-        values = flags.FlagValues()
-        cli.define_train_flags(flag_values=values)
-        values(["train.py", *config.command().split()[2:]])
-        assert cli.config_from_flags(values) == dataclasses.replace(config)
+@pytest.mark.parametrize(
+    "settings",
+    [recipe["settings"] for recipe in SHIPPED_PRESETS.values()]
+    + [{"data_dir": "my faces/", "image_size": 64, "time_limit": "1h30m", "jit_compile": False}],
+)
+def test_a_command_parses_back_to_its_settings(settings):
+    """`TrainConfig.command()`, split as a shell does, gives train.py's flags of the same settings."""
+    config = vae_tf.TrainConfig(**settings)
+    words = shlex.split(config.command())
+    assert words[:2] == ["python", "scripts/train.py"]
+    assert f"--latent_dim={config.latent_dim}" in words  # always: it names a run
+    values = flags.FlagValues()
+    cli.define_train_flags(flag_values=values)
+    values(["train.py", *words[2:]])
+    assert cli.config_from_flags(values) == config
+
+
+def test_versions_compare_as_numbers_and_scripts_want_one_model():
+    assert preset_files.version_tuple("0.10") > preset_files.version_tuple("0.9.5")
+    assert preset_files.version_tuple("1.0") == preset_files.version_tuple("1.0.0")
+    assert preset_files.version_tuple("0.3.0rc1") == (0, 3, 0)
+    values = flags.FlagValues()
+    flags.DEFINE_string("run_dir", None, "", flag_values=values)
+    cli.define_preset_flag(flag_values=values)
+    values(["x"])
+    with pytest.raises(app.UsageError, match="one of them"):
+        cli.run_dir_or_preset(values)
+    values(["x", "--run_dir=runs/a", "--preset=mnist_vq_vae"])
+    with pytest.raises(app.UsageError, match="one of them"):
+        cli.run_dir_or_preset(values)
+    values["run_dir"].value = None
+    assert cli.run_dir_or_preset(values) == os.path.join(SHIPPED_DIR, "mnist_vq_vae")
 
 
 @pytest.fixture(scope="module")
@@ -144,11 +170,25 @@ def test_a_damaged_preset_is_refused_naming_the_file(saved_preset, tmp_path):
         f.write(bytes([byte[0] ^ 0xFF]))
     with pytest.raises(vae_tf.DamagedFileError, match="model.weights.h5.*SHA-256"):
         vae_tf.from_preset(copy)
-    with open(os.path.join(copy, "config.json"), "w") as f:
-        f.write("{trunc")
-    os.remove(weights)
+    # An edited config.json is refused too, though it is still JSON.
+    copy = _copy(saved_preset[1], tmp_path / "second")
+    config = os.path.join(copy, "config.json")
+    with open(config) as f:
+        text = f.read()
+    with open(config, "w") as f:
+        f.write('{"edited": true, ' + text.lstrip()[1:])
+    with pytest.raises(vae_tf.DamagedFileError, match="config.json.*SHA-256"):
+        vae_tf.from_preset(copy)
+    os.remove(os.path.join(copy, preset_files.WEIGHTS_FILE))
     with pytest.raises(FileNotFoundError, match="not a preset: it has no model.weights.h5"):
         vae_tf.from_preset(copy)
+    with open(os.path.join(copy, preset_files.METADATA_FILE), "w") as f:
+        f.write("{}")
+    shutil.copy(os.path.join(saved_preset[1], preset_files.WEIGHTS_FILE), copy)
+    with pytest.raises(vae_tf.DamagedFileError, match="metadata.json.*not a preset's metadata"):
+        vae_tf.from_preset(copy)
+    with pytest.raises(FileNotFoundError, match="It is a run directory"):
+        vae_tf.from_preset(saved_preset[0].run_dir)
 
 
 def test_a_preset_of_a_newer_vae_tf_names_the_version_it_needs(saved_preset, tmp_path):
@@ -157,8 +197,8 @@ def test_a_preset_of_a_newer_vae_tf_names_the_version_it_needs(saved_preset, tmp
     with open(path) as f:
         info = json.load(f)
     with open(path, "w") as f:
-        json.dump({**info, "vae_tf_version": "99.1.0"}, f)
-    with pytest.raises(preset_files.PresetVersionError, match=r"vae_tf 99\.1\.0.*>=99\.1\.0"):
+        json.dump({**info, "reader_version": "99.1.0"}, f)
+    with pytest.raises(presets.PresetVersionError, match=r"needs vae_tf 99\.1\.0.*>=99\.1\.0"):
         presets.metadata(copy)
 
 
@@ -176,19 +216,38 @@ def test_unknown_names_and_addresses_say_what_is_known(monkeypatch, tmp_path):
         vae_tf.from_preset("hf://someone/a-vae")
 
 
-def test_save_preset_leaves_a_folder_that_is_not_a_preset_alone(saved_preset, tmp_path):
+def test_save_preset_leaves_a_folder_that_is_not_a_preset_alone(
+    saved_preset, tmp_path, monkeypatch
+):
     run, folder = saved_preset
     mine = tmp_path / "mine"
     mine.mkdir()
+    (mine / "metadata.json").write_text("{}")
     (mine / "notes.txt").write_text("my notes")
-    with pytest.raises(FileExistsError, match="is not a preset"):
+    with pytest.raises(
+        FileExistsError, match=r"not a preset \(it holds metadata.json, notes.txt\)"
+    ):
         presets.save_preset(run.run_dir, str(mine))
-    assert os.listdir(mine) == ["notes.txt"]
-    # A preset is replaced whole.
+    assert sorted(os.listdir(mine)) == ["metadata.json", "notes.txt"]
+    (tmp_path / "copy.old").mkdir()  # a user's, beside the preset: left alone
     again = _copy(folder, tmp_path)
+    # A write that fails at its last step keeps the earlier preset.
+    rename = os.rename
+
+    def failing(source, target):
+        if ".partial-" in source:
+            raise OSError("disk gone")
+        rename(source, target)
+
+    monkeypatch.setattr(preset_files.os, "rename", failing)
+    with pytest.raises(OSError, match="disk gone"):
+        presets.save_preset(run.run_dir, again, description="Lost.")
+    monkeypatch.setattr(preset_files.os, "rename", rename)
+    assert presets.metadata(again)["description"] == "A tiny run."
+    # A preset is replaced whole.
     info = presets.save_preset(run.run_dir, again, description="Again.")
     assert presets.metadata(again)["description"] == "Again." == info["description"]
-    assert sorted(os.listdir(tmp_path)) == ["copy", "mine"]  # no .partial nor .old left
+    assert sorted(os.listdir(tmp_path)) == ["copy", "copy.old", "mine"]  # nothing of ours left
 
 
 def test_a_preset_s_saved_model_is_exported_once_into_the_cache(monkeypatch, tmp_path):

@@ -35,8 +35,8 @@ from absl import logging
 from vae_tf.models import registry
 from vae_tf.presets import list_presets
 from vae_tf.presets import preset_directory
-from vae_tf.presets.preset_files import PresetVersionError
 from vae_tf.runs.config import TrainConfig
+from vae_tf.runs.preset_files import PresetVersionError
 from vae_tf.utils import startup
 from vae_tf.utils.checks import OneOf
 from vae_tf.utils.files import DiskFullError

@@ -14,7 +14,7 @@
   its recipe (`scripts/make_presets.py`).
 
 A preset's folder holds KerasHub's files: config.json (the Keras config),
-model.weights.h5 and metadata.json (`vae_tf.presets.preset_files`). A preset
+model.weights.h5 and metadata.json (`vae_tf.runs.preset_files`). A preset
 folder also reads as a finished run: `load_run`, `evaluate_run` and the
 scripts' `--preset` take it.
 
@@ -39,8 +39,12 @@ from vae_tf.presets.making import make_preset
 from vae_tf.presets.making import presets_table
 from vae_tf.presets.making import save_preset
 from vae_tf.presets.making import slice_figures
+from vae_tf.runs.preset_files import PRESET_FILES
+from vae_tf.runs.preset_files import PresetVersionError
 
 __all__ = [
+    "PRESET_FILES",
+    "PresetVersionError",
     "SHIPPED_PRESETS",
     "from_preset",
     "list_presets",

@@ -21,9 +21,11 @@ import re
 
 from vae_tf.export import export_saved_model
 from vae_tf.presets.catalog import SHIPPED_PRESETS
-from vae_tf.presets.preset_files import load_preset_model
-from vae_tf.presets.preset_files import read_metadata
+from vae_tf.runs.preset_files import load_preset_model
+from vae_tf.runs.preset_files import read_checked_metadata
+from vae_tf.runs.preset_files import read_metadata
 from vae_tf.utils.files import cache_dir
+from vae_tf.utils.files import folder_name
 
 # The package's own presets, a folder each.
 SHIPPED_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "shipped")
@@ -51,11 +53,12 @@ def preset_directory(preset):
     preset = os.fspath(preset)
     if preset.startswith(HUB_PREFIX):
         return _download(preset[len(HUB_PREFIX) :])
-    if preset in SHIPPED_PRESETS:
-        return os.path.join(SHIPPED_DIR, preset)
+    if preset.rstrip("/" + os.sep) in SHIPPED_PRESETS:
+        return os.path.join(SHIPPED_DIR, preset.rstrip("/" + os.sep))
+    preset = os.path.expanduser(preset)
     if os.path.isdir(preset):
         return preset
-    if os.sep in preset or "/" in preset or preset.startswith((".", "~")):
+    if os.sep in preset or "/" in preset or preset.startswith("."):
         raise FileNotFoundError(f"No preset folder {preset}: it does not exist.")
     raise ValueError(
         f"Unknown preset {preset!r}. The presets are: {', '.join(list_presets())}; or give a "
@@ -111,14 +114,17 @@ def metadata(preset):
     """A preset's metadata: description, dataset, parameter count, settings, numbers, command.
 
     Keys: `name`, `description`, `dataset`, `model` (the `--model` variant),
-    `class_name`, `parameter_count`, `settings` (every `TrainConfig` field),
-    `command` (the train.py command that made it), `versions` (vae_tf,
-    TensorFlow and Keras that trained it), `training` (epochs, seconds, best
-    epoch), `evaluation` (`evaluate_run`'s figures in nats: `elbo`, `nll`,
-    `nll_standard_error`, `k`, `num_examples`, `active_units`, and `fid`,
-    `precision`, `recall` or the disentanglement metrics where they apply),
-    `check` (the small slice's figures), `weights_sha256`, `weights_bytes`,
-    `vae_tf_version` (the least that reads it).
+    `class_name`, `conditional`, `parameter_count`, `settings` (every
+    `TrainConfig` field), `command` (the train.py command that gives them),
+    `versions` (vae_tf, TensorFlow and Keras that trained it), `training`
+    (the run's config.json "training": epochs, seconds, best epoch; None for
+    a run that did not record it), `evaluation` (`evaluate_run`'s figures in
+    nats: `elbo`, `nll`, `nll_standard_error`, `k`, `num_examples`,
+    `active_units`, and `fid`, `precision`, `recall` or the disentanglement
+    metrics where they apply; None if not measured), `check` (the small
+    slice's figures), `date`, `config_sha256`, `weights_sha256`,
+    `weights_bytes`, `vae_tf_version` (the writer's), `reader_version` (the
+    least vae_tf that reads it) and `preset_format`.
     """
     return read_metadata(preset_directory(preset))
 
@@ -130,9 +136,10 @@ def preset_saved_model(preset):
     name and weights hash, so that a changed preset gets its own.
     """
     directory = preset_directory(preset)
-    info = read_metadata(directory)
-    name = os.path.basename(os.path.normpath(directory))
-    path = cache_dir("presets", f"{name}-{info['weights_sha256'][:12]}", "saved_model")
+    info = read_checked_metadata(directory)  # a cached export must not hide damaged files
+    path = cache_dir(
+        "presets", f"{folder_name(directory)}-{info['weights_sha256'][:12]}", "saved_model"
+    )
     if not os.path.isfile(os.path.join(path, "saved_model.pb")):
         export_saved_model(load_preset_model(directory), path)
     return path

@@ -23,16 +23,18 @@ import datetime
 import os
 
 from vae_tf.presets.catalog import SHIPPED_PRESETS
-from vae_tf.presets.preset_files import read_metadata
-from vae_tf.presets.preset_files import write_preset
+from vae_tf.runs.artifacts import MODEL_FILE
 from vae_tf.runs.artifacts import load_run
 from vae_tf.runs.artifacts import read_config
 from vae_tf.runs.artifacts import read_settings
 from vae_tf.runs.config import TrainConfig
-from vae_tf.runs.config import differences
 from vae_tf.runs.evaluate import evaluate_run
 from vae_tf.runs.evaluate import sample_quality_run
 from vae_tf.runs.loop import train
+from vae_tf.runs.preset_files import is_preset
+from vae_tf.runs.preset_files import read_metadata
+from vae_tf.runs.preset_files import write_preset
+from vae_tf.utils.files import folder_name
 from vae_tf.utils.files import read_json
 from vae_tf.utils.files import write_json
 
@@ -99,7 +101,7 @@ def save_preset(run_dir, out_dir, description=None, evaluation=None, check=None,
     run = load_run(run_dir)
     config = read_config(run_dir)
     settings = {key: value for key, value in config.settings().items() if key != "output_dir"}
-    name = name or os.path.basename(os.path.normpath(out_dir))
+    name = name or folder_name(out_dir)
     model = run.model
     metadata = {
         "name": name,
@@ -173,8 +175,13 @@ def make_preset(name, runs_dir, out_dir, log=print):
     recipe = SHIPPED_PRESETS[name]
     run_dir = os.path.join(runs_dir, name)
     config = _recipe_config(name, run_dir)
-    if os.path.isfile(os.path.join(run_dir, "vae.keras")):
-        changed = differences(read_settings(run_dir), config.settings())
+    if os.path.isfile(os.path.join(run_dir, MODEL_FILE)):
+        stored = read_settings(run_dir)
+        changed = [
+            f"{key}: {stored.get(key)!r}, the recipe's {value!r}"
+            for key, value in config.settings().items()
+            if key != "output_dir" and stored.get(key, value) != value
+        ]
         if changed:
             raise ValueError(
                 f"{run_dir} was not trained by the recipe of {name}: {'; '.join(changed)}. "
@@ -197,7 +204,7 @@ def make_preset(name, runs_dir, out_dir, log=print):
 
 def _numbers(evaluation):
     """A preset's measured numbers in a table cell."""
-    e = evaluation
+    e = evaluation or {}
     parts = []
     if e.get("nll") is not None:
         parts.append(
@@ -222,7 +229,7 @@ def _numbers(evaluation):
             f"MIG {e['mig']:.3f}, FactorVAE {e['factor_vae_score']:.3f}, DCI "
             f"{e['dci_disentanglement']:.3f}"
         )
-    return "; ".join(parts)
+    return "; ".join(parts) or "not measured"
 
 
 def presets_table(directory):
@@ -232,6 +239,8 @@ def presets_table(directory):
         "|---|---|---|---|---|",
     ]
     for name in sorted(os.listdir(directory)):
+        if not is_preset(os.path.join(directory, name)):
+            continue
         info = read_metadata(os.path.join(directory, name))
         rows.append(
             f"| `{name}` | {info['description']} | {info['weights_bytes'] / 1e6:.1f} MB, "

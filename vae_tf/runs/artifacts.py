@@ -34,6 +34,7 @@ import vae_tf
 from vae_tf import plotting
 from vae_tf.export import export_saved_model
 from vae_tf.models import LatentVariableModel
+from vae_tf.runs import preset_files
 from vae_tf.runs.config import TrainConfig
 from vae_tf.utils.files import DamagedFileError
 from vae_tf.utils.files import atomic_path
@@ -84,11 +85,11 @@ def read_settings(run_dir):
     it, from its metadata.json: a preset reads as a finished run.
 
     Raises:
+        FileNotFoundError: without a config.json (or a preset's files).
         DamagedFileError: if config.json is empty, not JSON or not a dict.
+        vae_tf.runs.preset_files.PresetVersionError: for a preset that needs a
+            newer vae_tf.
     """
-    # Imported here: vae_tf.presets builds on this module.
-    from vae_tf.presets import preset_files
-
     if preset_files.is_preset(run_dir):
         metadata = preset_files.read_metadata(run_dir)
         return {**metadata["settings"], "versions": metadata.get("versions", {})}
@@ -268,11 +269,10 @@ def load_run(run_dir):
     preset.
 
     Raises:
-        FileNotFoundError: if `run_dir` holds no `vae.keras`.
-        DamagedFileError: if its `vae.keras` or `history.csv` is damaged.
+        FileNotFoundError: if `run_dir` holds no `vae.keras` (nor a preset).
+        DamagedFileError: if its `vae.keras` or `history.csv` is damaged (a
+            preset's files: `preset_files.load_preset_model`).
     """
-    from vae_tf.presets import preset_files  # here: vae_tf.presets builds on this module
-
     if preset_files.is_preset(run_dir):
         model = preset_files.load_preset_model(run_dir)
         training = preset_files.read_metadata(run_dir).get("training")

@@ -19,6 +19,7 @@ import dataclasses
 import math
 import numbers
 import re
+import shlex
 import textwrap
 from typing import Optional
 from typing import Union
@@ -410,8 +411,11 @@ class _Methods:
         """The train.py command that trains a run with these settings.
 
         Each setting that differs from its default is written as its flag
-        (`scripts/train.py` has one per field, same name); `output_dir` is left
-        out: where a run is written is not what it is.
+        (`scripts/train.py` has one per field, same name), and `latent_dim`
+        always; `output_dir` is left
+        out: where a run is written is not what it is, and so is a setting
+        set to None where its default is not (no flag gives None). Paths with
+        spaces are quoted for the shell.
 
         Example:
 
@@ -419,10 +423,15 @@ class _Methods:
         'python scripts/train.py --latent_dim=2 --binarize'
         """
         defaults = type(self)()
-        words = [f"python {script}"]
+        words = ["python", script]
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
-            if field.name == "output_dir" or value == getattr(defaults, field.name):
+            # A None that is not the default has no flag (it is the default's absence);
+            # latent_dim is written always: it names a run (runs/conv_latent2_<time>).
+            default = getattr(defaults, field.name)
+            if field.name == "output_dir" or value is None:
+                continue
+            if value == default and field.name != "latent_dim":
                 continue
             if isinstance(value, bool) and field.type is bool:
                 words.append(f"--{field.name}" if value else f"--no{field.name}")
@@ -430,7 +439,7 @@ class _Methods:
                 words.append(f"--{field.name}={str(value).lower()}")  # the flag's enum word
             else:
                 words.append(f"--{field.name}={value}")
-        return " ".join(words)
+        return shlex.join(words)
 
 
 def _typed(name, field):

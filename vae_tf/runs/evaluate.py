@@ -42,6 +42,7 @@ from vae_tf.metrics.likelihood import reconstruction_error
 from vae_tf.runs.artifacts import CONFIG_FILE
 from vae_tf.runs.artifacts import load_run
 from vae_tf.runs.artifacts import read_config
+from vae_tf.runs.preset_files import is_preset
 from vae_tf.runs.run_data import data_source
 from vae_tf.runs.run_data import split_images
 from vae_tf.utils.checks import check_positive_int
@@ -60,7 +61,7 @@ UNMEASURED = (
 
 def run_binarization(run_dir):
     """`"dynamic"` if the run in `run_dir` trained on binarized images, else `"none"`."""
-    if not os.path.isfile(os.path.join(run_dir, CONFIG_FILE)):
+    if not (os.path.isfile(os.path.join(run_dir, CONFIG_FILE)) or is_preset(run_dir)):
         return "none"
     return "dynamic" if read_config(run_dir).binarize else "none"
 

@@ -69,6 +69,11 @@ def cache_dir(*parts):
     return os.path.join(root, *parts)
 
 
+def folder_name(path):
+    """The last part of a folder's path, with or without a trailing slash: `"runs/a/"` -> `"a"`."""
+    return os.path.basename(os.path.normpath(path))
+
+
 def file_sha256(path):
     """The SHA-256 of the file at `path`, in hexadecimal (read in 1 MB blocks)."""
     digest = hashlib.sha256()
