@@ -60,7 +60,7 @@ def test_a_preset_decodes_with_nothing_trained():
     images = np.asarray(vae.decode(np.array([[0.0, 0.0], [1.5, -0.5]], "float32")))
     assert images.shape == (2, 28, 28, 1) and 0 <= images.min() and images.max() <= 1
     # A trained decoder: the two points give different digits with strokes.
-    assert np.abs(images[0] - images[1]).mean() > 0.02 and images.max() > 0.9
+    assert np.abs(images[0] - images[1]).mean() > 0.02 and images.max() > 0.5
     assert vae.compiled  # ready for fit and evaluate too
     info = presets.metadata("mnist_conv_latent2")
     assert info["command"] == "python scripts/train.py --latent_dim=2"
@@ -185,7 +185,9 @@ def test_a_damaged_preset_is_refused_naming_the_file(saved_preset, tmp_path):
     with open(os.path.join(copy, preset_files.METADATA_FILE), "w") as f:
         f.write("{}")
     shutil.copy(os.path.join(saved_preset[1], preset_files.WEIGHTS_FILE), copy)
-    with pytest.raises(vae_tf.DamagedFileError, match="metadata.json.*not a preset's metadata"):
+    with pytest.raises(
+        vae_tf.DamagedFileError, match="metadata.json.*not a preset's metadata .no reader_version"
+    ):
         vae_tf.from_preset(copy)
     with pytest.raises(FileNotFoundError, match="It is a run directory"):
         vae_tf.from_preset(saved_preset[0].run_dir)

@@ -91,8 +91,7 @@ def read_settings(run_dir):
             newer vae_tf.
     """
     if preset_files.is_preset(run_dir):
-        metadata = preset_files.read_metadata(run_dir)
-        return {**metadata["settings"], "versions": metadata.get("versions", {})}
+        return preset_files.read_run_settings(run_dir)
     path = os.path.join(run_dir, CONFIG_FILE)
     fix = "restore it from a copy, or write it again from the run's flags"
     settings = read_json(path, fix=fix)

@@ -109,13 +109,8 @@ def read_metadata(directory):
     metadata = read_json(path, fix=_FIX)
     try:
         needed = version_tuple(metadata["reader_version"])
-        settings_ok = isinstance(metadata["settings"], dict)
     except (TypeError, KeyError, ValueError):
-        needed, settings_ok = None, False
-    if not settings_ok:
-        raise DamagedFileError(
-            path, "not a preset's metadata (no reader_version or settings)", _FIX
-        )
+        raise DamagedFileError(path, "not a preset's metadata (no reader_version)", _FIX) from None
     if needed > version_tuple(vae_tf.__version__):
         wanted = metadata["reader_version"]
         raise PresetVersionError(
@@ -123,6 +118,22 @@ def read_metadata(directory):
             f"{vae_tf.__version__}: upgrade it (pip install -U 'vae_tf>={wanted}') to read it."
         )
     return metadata
+
+
+def read_run_settings(directory):
+    """The settings of the run that made the preset in `directory` (its metadata's "settings").
+
+    Raises:
+        DamagedFileError: if the metadata has none (a model saved without its run).
+    """
+    metadata = read_metadata(directory)
+    if not isinstance(metadata.get("settings"), dict):
+        raise DamagedFileError(
+            os.path.join(directory, METADATA_FILE),
+            "it holds no run settings (a model saved without its run, by write_preset)",
+            "make the preset with vae_tf.presets.save_preset(run_dir, out_dir), which records them",
+        )
+    return {**metadata["settings"], "versions": metadata.get("versions", {})}
 
 
 def read_checked_metadata(directory):
