@@ -223,8 +223,22 @@ def test_evaluate_script_prints_and_writes_json(binarized_run, tmp_path, judge_c
     assert 0 <= values["precision"] <= 1 and 0 <= values["recall"] <= 1
     assert "conditional_accuracy" not in values
 
-    missing = run_python(["scripts/evaluate.py", f"--run_dir={tmp_path / 'nothing'}"])
-    assert missing.returncode == 2 and "No vae.keras" in missing.stderr
+    # A preset (vae_tf.presets), as a run: its metadata's slice, measured again.
+    check = vae_tf.presets.metadata("mnist_conv_latent2")["check"]
+    preset = run_python(
+        [
+            "scripts/evaluate.py",
+            "--preset=mnist_conv_latent2",
+            f"--k={check['k']}",
+            f"--num_examples={check['num_examples']}",
+            f"--output_json={output}",
+        ],
+        env={"VAE_TF_CACHE": str(tmp_path / "cache")},
+    )
+    assert preset.returncode == 0, preset.stderr[-3000:]
+    assert "mnist_conv_latent2: " in preset.stdout
+    values = json.loads(output.read_text())
+    assert values["nll"] == pytest.approx(check["figures"]["nll"], rel=1e-3, abs=0.05)
 
 
 def test_evaluate_run_matches_evaluate_likelihood(binarized_run, tmp_path):

@@ -20,7 +20,7 @@ The measured numbers themselves live in each preset's metadata.json.
 _MNIST_EVALUATION = {"k": 1000, "num_examples": 10000, "sample_quality": True}
 # Of the 64x64 models (no judge: their images have no labels): K=100 on 5,000.
 _FACTORS_EVALUATION = {"k": 100, "num_examples": 5000, "sample_quality": False}
-_CHECK = {"k": 20, "num_examples": 64}
+_CHECK = {"k": 10, "num_examples": 48}
 
 SHIPPED_PRESETS = {
     "mnist_conv_latent2": {
