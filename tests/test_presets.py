@@ -259,9 +259,8 @@ def test_a_preset_s_saved_model_is_exported_once_into_the_cache(
     path = presets.preset_saved_model(folder)
     assert path.startswith(str(tmp_path / "presets" / "tiny-"))
     z = np.array([[0.5, -0.5]], "float32")
-    np.testing.assert_allclose(
-        vae_tf.load_saved_model(path).decode(z), run.model.decode(z), atol=1e-5
-    )
+    loaded = vae_tf.load_saved_model(path)  # held: its functions need it alive
+    np.testing.assert_allclose(loaded.decode(z), run.model.decode(z), atol=1e-5)
     stamp = os.path.getmtime(os.path.join(path, "saved_model.pb"))
     assert presets.preset_saved_model(folder) == path
     assert os.path.getmtime(os.path.join(path, "saved_model.pb")) == stamp
