@@ -65,17 +65,23 @@ _SLICE_KEYS = (
 )
 
 
-def slice_figures(directory, k, num_examples, seed=0):
+def slice_figures(directory, k, num_examples, seed=0, arrays=None):
     """`evaluate_run`'s figures on the first `num_examples` test images, with K=`k`.
 
     Of a run directory or a preset's folder; the disentanglement metrics
     are left out (seconds each). Returns `{"k", "num_examples", "seed",
     "figures": {name: nats}}`, the figures being those the model has of
     `elbo`, `nll`, `reconstruction`, `kl`, `prior_nll`, `bits_per_dim` and
-    their standard errors over the images.
+    their standard errors over the images. `arrays`: the run's dataset as
+    `load_dataset()` returns it, if already loaded (its test split is read).
     """
     result = evaluate_run(
-        directory, num_samples=k, num_examples=num_examples, seed=seed, disentanglement=False
+        directory,
+        num_samples=k,
+        num_examples=num_examples,
+        seed=seed,
+        arrays=arrays,
+        disentanglement=False,
     )
     figures = {key: result[key] for key in _SLICE_KEYS if result.get(key) is not None}
     return {"k": k, "num_examples": num_examples, "seed": seed, "figures": figures}
