@@ -23,6 +23,7 @@ from vae_tf.explorer.code_grid import has_index_maps
 from vae_tf.runs import load_run
 from vae_tf.runs import read_config
 from vae_tf.runs import split_images
+from vae_tf.utils.files import folder_name
 
 
 def _run_images(run_dir, count):
@@ -48,7 +49,7 @@ def explorer_from_run(run_dir, num_images=2000):
     """The explorer of a finished run: its model and its first `num_images` test images."""
     model = load_run(run_dir).model
     images, labels = _run_images(run_dir, num_images)
-    return explorer_for(KerasBackend(model), images, labels, name=_name(run_dir))
+    return explorer_for(KerasBackend(model), images, labels, name=folder_name(run_dir))
 
 
 def explorer_from_saved_model(path, images=None, num_images=2000):
@@ -81,12 +82,9 @@ def explorer_from_saved_model(path, images=None, num_images=2000):
             "This SavedModel is conditional and its images have no labels: pass an .npz "
             "with y_test (or y_train)."
         )
-    name = _name(run_dir if os.path.basename(os.path.abspath(path)) == "saved_model" else path)
+    # A run's SavedModel is named after its run.
+    name = folder_name(run_dir if folder_name(path) == "saved_model" else path)
     return explorer_for(backend, x, y, name=name)
-
-
-def _name(path):
-    return os.path.basename(os.path.normpath(os.path.abspath(path)))
 
 
 def load_explorer(run_dir=None, saved_model=None, images=None, num_images=2000):

@@ -28,6 +28,7 @@ from vae_tf.runs.artifacts import load_run
 from vae_tf.runs.artifacts import read_config
 from vae_tf.runs.artifacts import read_settings
 from vae_tf.runs.config import TrainConfig
+from vae_tf.runs.config import differences
 from vae_tf.runs.evaluate import evaluate_run
 from vae_tf.runs.evaluate import sample_quality_run
 from vae_tf.runs.loop import train
@@ -182,16 +183,12 @@ def make_preset(name, runs_dir, out_dir, log=print):
     run_dir = os.path.join(runs_dir, name)
     config = _recipe_config(name, run_dir)
     if os.path.isfile(os.path.join(run_dir, MODEL_FILE)):
-        stored = read_settings(run_dir)
-        changed = [
-            f"{key}: {stored.get(key)!r}, the recipe's {value!r}"
-            for key, value in config.settings().items()
-            if key != "output_dir" and stored.get(key, value) != value
-        ]
+        # Every setting, those a resume may change too: the preset is what the recipe trains.
+        changed = differences(read_settings(run_dir), config.settings(), may_change=("output_dir",))
         if changed:
             raise ValueError(
-                f"{run_dir} was not trained by the recipe of {name}: {'; '.join(changed)}. "
-                "Move it away to train the recipe's run."
+                f"{run_dir} was not trained by the recipe of {name} (run -> recipe: "
+                f"{'; '.join(changed)}). Move it away to train the recipe's run."
             )
     else:
         log(f"{name}: training {config.command()}")

@@ -412,10 +412,9 @@ class _Methods:
 
         Each setting that differs from its default is written as its flag
         (`scripts/train.py` has one per field, same name), and `latent_dim`
-        always; `output_dir` is left
-        out: where a run is written is not what it is, and so is a setting
-        set to None where its default is not (no flag gives None). Paths with
-        spaces are quoted for the shell.
+        always. Left out: `output_dir` (where a run is written is not what it
+        is) and a setting set to None where its default is not (no flag gives
+        None). Values with spaces are quoted for the shell.
 
         Example:
 
@@ -474,10 +473,13 @@ TrainConfig.__doc__ += "\n\n    Attributes:\n" + "".join(
 )
 
 
-def differences(stored, settings):
-    """`"field: old -> new"` for each setting of `settings` that a resumed run may not change."""
+def differences(stored, settings, may_change=RESUMABLE_CHANGES):
+    """`"field: old -> new"` for each setting of `settings` not in `may_change` that differs.
+
+    By default those a resumed run may not change.
+    """
     return [
         f"{key}: {stored.get(key)!r} -> {value!r}"
         for key, value in settings.items()
-        if key not in RESUMABLE_CHANGES and stored.get(key, value) != value
+        if key not in may_change and stored.get(key, value) != value
     ]

@@ -70,8 +70,11 @@ def cache_dir(*parts):
 
 
 def folder_name(path):
-    """The last part of a folder's path, with or without a trailing slash: `"runs/a/"` -> `"a"`."""
-    return os.path.basename(os.path.normpath(path))
+    """The last part of a folder's path, with or without a trailing slash: `"runs/a/"` -> `"a"`.
+
+    Of a relative path such as `"."`, the name of the folder it stands for.
+    """
+    return os.path.basename(os.path.abspath(path))
 
 
 def file_sha256(path):
