@@ -32,6 +32,7 @@ results.
 """
 
 import os
+import shlex
 import sys
 
 from absl import app
@@ -41,6 +42,7 @@ from absl import flags
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from benchmarks import benchmark  # noqa: E402
+from benchmarks import epochs  # noqa: E402
 from vae_tf import cli  # noqa: E402
 from vae_tf.data import MNIST_SHAPE  # noqa: E402
 from vae_tf.models.architectures import PRESETS  # noqa: E402
@@ -69,6 +71,19 @@ flags.DEFINE_string(
     "Model variants to time beside the plain VAE, instead of the modes: train.py settings "
     "as name=value, ',' between a variant's settings, ';' between variants, e.g. "
     "'posterior=iaf,flow_steps=4;prior=vamp' (docs/flags.md lists the settings).",
+)
+flags.DEFINE_list(
+    "revisions",
+    None,
+    "Git revisions of this repository (e.g. 98e653a,HEAD) whose train.py epoch times to "
+    "compare side by side, run in turns, --repeats runs of --epochs epochs each, with the "
+    "train.py flags of --train_flags; instead of the modes.",
+)
+flags.DEFINE_string(
+    "train_flags", "", "train.py's flags for --revisions, e.g. '--architecture=mlp --latent_dim=50'."
+)
+flags.DEFINE_integer(
+    "epochs", 2, "Epochs per run of --revisions (the first, which traces, is not timed).", lower_bound=2
 )
 # train.py's own flags for the settings of one variant (--posterior=iaf --flow_steps=4).
 benchmark.define_variant_flags()
@@ -127,9 +142,29 @@ def time_variants(flag_variant):
     )
 
 
+def time_revisions():
+    """Times train.py's epochs at each of --revisions, in turns."""
+    print(f"Machine: {benchmark.describe_machine()}")
+    print(
+        f"train.py {FLAGS.train_flags} --epochs={FLAGS.epochs}, from each revision's tree; "
+        f"{FLAGS.repeats} runs per revision in turns; epochs after the first.\n"
+    )
+    times = epochs.compare_revisions(
+        FLAGS.revisions,
+        shlex.split(FLAGS.train_flags),
+        epochs=FLAGS.epochs,
+        rounds=FLAGS.repeats,
+        log=print,
+    )
+    print()
+    print(epochs.revisions_table(times))
+
+
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
+    if FLAGS.revisions:
+        return time_revisions()
     unknown = sorted(set(FLAGS.modes) - set(benchmark.MODES))
     if unknown:
         raise app.UsageError(f"Unknown --modes {unknown}; choose from {list(benchmark.MODES)}.")

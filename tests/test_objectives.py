@@ -162,10 +162,16 @@ def test_beta_weighs_the_optimized_loss_but_not_total_loss(mnist_small):
         (CyclicalKLAnnealing(2, ratio=0.5), [2 / 4, (2 + 1 / 3) / 4, (2 / 3 + 3) / 4]),
     ],
 )
-def test_kl_schedules_drive_the_weight_without_retracing(mnist_small, schedule, expected):
+@pytest.mark.parametrize("steps_per_execution", [1, 3])
+def test_kl_schedules_drive_the_weight_without_retracing(
+    mnist_small, schedule, expected, steps_per_execution
+):
+    # With 3 steps per call (calls of 3 and 1 steps per epoch), every step
+    # still takes its own weight: a weight set once per call would average
+    # (0 + 0 + 0 + 3) / 8 in the warm-up's first epoch, not 1.5 / 8.
     (x, _), _ = mnist_small
     model = _mlp_vae(TraceCountingVAE, beta=2.0)
-    model.compile(optimizer="adam")
+    model.compile(optimizer="adam", steps_per_execution=steps_per_execution)
     traces = []
     count_traces = keras.callbacks.LambdaCallback(
         on_epoch_end=lambda epoch, logs: traces.append(model.traces)
@@ -182,6 +188,12 @@ def test_kl_schedules_drive_the_weight_without_retracing(mnist_small, schedule, 
     # The weight changed at every step; the step was traced in the first epoch only.
     assert traces[0] == traces[-1] > 0
     assert "val_kl_weight" not in history
+    # Once the fit is over, the model is free of the schedule: a later fit
+    # trains at the weight the model holds.
+    assert model.kl_weight_feed is None
+    model.beta = 0.5
+    later = model.fit(x[:128], epochs=1, batch_size=64, verbose=0).history
+    assert_close(later["kl_weight"], [0.5], rtol=1e-6)
 
 
 def test_schedule_arguments_are_checked():

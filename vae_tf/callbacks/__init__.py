@@ -1,7 +1,7 @@
 """Callbacks of training runs, one subject each.
 
 - `kl_schedules`: KL warm-up and cyclical annealing (`KLWarmup`,
-  `CyclicalKLAnnealing`, the `KLSchedule` base).
+  `CyclicalKLAnnealing`, the `KLSchedule` base and its `KLWeightFeed`).
 - `checkpoint`: `TrainingCheckpoint`, exact to the step, crash-proof.
 - `best`: `BestCheckpoint`, the weights of the best epoch so far
   (`val_total_loss`), crash-proof.
@@ -32,6 +32,7 @@ from vae_tf.callbacks.kl_schedules import UNITS
 from vae_tf.callbacks.kl_schedules import CyclicalKLAnnealing
 from vae_tf.callbacks.kl_schedules import KLSchedule
 from vae_tf.callbacks.kl_schedules import KLWarmup
+from vae_tf.callbacks.kl_schedules import KLWeightFeed
 from vae_tf.callbacks.nan_stop import StopOnNonFiniteLoss
 from vae_tf.callbacks.progress import StepProgressBar
 from vae_tf.callbacks.tensorboard import TensorBoardImages
@@ -46,6 +47,7 @@ __all__ = [
     "EpochTimer",
     "KLSchedule",
     "KLWarmup",
+    "KLWeightFeed",
     "StepProgressBar",
     "StopOnNonFiniteLoss",
     "StopOnSignal",

@@ -1,10 +1,13 @@
 """Callbacks that drive a VAE's KL weight during `fit`: warm-up and cyclical annealing.
 
-Both set `model.kl_weight` (a variable the compiled training step reads, so
-nothing retraces) to `model.beta * fraction` before every call of the compiled
-step: every step when the model is compiled with `steps_per_execution=1`
-(`vae_tf.train` does so for runs with a schedule; otherwise they warn). The
-weight used is logged per epoch as `kl_weight` (history, CSV, TensorBoard).
+Both give every training step the weight `model.beta * fraction(step)`,
+computed in Python from the step's index. With one step per call of the
+compiled function they set `model.kl_weight` (a variable the step reads, so
+nothing retraces) before each call; with several (`steps_per_execution`),
+before each call they load the weights of the call's steps into a
+`KLWeightFeed` that the training step reads one by one. So a schedule keeps
+the speed of several steps per call and every step its own weight. The weight
+used is logged per epoch as `kl_weight` (history, CSV, TensorBoard).
 
 Example:
 
@@ -14,15 +17,47 @@ vae.fit(x_train, epochs=40, callbacks=[CyclicalKLAnnealing(4)])  # Fu et al. (20
 ```
 """
 
-import warnings
-
 import keras
+import numpy as np
+import tensorflow as tf
 
 UNITS = ("epochs", "steps")
 
 
+class KLWeightFeed:
+    """The KL weights of the steps of one call of a compiled training function, in order.
+
+    The schedule `load`s them before each call; the training step takes the
+    next one (`next_weight`) and sets `model.kl_weight` to it. Its two
+    variables belong to no layer: they are neither saved nor exported.
+
+    Example:
+
+    >>> feed = KLWeightFeed(3)
+    >>> feed.load([0.1, 0.2, 0.3])
+    >>> float(feed.next_weight()), float(feed.next_weight())
+    (0.1, 0.2)
+    """
+
+    def __init__(self, steps):
+        self.weights = tf.Variable(tf.zeros((steps,)), trainable=False, name="kl_weights")
+        self.position = tf.Variable(0, trainable=False, name="kl_weight_position")
+
+    def load(self, weights):
+        """The weights of the next call's steps, from its first step on."""
+        self.weights.assign(np.asarray(weights, "float32"))
+        self.position.assign(0)
+
+    def next_weight(self):
+        """The weight of this step (the last one loaded if a call outruns the feed)."""
+        last = self.weights.shape[0] - 1
+        weight = self.weights[tf.minimum(self.position, last)]
+        self.position.assign_add(1)
+        return weight
+
+
 class KLSchedule(keras.callbacks.Callback):
-    """Base class: sets `model.kl_weight = model.beta * self.fraction(step)` before each step.
+    """Base class: gives each step the KL weight `model.beta * self.fraction(step)`.
 
     Subclasses implement `fraction(step)`, the schedule's value in [0, 1] at
     training step `step` (counted from 0 over the whole run; `initial_epoch`
@@ -32,6 +67,7 @@ class KLSchedule(keras.callbacks.Callback):
 
     first_batch = 0
     _run_length = None
+    _feed = None
 
     def finish_epoch(self, batch, steps_per_epoch, epochs):
         """Sets up a `fit` that finishes an epoch begun in an earlier process.
@@ -53,14 +89,29 @@ class KLSchedule(keras.callbacks.Callback):
         self.steps_per_epoch = steps
         self.total_steps = steps * epochs
         self._epoch = 0
-        every = getattr(self.model, "steps_per_execution", 1)
-        if every > 1:
-            warnings.warn(
-                f"{type(self).__name__} sets the KL weight before each call of the compiled "
-                f"step: with steps_per_execution={every} it changes every {every} steps. "
-                "Compile with steps_per_execution=1 for a weight that changes every step.",
-                stacklevel=2,
-            )
+
+    def set_model(self, model):
+        # Before fit traces its training function: with several steps per
+        # call, the step must read its weight from the feed.
+        super().set_model(model)
+        every = getattr(model, "steps_per_execution", 1) or 1
+        if every > 1 and getattr(model, "kl_weight_feed", None) is None:
+            if not hasattr(model, "kl_weight_feed"):
+                raise ValueError(
+                    f"{type(self).__name__} drives a vae_tf model's KL weight per step; "
+                    f"{type(model).__name__} has no kl_weight_feed. Compile it with "
+                    "steps_per_execution=1, where the weight is set before every step."
+                )
+            self._feed = KLWeightFeed(every)
+            model.kl_weight_feed = self._feed
+            model.train_function = None  # traced again, reading the feed
+
+    def on_train_end(self, logs=None):
+        if self._feed is not None and self.model.kl_weight_feed is self._feed:
+            # A later fit without the schedule must not read a stale feed.
+            self.model.kl_weight_feed = None
+            self.model.train_function = None
+        self._feed = None
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
@@ -69,9 +120,19 @@ class KLSchedule(keras.callbacks.Callback):
         self.first_batch = 0
 
     def on_train_batch_begin(self, batch, logs=None):
+        # `batch` is the first step of the call; a call runs up to the feed's
+        # length of steps (one without a feed).
         step = self._epoch * self.steps_per_epoch + self.first_batch + batch
-        fraction = self.fraction(step)
-        self.model.kl_weight.assign(self.model.beta * min(max(float(fraction), 0.0), 1.0))
+        steps = 1 if self._feed is None else self._feed.weights.shape[0]
+        weights = [self.weight(step + offset) for offset in range(steps)]
+        if self._feed is None:
+            self.model.kl_weight.assign(weights[0])
+        else:
+            self._feed.load(weights)
+
+    def weight(self, step):
+        """The KL weight of training step `step`: `beta * fraction(step)`, clipped to [0, beta]."""
+        return self.model.beta * min(max(float(self.fraction(step)), 0.0), 1.0)
 
     def fraction(self, step):
         raise NotImplementedError

@@ -147,6 +147,8 @@ class LatentVariableModel(OneStep, keras.Model):
         self.kl_weight = self.add_weight(
             shape=(), initializer="ones", trainable=False, dtype="float32", name="kl_weight"
         )
+        # Set by a KL schedule while it trains the model several steps per call.
+        self.kl_weight_feed = None
         self.log_sigma = None
         if likelihood == "gaussian_learned":
             self.log_sigma = self.add_weight(

@@ -138,7 +138,11 @@ class ConditionedGatedMaskedConv(layers.Layer):
 
     def call(self, x, maps):
         gates = self.masked(x) + self.maps(maps)
-        out = ops.tanh(gates[..., : self.filters]) * ops.sigmoid(gates[..., self.filters :])
+        # Split, not sliced: the gradient of two slices is two zero-padded
+        # copies of the whole tensor (StridedSliceGrad), which took half of
+        # the head's backward pass on the CPU; a split's is one concatenation.
+        a, b = ops.split(gates, 2, axis=-1)
+        out = ops.tanh(a) * ops.sigmoid(b)
         return x + out if self.residual else out
 
     def compute_output_shape(self, x_shape, maps_shape):

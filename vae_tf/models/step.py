@@ -21,7 +21,8 @@ class OneStep:
     """`train_step` and `test_step` over `loss_terms`, for `LatentVariableModel`.
 
     Reads the model's `loss_terms`, `condition`, `conditional`,
-    `auxiliary_networks()`, `optimizer`, `kl_weight` and its trackers
+    `auxiliary_networks()`, `optimizer`, `kl_weight`, `kl_weight_feed` (a
+    `vae_tf.callbacks.KLWeightFeed` or None) and its trackers
     (`loss_tracker`, `total_loss_tracker`, `term_trackers`,
     `statistic_trackers`, `kl_weight_tracker`).
     """
@@ -91,6 +92,9 @@ class OneStep:
     def train_step(self, data):
         images, labels = self._images_and_labels(data)
         auxiliary = self.auxiliary_networks()
+        if self.kl_weight_feed is not None:
+            # A KL schedule under several steps per call: this step's weight.
+            self.kl_weight.assign(self.kl_weight_feed.next_weight())
         with tf.GradientTape(persistent=bool(auxiliary)) as tape:
             terms = self.loss_terms(images, self.condition(labels), training=True)
             objective, loss = self._objective(terms)

@@ -278,8 +278,8 @@ class _CommonSettings:
     steps_per_execution: int = setting(
         10,
         "Training steps per call of the compiled function (fewer Python round trips); runs "
-        "with a KL schedule or a distribution strategy take 1; with steps_per_epoch, the "
-        "largest divisor of it up to this value.",
+        "under a distribution strategy take 1; with steps_per_epoch, the largest divisor of "
+        "it up to this value.",
         Integer(1),
     )
     mixed_precision: str = setting(

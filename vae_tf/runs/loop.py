@@ -71,8 +71,7 @@ def default_output_dir(config, resume=True):
 
 def _steps_per_execution(config):
     """`config.steps_per_execution`, or 1 where several steps per call go wrong."""
-    if config.steps_per_execution == 1 or kl_schedule(config) is not None:
-        # KL schedules set the weight before every call of the compiled step.
+    if config.steps_per_execution == 1:
         return 1
     if tf.distribute.has_strategy():
         # Keras 3 (3.15) fails on several steps per call under tf.distribute
