@@ -166,11 +166,13 @@ def diagonal_mixture_log_density(z, means, log_vars, log_weights):
     Returns:
         Float32 tensor of shape `z.shape[:-1]`, in nats. The quadratic forms
         `sum_j (z_j - mu_kj)^2 / s_kj^2` of all codes and components are
-        expanded into two matrix products: ten times faster than broadcasting
-        codes against components (which spent 0.24 s of every step of a
-        VampPrior of 500 components under K=5 codes per image). They run in
-        float64, because the expanded terms grow large for tiny posterior
-        variances, and their differences would lose digits in float32.
+        expanded into one matrix product, `[z^2, z]` by `[1 / s^2, -2 mu / s^2]`:
+        ten times faster than broadcasting codes against components (which
+        spent 0.24 s of every step of a VampPrior of 500 components under K=5
+        codes per image), and one product rather than two (half the
+        products of the backward pass). It runs in float64, because the
+        expanded terms grow large for tiny posterior variances, and their
+        differences would lose digits in float32.
     """
     shape = ops.shape(z)
     latent_dim = z.shape[-1]
@@ -178,10 +180,10 @@ def diagonal_mixture_log_density(z, means, log_vars, log_weights):
     means = ops.cast(means, "float64")
     log_vars = ops.cast(log_vars, "float64")
     precisions = ops.exp(-log_vars)  # (components, latent_dim)
-    quadratic = (
-        ops.matmul(ops.square(codes), ops.transpose(precisions))
-        - 2.0 * ops.matmul(codes, ops.transpose(means * precisions))
-        + ops.sum(ops.square(means) * precisions, axis=-1)
+    features = ops.concatenate([ops.square(codes), codes], axis=-1)
+    coefficients = ops.concatenate([precisions, -2.0 * means * precisions], axis=-1)
+    quadratic = ops.matmul(features, ops.transpose(coefficients)) + ops.sum(
+        ops.square(means) * precisions, axis=-1
     )
     per_component = -0.5 * (
         quadratic + ops.sum(log_vars, axis=-1) + latent_dim * math.log(2.0 * math.pi)
