@@ -23,6 +23,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -45,8 +46,23 @@ def revision_tree(revision, folder, repository=ROOT):
     return commit
 
 
+def _history_seconds(run_dir):
+    """The `epoch_seconds` written so far by the run being made in (or finished at) `run_dir`."""
+    for folder in (run_dir + ".partial", run_dir):
+        path = os.path.join(folder, "history.csv")
+        if os.path.exists(path):
+            with open(path) as f:
+                return [float(row["epoch_seconds"]) for row in csv.DictReader(f)]
+    return []
+
+
 def epoch_seconds(tree, train_flags, epochs, run_dir):
-    """The `epoch_seconds` of each epoch of `train.py train_flags --epochs=epochs` run from `tree`."""
+    """The `epoch_seconds` of each epoch of `train.py train_flags --epochs=epochs` run from `tree`.
+
+    The run is stopped once its last epoch is in its history: what train.py
+    does after training (the figures, the export) is not timed, and takes
+    minutes where sampling is slow (a PixelCNN decoder).
+    """
     command = [
         sys.executable,
         os.path.join(tree, "scripts", "train.py"),
@@ -55,9 +71,18 @@ def epoch_seconds(tree, train_flags, epochs, run_dir):
         f"--output_dir={run_dir}",
     ]
     environment = {**os.environ, "PYTHONPATH": tree}
-    subprocess.run(command, check=True, env=environment, capture_output=True)
-    with open(os.path.join(run_dir, "history.csv")) as f:
-        return [float(row["epoch_seconds"]) for row in csv.DictReader(f)]
+    with tempfile.TemporaryFile() as output:
+        process = subprocess.Popen(command, env=environment, stdout=output, stderr=output)
+        while process.poll() is None and len(_history_seconds(run_dir)) < epochs:
+            time.sleep(1)
+        process.kill()
+        process.wait()
+        seconds = _history_seconds(run_dir)
+        if len(seconds) < epochs:
+            output.seek(0)
+            tail = output.read().decode(errors="replace")[-3000:]
+            raise RuntimeError(f"train.py stopped after {len(seconds)} epochs:\n{tail}")
+    return seconds
 
 
 def compare_revisions(revisions, train_flags, epochs=2, rounds=2, log=None):
@@ -86,7 +111,9 @@ def compare_revisions(revisions, train_flags, epochs=2, rounds=2, log=None):
                 run_dir = os.path.join(work, f"run_{commit}_{round_}")
                 seconds = epoch_seconds(trees[commit], train_flags, epochs, run_dir)[1:]
                 times[commit].extend(seconds)
-                log(f"round {round_ + 1}/{rounds}: {commit} {', '.join(f'{s:.1f}' for s in seconds)} s")
+                log(
+                    f"round {round_ + 1}/{rounds}: {commit} {', '.join(f'{s:.1f}' for s in seconds)} s"
+                )
                 shutil.rmtree(run_dir, ignore_errors=True)
         return times
     finally:
@@ -96,8 +123,13 @@ def compare_revisions(revisions, train_flags, epochs=2, rounds=2, log=None):
 def revisions_table(times):
     """A Markdown table: each revision's median epoch time and its change from the first's."""
     first = statistics.median(next(iter(times.values())))
-    lines = ["| revision | epochs timed | seconds per epoch (median) | change |", "| --- | ---: | ---: | ---: |"]
+    lines = [
+        "| revision | epochs timed | seconds per epoch (median) | change |",
+        "| --- | ---: | ---: | ---: |",
+    ]
     for commit, seconds in times.items():
         median = statistics.median(seconds)
-        lines.append(f"| {commit} | {len(seconds)} | {median:.2f} | {100 * (median / first - 1):+.1f}% |")
+        lines.append(
+            f"| {commit} | {len(seconds)} | {median:.2f} | {100 * (median / first - 1):+.1f}% |"
+        )
     return "\n".join(lines)

@@ -43,6 +43,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 from benchmarks import benchmark  # noqa: E402
 from benchmarks import epochs  # noqa: E402
+from benchmarks import scaling  # noqa: E402
 from vae_tf import cli  # noqa: E402
 from vae_tf.data import MNIST_SHAPE  # noqa: E402
 from vae_tf.models.architectures import PRESETS  # noqa: E402
@@ -73,6 +74,13 @@ flags.DEFINE_string(
     "'posterior=iaf,flow_steps=4;prior=vamp' (docs/flags.md lists the settings).",
 )
 flags.DEFINE_list(
+    "scaling",
+    None,
+    "Scaling tables to measure instead of the modes, among "
+    f"{', '.join(scaling.SCALING_JOBS)} (or 'all'): images/s of train.py's step over "
+    "--architecture and --latent_dim, each setting in a fresh process.",
+)
+flags.DEFINE_list(
     "revisions",
     None,
     "Git revisions of this repository (e.g. 98e653a,HEAD) whose train.py epoch times to "
@@ -80,10 +88,15 @@ flags.DEFINE_list(
     "train.py flags of --train_flags; instead of the modes.",
 )
 flags.DEFINE_string(
-    "train_flags", "", "train.py's flags for --revisions, e.g. '--architecture=mlp --latent_dim=50'."
+    "train_flags",
+    "",
+    "train.py's flags for --revisions, e.g. '--architecture=mlp --latent_dim=50'.",
 )
 flags.DEFINE_integer(
-    "epochs", 2, "Epochs per run of --revisions (the first, which traces, is not timed).", lower_bound=2
+    "epochs",
+    2,
+    "Epochs per run of --revisions (the first, which traces, is not timed).",
+    lower_bound=2,
 )
 # train.py's own flags for the settings of one variant (--posterior=iaf --flow_steps=4).
 benchmark.define_variant_flags()
@@ -160,11 +173,40 @@ def time_revisions():
     print(epochs.revisions_table(times))
 
 
+def time_scaling():
+    """Prints the --scaling tables."""
+    names = list(scaling.SCALING_JOBS) if FLAGS.scaling == ["all"] else FLAGS.scaling
+    unknown = sorted(set(names) - set(scaling.SCALING_JOBS))
+    if unknown:
+        raise app.UsageError(
+            f"Unknown --scaling {unknown}; choose from {list(scaling.SCALING_JOBS)} or 'all'."
+        )
+    print(f"Machine: {benchmark.describe_machine()}")
+    print(
+        f"train.py's step over {FLAGS.architecture}, latent {FLAGS.latent_dim}, batch 128 unless "
+        f"the row says otherwise; dynamically binarized MNIST; median of {FLAGS.repeats} "
+        f"timings of {scaling.IMAGES_PER_TIMING} images, each setting in a fresh process.\n"
+    )
+    for name in names:
+        rows = scaling.measure_scaling(
+            scaling.SCALING_JOBS[name],
+            architecture=FLAGS.architecture,
+            latent_dim=FLAGS.latent_dim,
+            repeats=FLAGS.repeats,
+            log=print,
+        )
+        print(f"\n{name}:\n")
+        print(scaling.scaling_table(rows))
+        print()
+
+
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
     if FLAGS.revisions:
         return time_revisions()
+    if FLAGS.scaling:
+        return time_scaling()
     unknown = sorted(set(FLAGS.modes) - set(benchmark.MODES))
     if unknown:
         raise app.UsageError(f"Unknown --modes {unknown}; choose from {list(benchmark.MODES)}.")
@@ -193,12 +235,10 @@ def main(argv):
     line = benchmark.summary(results)
     if line:
         print(line)
-    networks = benchmark.networks_images_per_second(
-        FLAGS.architecture, FLAGS.latent_dim, FLAGS.batch_size, FLAGS.steps
-    )
+    networks = results[-1].images_per_second
     print(
         f"Encoder and decoder alone, forward and backward in float32: {networks:,.0f} images/s "
-        "(the ceiling of the float32 modes)"
+        "(the ceiling of the float32 modes, timed in turns with them)"
     )
     pipeline = benchmark.pipeline_images_per_second(batch_size=FLAGS.batch_size)
     print(f"Input pipeline alone: {pipeline:,.0f} images/s")

@@ -80,11 +80,18 @@ def test_measure_training_times_every_mode_in_turns(mnist_small):
     # Turns: round 1 of every mode before round 2 of any.
     rounds = [line.split(":")[0] for line in log if line.startswith("round")]
     assert rounds.index("round 2/2") >= 3
+    # The ceiling is timed in the same turns, last.
+    assert results[-1].mode == benchmark.CEILING and len(results[-1].seconds) == 2
     table = benchmark.training_table(results)
-    assert table.splitlines()[0] == "| mode | setting | images/s | x eager |"
+    assert table.splitlines()[0] == "| mode | setting | images/s | x eager | of the ceiling |"
     assert "| eager | run_eagerly=True (the tutorial's mode) |" in table
     assert "| 1.00 |" in table
-    assert benchmark.summary(results).startswith("Fastest Keras mode: ")
+    default, ceiling = results[2].images_per_second, results[-1].images_per_second
+    assert f"| {default:,.0f} | " in table and f"| {default / ceiling:.0%} |" in table
+    first, second = benchmark.summary(results).splitlines()
+    assert first.startswith("Fastest Keras mode: ") and benchmark.CEILING not in first
+    assert second.startswith("train.py's mode (steps_per_execution, float32): ")
+    assert f"{default / ceiling:.0%} of the networks alone" in second
     with pytest.raises(ValueError, match="Unknown mode"):
         benchmark.measure_training(["turbo"], images=x)
     with pytest.raises(ValueError, match=r"steps \(5\) must be a multiple of steps_per_exec"):

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import tensorflow as tf
 from conftest import assert_close
 
 from vae_tf import losses
@@ -75,3 +76,47 @@ def test_losses_compute_in_float32(dtype):
     x = keras.ops.cast(np.full((2, 3), 0.5), dtype)
     assert losses.bernoulli_nll(x, x).dtype == "float32"
     assert losses.gaussian_kl(x, x).dtype == "float32"
+
+
+def test_mixture_density_keeps_its_digits_and_gradients_with_tiny_variances():
+    # Components with variances down to e^-9 and codes far from the origin:
+    # the expanded quadratic forms reach 1e6 while a close component's is
+    # about latent_dim. The value must match the float64 broadcast to 1e-4
+    # nats, and the gradients its central differences to 1e-4 of their
+    # scale (the codes' is computed in float32; the log-variances' cancels
+    # to 1/p of its terms, and was 2% off in float32).
+    rng = np.random.default_rng(0)
+    latent_dim, components = 8, 5
+    means = rng.normal(3.0, 1.0, (components, latent_dim))
+    log_vars = rng.uniform(-9.0, 0.0, (components, latent_dim))
+    chosen = rng.integers(0, components, 6)
+    z = means[chosen] + np.exp(0.5 * log_vars[chosen]) * rng.normal(size=(6, latent_dim))
+    log_weights = np.log(np.full(components, 1.0 / components))
+
+    def reference(z, means, log_vars):
+        diff = z[:, None, :] - means[None]
+        per_component = -0.5 * np.sum(
+            diff**2 * np.exp(-log_vars) + log_vars + np.log(2 * np.pi), axis=-1
+        )
+        top = per_component.max(axis=1, keepdims=True)
+        return (top + np.log(np.exp(per_component - top).sum(axis=1, keepdims=True)))[:, 0]
+
+    tensors = [tf.constant(value, "float32") for value in (z, means, log_vars)]
+    with tf.GradientTape() as tape:
+        tape.watch(tensors)
+        density = losses.diagonal_mixture_log_density(*tensors, log_weights)
+        total = tf.reduce_sum(density)
+    gradients = tape.gradient(total, tensors)
+    inputs64 = [tensor.numpy().astype("float64") for tensor in tensors]
+    assert_close(density, reference(*inputs64) + np.log(1.0 / components), atol=1e-4)
+    # Central differences of the float64 reference, for every input.
+    for index, gradient in enumerate(gradients):
+        numeric = np.zeros_like(inputs64[index])
+        for position in np.ndindex(numeric.shape):
+            step = np.zeros_like(numeric)
+            step[position] = 1e-6
+            moved = [value + step if i == index else value for i, value in enumerate(inputs64)]
+            back = [value - step if i == index else value for i, value in enumerate(inputs64)]
+            numeric[position] = (reference(*moved).sum() - reference(*back).sum()) / 2e-6
+        scale = np.abs(numeric).max()
+        assert_close(gradient, numeric, atol=1e-4 * scale)

@@ -16,6 +16,7 @@ negative_elbo = keras.ops.mean(recon + kl)
 
 import math
 
+import tensorflow as tf
 from keras import ops
 
 # Probabilities are clipped to [EPSILON, 1 - EPSILON] before taking logs, as
@@ -166,30 +167,73 @@ def diagonal_mixture_log_density(z, means, log_vars, log_weights):
     Returns:
         Float32 tensor of shape `z.shape[:-1]`, in nats. The quadratic forms
         `sum_j (z_j - mu_kj)^2 / s_kj^2` of all codes and components are
-        expanded into one matrix product, `[z^2, z]` by `[1 / s^2, -2 mu / s^2]`:
-        ten times faster than broadcasting codes against components (which
-        spent 0.24 s of every step of a VampPrior of 500 components under K=5
-        codes per image), and one product rather than two (half the
-        products of the backward pass). It runs in float64, because the
-        expanded terms grow large for tiny posterior variances, and their
-        differences would lose digits in float32.
+        expanded into one matrix product (`_quadratic_forms`): ten times
+        faster than broadcasting codes against components (which spent
+        0.24 s of every step of a VampPrior of 500 components under K=5
+        codes per image).
     """
     shape = ops.shape(z)
     latent_dim = z.shape[-1]
-    codes = ops.reshape(ops.cast(z, "float64"), (-1, latent_dim))
-    means = ops.cast(means, "float64")
-    log_vars = ops.cast(log_vars, "float64")
-    precisions = ops.exp(-log_vars)  # (components, latent_dim)
-    features = ops.concatenate([ops.square(codes), codes], axis=-1)
-    coefficients = ops.concatenate([precisions, -2.0 * means * precisions], axis=-1)
-    quadratic = ops.matmul(features, ops.transpose(coefficients)) + ops.sum(
-        ops.square(means) * precisions, axis=-1
-    )
+    codes = ops.reshape(ops.cast(z, "float32"), (-1, latent_dim))
+    log_vars = ops.cast(log_vars, "float32")
+    quadratic = _quadratic_forms(codes, ops.cast(means, "float32"), ops.exp(-log_vars))
     per_component = -0.5 * (
-        quadratic + ops.sum(log_vars, axis=-1) + latent_dim * math.log(2.0 * math.pi)
+        quadratic
+        + ops.cast(ops.sum(log_vars, axis=-1), "float64")
+        + latent_dim * math.log(2.0 * math.pi)
     )
     density = ops.logsumexp(per_component + ops.cast(log_weights, "float64"), axis=-1)
     return ops.reshape(ops.cast(density, "float32"), shape[:-1])
+
+
+@tf.custom_gradient
+def _quadratic_forms(codes, means, precisions):
+    """`sum_j (z_ij - mu_kj)^2 p_kj` of every code i and component k, `(codes, components)`, float64.
+
+    Expanded, `[z^2, z] . [p, -2 mu p] + sum_j mu_kj^2 p_kj`: one matrix
+    product, in float64, because the expanded terms grow large for tiny
+    posterior variances (p up to e^8 and more) and their difference, the
+    small quadratic form of a close component, would lose digits in
+    float32. So does the product of the backward pass that gives the
+    components' gradients (`sum_i u_ik (z_ij - mu_kj)^2` for p, which
+    cancels down to about 1/p of its terms). The codes' gradient,
+    `2 sum_k u_ik p_kj (z_ij - mu_kj)`, loses only about 1e-7 of
+    `|z| sqrt(p)` in float32, far below the noise of a sampled gradient: its
+    product runs in float32, four times faster here (the float64 products
+    of the backward pass were a tenth of a VampPrior step).
+    """
+    wide_codes, wide_means, wide_precisions = (
+        tf.cast(value, "float64") for value in (codes, means, precisions)
+    )
+    features = tf.concat([tf.square(wide_codes), wide_codes], axis=-1)
+    coefficients = tf.concat([wide_precisions, -2.0 * wide_means * wide_precisions], axis=-1)
+    offsets = tf.reduce_sum(tf.square(wide_means) * wide_precisions, axis=-1)
+    value = tf.matmul(features, coefficients, transpose_b=True) + offsets
+
+    def gradient(upstream):
+        latent_dim = codes.shape[-1]
+        # The codes: d value / d [z^2, z], in float32.
+        by_feature = tf.matmul(tf.cast(upstream, "float32"), tf.cast(coefficients, "float32"))
+        squares, linear = by_feature[:, :latent_dim], by_feature[:, latent_dim:]
+        codes_gradient = 2.0 * codes * squares + linear
+        # The components: d value / d [p, -2 mu p] and d offsets, in float64.
+        by_coefficient = tf.matmul(upstream, features, transpose_a=True)
+        by_precision, by_scaled_mean = (
+            by_coefficient[:, :latent_dim],
+            by_coefficient[:, latent_dim:],
+        )
+        by_offset = tf.reduce_sum(upstream, axis=0)[:, None]
+        means_gradient = wide_precisions * (2.0 * wide_means * by_offset - 2.0 * by_scaled_mean)
+        precisions_gradient = (
+            by_precision - 2.0 * wide_means * by_scaled_mean + tf.square(wide_means) * by_offset
+        )
+        return (
+            codes_gradient,
+            tf.cast(means_gradient, "float32"),
+            tf.cast(precisions_gradient, "float32"),
+        )
+
+    return value, gradient
 
 
 # The kernels of the MMD between codes, and the scales of the IMQ kernel:

@@ -22,7 +22,8 @@
   `wae.WassersteinAutoencoder` and `info_vae.InfoVAE`; and `vq_vae.VQVAE`,
   discrete codes (`quantizer.VectorQuantizer`) with a PixelCNN prior over them
   (`code_prior.CodePixelCNN`).
-- `architectures` and `layers`: the family's networks and layers.
+- `architectures` and `layers`: the family's networks and layers;
+  `optimizers.FusedAdam`, the Adam train.py compiles with.
 
 Every module of the package is imported with it, so that a variant's module
 registers its entry: a new variant is its module and its test.
@@ -55,6 +56,7 @@ from vae_tf.models.flows import PlanarFlow
 from vae_tf.models.hierarchical import HierarchicalVAE
 from vae_tf.models.hierarchical import TopDownHierarchicalVAE
 from vae_tf.models.objective import LossTerm
+from vae_tf.models.optimizers import FusedAdam
 from vae_tf.models.posteriors import Deterministic
 from vae_tf.models.posteriors import DiagonalGaussian
 from vae_tf.models.posteriors import FlowPosterior
@@ -102,6 +104,7 @@ __all__ = [
     "LIKELIHOODS",
     "LatentVariableModel",
     "LossTerm",
+    "FusedAdam",
     "MIN_LOG_SIGMA",
     "MixtureOfGaussians",
     "PlanarFlow",

@@ -34,6 +34,7 @@ from vae_tf.callbacks import TrainingCheckpoint
 from vae_tf.callbacks import load_training_state
 from vae_tf.callbacks import tensorboard_callbacks
 from vae_tf.callbacks import time_limit
+from vae_tf.models.optimizers import FusedAdam
 from vae_tf.models.registry import get_variant
 from vae_tf.plotting import loss_metrics
 from vae_tf.runs import ending
@@ -127,7 +128,7 @@ def build_model(config, num_classes=None, source=None):
         model = get_variant(config.model).build(config, image_shape(config), common)
     finally:
         keras.config.set_dtype_policy(previous_policy)
-    optimizer = keras.optimizers.Adam(config.learning_rate)
+    optimizer = FusedAdam(config.learning_rate)
     if config.mixed_precision == "mixed_float16":
         # Losses summed over pixels have gradients about 1,000 times those of
         # per-pixel means, for which Keras' initial scale 2**15 is made: from
