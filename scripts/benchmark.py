@@ -6,6 +6,8 @@
     python scripts/benchmark.py --architecture=gated --latent_dim=50 --steps=20 \\
         --variants="posterior=iaf,flow_steps=4;prior=vamp;stochastic_layers=2,architecture=mlp"
     python scripts/benchmark.py --posterior=iaf --flow_steps=4 --architecture=gated --latent_dim=50
+    python scripts/benchmark.py --scaling=all              # batch, threads, devices, latent, K
+    python scripts/benchmark.py --revisions=98e653a,HEAD --train_flags="--architecture=mlp"
 
 Prints a Markdown table of training images per second for eager execution
 (run_eagerly=True, the tutorial's mode and the baseline), the compiled step,
@@ -15,7 +17,14 @@ installed), each the median of --repeats timings of --steps steps taken in
 turns, with its ratio to eager; then the speed of the two networks alone
 (forward and backward: the ceiling of the float32 modes), the input
 pipeline's own speed, and the time to decode the 30 x 30 latent grid with 900
-predict calls against one batched call. docs/benchmarks.md records the results.
+predict calls against one batched call. A timing is the steps inside `fit`,
+as in an epoch (not `fit`'s once-per-call start), and the networks alone are
+timed in the same turns as the modes. docs/benchmarks.md records the results.
+
+With --scaling it measures how train.py's step scales (batch size, thread
+pools, MirroredStrategy over logical CPUs, latent size, IWAE's K), each
+setting in a fresh process; with --revisions, train.py's epoch times at
+several git revisions of this repository, run in turns (docs/speed.md).
 
 With --variants (or train.py's flags --model, --objective, --num_samples,
 --prior, --posterior, --flow_steps, --stochastic_layers and --decoder, where

