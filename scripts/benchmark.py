@@ -7,6 +7,7 @@
         --variants="posterior=iaf,flow_steps=4;prior=vamp;stochastic_layers=2,architecture=mlp"
     python scripts/benchmark.py --posterior=iaf --flow_steps=4 --architecture=gated --latent_dim=50
     python scripts/benchmark.py --scaling=all              # batch, threads, devices, latent, K
+    python scripts/benchmark.py --profile_dir=/tmp/profile --steps=100   # where a step's time goes
     python scripts/benchmark.py --revisions=98e653a,HEAD --train_flags="--architecture=mlp"
 
 Prints a Markdown table of training images per second for eager execution
@@ -53,6 +54,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from benchmarks import benchmark  # noqa: E402
 from benchmarks import epochs  # noqa: E402
 from benchmarks import scaling  # noqa: E402
+from benchmarks import step_profile  # noqa: E402
 from vae_tf import cli  # noqa: E402
 from vae_tf.data import MNIST_SHAPE  # noqa: E402
 from vae_tf.models.architectures import PRESETS  # noqa: E402
@@ -88,6 +90,14 @@ flags.DEFINE_list(
     "Scaling tables to measure instead of the modes, among "
     f"{', '.join(scaling.SCALING_JOBS)} (or 'all'): images/s of train.py's step over "
     "--architecture and --latent_dim, each setting in a fresh process.",
+)
+flags.DEFINE_string(
+    "profile_dir",
+    None,
+    "Trace --steps steps of train.py's step (--architecture, --latent_dim, --batch_size and "
+    "the variant flags given) with the TensorFlow profiler into this folder, and print its "
+    "op time by part of the step (needs pip install tensorboard-plugin-profile; TensorBoard's "
+    "Profile tab opens the trace).",
 )
 flags.DEFINE_list(
     "revisions",
@@ -209,11 +219,29 @@ def time_scaling():
         print()
 
 
+def profile_step(flag_variant):
+    """Traces train.py's step into --profile_dir and prints its op time by part."""
+    settings = {
+        "architecture": FLAGS.architecture,
+        "latent_dim": FLAGS.latent_dim,
+        "batch_size": FLAGS.batch_size,
+        **flag_variant,
+    }
+    trace = step_profile.profile_training(settings, FLAGS.profile_dir, steps=FLAGS.steps)
+    print(f"Trace of {FLAGS.steps} steps of {settings}: {trace}")
+    print("(tensorboard --logdir " + FLAGS.profile_dir + ", Profile tab: trace viewer, op stats)\n")
+    print("| part of the step | share of the ops' time |\n| --- | ---: |")
+    for part, share in step_profile.op_time_by_part(trace).items():
+        print(f"| {part} | {share:.1%} |")
+
+
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
     if FLAGS.revisions:
         return time_revisions()
+    if FLAGS.profile_dir:
+        return profile_step(benchmark.flag_variant(FLAGS))
     if FLAGS.scaling:
         return time_scaling()
     unknown = sorted(set(FLAGS.modes) - set(benchmark.MODES))

@@ -279,3 +279,72 @@ def test_benchmark_script_prints_the_table():
     assert "benchmark.py: error: variant (--prior=vamp, --posterior=iaf): prior 'vamp' does " in (
         refused.stderr
     )
+
+
+def test_profile_parts_follow_the_op_names_keras_gives():
+    from benchmarks.step_profile import OTHER
+    from benchmarks.step_profile import step_part
+
+    loop = "while/body/_1/while/cond/then/_327/while/cond/StatefulPartitionedCall/"
+    names = {
+        loop + "gradient_tape/decoder_1/conv2d_transpose_1/conv_transpose/Conv2DBackpropFilter": (
+            "networks, backward"
+        ),
+        loop + "decoder_1/conv2d_transpose_1/conv_transpose": "networks, forward",
+        "StatefulPartitionedCall/encoder_3/dense_1/Relu": "networks, forward",
+        loop + "adam/AssignSubVariableOp_4": "optimizer",
+        loop + "ResourceApplyAdam_2": "optimizer",
+        loop + "gradient_tape/logistic_loss/mul/Mul": "loss and objective, backward",
+        loop + "Softplus": OTHER,
+        loop + "stateless_random_normal/StatelessRandomNormalV2": "noise",
+        "Iterator::Root::ForeverRepeat[0]::Prefetch": "input pipeline",
+    }
+    for name, part in names.items():
+        assert step_part(name) == part, name
+    assert step_part("FlatMap", op_type="Dataset") == "input pipeline"
+
+
+def test_epoch_times_are_read_from_each_revisions_train_py(tmp_path):
+    from benchmarks import epochs
+
+    # A revision's tree, as git gives it.
+    tree = tmp_path / "tree"
+    commit = epochs.revision_tree("HEAD", str(tree))
+    assert (tree / "scripts" / "train.py").exists() and (tree / "vae_tf" / "__init__.py").exists()
+    assert len(commit) >= 7
+    # A stand-in train.py that writes two epochs, then would take long (the
+    # figures): it is stopped once its history holds them.
+    fake = tmp_path / "fake"
+    (fake / "scripts").mkdir(parents=True)
+    (fake / "scripts" / "train.py").write_text(
+        "import sys, os, time\n"
+        "out = [a.split('=', 1)[1] for a in sys.argv if a.startswith('--output_dir=')][0]\n"
+        "os.makedirs(out + '.partial')\n"
+        "with open(os.path.join(out + '.partial', 'history.csv'), 'w') as f:\n"
+        "    f.write('epoch,epoch_seconds\\n0,3.5\\n1,2.25\\n')\n"
+        "time.sleep(600)\n"
+    )
+    seconds = epochs.epoch_seconds(str(fake), ["--latent_dim=2"], 2, str(tmp_path / "run"))
+    assert seconds == [3.5, 2.25]
+    times = {"aaaa": [4.0, 4.2], "bbbb": [3.0, 3.1]}
+    table = epochs.revisions_table(times)
+    assert "| aaaa | 2 | 4.10 | +0.0% |" in table and "| bbbb | 2 | 3.05 | -25.6% |" in table
+    with pytest.raises(ValueError, match="epochs must be >= 2"):
+        epochs.compare_revisions(["HEAD"], [], epochs=1)
+
+
+def test_a_scaling_job_times_train_pys_step():
+    from benchmarks import scaling
+
+    assert scaling.job_steps(1024) == 10 and scaling.job_steps(32) == 160
+    result = scaling._measure(
+        {
+            "settings": {"architecture": "mlp", "batch_size": 512},
+            "threads": None,
+            "devices": 1,
+            "repeats": 1,
+        }
+    )
+    assert result["images_per_second"] > 0 and result["steps_per_execution"] == 10
+    table = scaling.scaling_table([("batch 32", 100.0, 10), ("batch 64", 150.0, 10)])
+    assert "| batch 64 | 150 | 1.50 | 10 |" in table

@@ -14,6 +14,8 @@ negative_elbo = keras.ops.mean(recon + kl)
 ```
 """
 
+import contextlib
+import contextvars
 import math
 
 import tensorflow as tf
@@ -172,13 +174,29 @@ def diagonal_mixture_log_density(z, means, log_vars, log_weights):
         expanded into one matrix product (`_quadratic_forms`): ten times
         faster than broadcasting codes against components (which spent
         0.24 s of every step of a VampPrior of 500 components under K=5
-        codes per image).
+        codes per image). Its value is computed in float64, except inside a
+        training step (`in_training_step`), which takes float32 throughout:
+        13% faster on the mlp's VampPrior step, and its errors (0.008 nats
+        of log p(z) and 2% of a tight component's log-variance gradient,
+        with variances near e^-9 around means near 3; tested) are rounding
+        noise, far below the noise of the step's sampled gradient. What the library reports
+        (validation, evaluation, figures) takes the float64 path.
     """
     shape = ops.shape(z)
     latent_dim = z.shape[-1]
     codes = ops.reshape(ops.cast(z, "float32"), (-1, latent_dim))
+    means = ops.cast(means, "float32")
     log_vars = ops.cast(log_vars, "float32")
-    quadratic = _quadratic_forms(codes, ops.cast(means, "float32"), ops.exp(-log_vars))
+    precisions = ops.exp(-log_vars)
+    if _TRAINING_STEP.get():
+        features, coefficients, offsets = _expanded(codes, means, precisions)
+        quadratic = ops.matmul(features, ops.transpose(coefficients)) + offsets
+        per_component = -0.5 * (
+            quadratic + ops.sum(log_vars, axis=-1) + latent_dim * math.log(2.0 * math.pi)
+        )
+        density = ops.logsumexp(per_component + ops.cast(log_weights, "float32"), axis=-1)
+        return ops.reshape(density, shape[:-1])
+    quadratic = _quadratic_forms(codes, means, precisions)
     per_component = -0.5 * (
         quadratic
         + ops.cast(ops.sum(log_vars, axis=-1), "float64")
@@ -186,6 +204,33 @@ def diagonal_mixture_log_density(z, means, log_vars, log_weights):
     )
     density = ops.logsumexp(per_component + ops.cast(log_weights, "float64"), axis=-1)
     return ops.reshape(ops.cast(density, "float32"), shape[:-1])
+
+
+# True while a training step is built or run (`in_training_step`).
+_TRAINING_STEP = contextvars.ContextVar("training_step", default=False)
+
+
+@contextlib.contextmanager
+def in_training_step():
+    """The context of a training step: the computations of its loss may trade float64 for speed.
+
+    The one training step (`vae_tf.models.step.OneStep`) computes its terms
+    in it (its trace, or each eager call); only `diagonal_mixture_log_density`
+    reads it.
+    """
+    token = _TRAINING_STEP.set(True)
+    try:
+        yield
+    finally:
+        _TRAINING_STEP.reset(token)
+
+
+def _expanded(codes, means, precisions):
+    """`[z^2, z]`, `[p, -2 mu p]` and `sum_j mu_kj^2 p_kj`: the expanded quadratic forms' parts."""
+    features = ops.concatenate([ops.square(codes), codes], axis=-1)
+    coefficients = ops.concatenate([precisions, -2.0 * means * precisions], axis=-1)
+    offsets = ops.sum(ops.square(means) * precisions, axis=-1)
+    return features, coefficients, offsets
 
 
 @tf.custom_gradient
@@ -207,9 +252,7 @@ def _quadratic_forms(codes, means, precisions):
     wide_codes, wide_means, wide_precisions = (
         tf.cast(value, "float64") for value in (codes, means, precisions)
     )
-    features = tf.concat([tf.square(wide_codes), wide_codes], axis=-1)
-    coefficients = tf.concat([wide_precisions, -2.0 * wide_means * wide_precisions], axis=-1)
-    offsets = tf.reduce_sum(tf.square(wide_means) * wide_precisions, axis=-1)
+    features, coefficients, offsets = _expanded(wide_codes, wide_means, wide_precisions)
     value = tf.matmul(features, coefficients, transpose_b=True) + offsets
 
     def gradient(upstream):

@@ -12,6 +12,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from vae_tf import losses
 from vae_tf.models.objective import batch_objective
 from vae_tf.models.objective import step_logs
 from vae_tf.models.objective import total
@@ -95,7 +96,7 @@ class OneStep:
         if self.kl_weight_feed is not None:
             # A KL schedule under several steps per call: this step's weight.
             self.kl_weight.assign(self.kl_weight_feed.next_weight())
-        with tf.GradientTape(persistent=bool(auxiliary)) as tape:
+        with tf.GradientTape(persistent=bool(auxiliary)) as tape, losses.in_training_step():
             terms = self.loss_terms(images, self.condition(labels), training=True)
             objective, loss = self._objective(terms)
             # Loss scaling for mixed_float16 (a no-op otherwise).
