@@ -6,8 +6,9 @@ caches) and writes the trace into a folder, which TensorBoard's Profile tab
 opens (trace viewer, op stats). `op_time_by_part` reads the trace's op
 statistics (with the `xprof` package of `tensorboard-plugin-profile`) and
 sums each op's self time into the parts of a step: the networks' forward
-and backward passes, the loss and its gradient, the optimizer, the metrics,
-the noise, the input pipeline.
+and backward passes (a PixelCNN decoder's head included), the loss, the
+objective and the metrics, the loss's gradient, the optimizer, the noise,
+the input pipeline.
 
 Example:
 
@@ -30,11 +31,12 @@ PARTS = (
     ("networks, backward", re.compile(r"gradient_tape/(while/)?(encoder|decoder|pixelcnn)")),
     ("networks, forward", re.compile(r"^(while/)?(encoder|decoder|pixelcnn)")),
     ("optimizer", re.compile(r"^(adam|Adam|ResourceApplyAdam)|/(adam|ResourceApplyAdam)")),
-    ("metrics", re.compile(r"^(mean|loss|total_loss|\w+_loss|kl_weight)(_\d+)?/")),
     ("noise", re.compile(r"Random|sampler")),
     ("loss and objective, backward", re.compile(r"^gradient_tape/")),
 )
-OTHER = "loss and objective, forward"
+# The rest: the loss, the objective and the metrics' updates (Keras names the latter's ops
+# without a scope of their own).
+OTHER = "loss, objective and metrics, forward"
 
 
 def step_part(op_name, op_type=""):

@@ -295,6 +295,7 @@ def test_profile_parts_follow_the_op_names_keras_gives():
         loop + "adam/AssignSubVariableOp_4": "optimizer",
         loop + "ResourceApplyAdam_2": "optimizer",
         loop + "gradient_tape/logistic_loss/mul/Mul": "loss and objective, backward",
+        loop + "logistic_loss/Log1p": OTHER,
         loop + "Softplus": OTHER,
         loop + "stateless_random_normal/StatelessRandomNormalV2": "noise",
         "Iterator::Root::ForeverRepeat[0]::Prefetch": "input pipeline",
