@@ -36,26 +36,28 @@ def test_steps_per_execution_changes_nothing_but_speed(mnist_small):
         np.testing.assert_allclose(fused, one, rtol=1e-4, atol=1e-6)
 
 
-def test_calls_never_overrun_an_epoch_nor_a_kl_schedule():
+def test_calls_never_overrun_an_epoch_and_kl_schedules_keep_them():
     def steps_per_call(**settings):
         return build_model(TrainConfig(architecture="mlp", **settings)).steps_per_execution
 
     assert TrainConfig().steps_per_execution == steps_per_call() == 10
-    assert steps_per_call(kl_warmup_steps=5) == 1
+    # A KL schedule feeds every step its weight: no need for one step per call.
+    assert steps_per_call(kl_warmup_steps=5) == 10
     # Calls tile shortened epochs (test_short_epochs_never_run_out_of_data runs one).
     assert steps_per_call(steps_per_epoch=2) == 2
     assert steps_per_call(steps_per_epoch=25) == 5
     assert steps_per_call(steps_per_epoch=7) == 7
     assert steps_per_call(steps_per_epoch=13) == 1
     assert steps_per_call(steps_per_epoch=13, steps_per_execution=20) == 13
+    # Two steps in one call of 4: the warm-up's weights 0 and 1, each step its own.
     model = build_model(TrainConfig(architecture="mlp", steps_per_execution=4))
-    with pytest.warns(UserWarning, match="with steps_per_execution=4 it changes every 4 steps"):
-        model.fit(
-            np.zeros((8, 28, 28, 1), "float32"),
-            batch_size=4,
-            verbose=0,
-            callbacks=[vae_tf.callbacks.KLWarmup(1, unit="steps")],
-        )
+    history = model.fit(
+        np.zeros((8, 28, 28, 1), "float32"),
+        batch_size=4,
+        verbose=0,
+        callbacks=[vae_tf.callbacks.KLWarmup(1, unit="steps")],
+    ).history
+    assert history["kl_weight"] == [pytest.approx(0.5)]
 
 
 def test_measure_training_times_every_mode_in_turns(mnist_small):
