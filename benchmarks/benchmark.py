@@ -136,20 +136,25 @@ def _keras_runner(config, images):
     dataset = data.make_dataset(
         images, batch_size=config.batch_size, shuffle=True, seed=config.seed
     ).repeat()
+    return lambda steps: timed_steps(model, dataset, steps)[0]
+
+
+def timed_steps(model, dataset, steps):
+    """`(seconds, cpu_seconds)` of `steps` training steps of `model.fit` on a repeated `dataset`.
+
+    Fits `steps` steps and one compiled call more, and times from the end of
+    that first call (see `_StepTimer`).
+    """
     timer = _StepTimer()
-
-    def run(steps):
-        model.fit(
-            dataset,
-            epochs=1,
-            steps_per_epoch=steps + model.steps_per_execution,
-            shuffle=False,
-            verbose=0,
-            callbacks=[timer],
-        )
-        return timer.seconds
-
-    return run
+    model.fit(
+        dataset,
+        epochs=1,
+        steps_per_epoch=steps + model.steps_per_execution,
+        shuffle=False,
+        verbose=0,
+        callbacks=[timer],
+    )
+    return timer.seconds, timer.cpu_seconds
 
 
 def _networks_runner(architecture, latent_dim, batch_size):
@@ -730,18 +735,9 @@ def measure_variants(
     for settings, config in zip(variants, configs):
         model = build_model(config)
         model.dataset_size = len(images)
-        timer = _StepTimer()
 
-        def run(model=model, timer=timer):
-            model.fit(
-                dataset,
-                epochs=1,
-                steps_per_epoch=steps + model.steps_per_execution,  # the first call untimed
-                shuffle=False,
-                verbose=0,
-                callbacks=[timer],
-            )
-            return timer.seconds, timer.cpu_seconds
+        def run(model=model):
+            return timed_steps(model, dataset, steps)
 
         result = VariantResult(settings, steps, batch_size, model.steps_per_execution, parameters=0)
         log(f"warming up {result.name}")

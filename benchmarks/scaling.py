@@ -121,7 +121,7 @@ def _measure(job):
         devices = [f"/cpu:{index}" for index in range(job["devices"])]
         strategy = tf.distribute.MirroredStrategy(devices)
 
-    from benchmarks.benchmark import _StepTimer
+    from benchmarks.benchmark import timed_steps
     from vae_tf import data
     from vae_tf.runs import TrainConfig
     from vae_tf.runs import build_model
@@ -139,19 +139,8 @@ def _measure(job):
             model = build_model(config)
     model.dataset_size = len(images)
     steps = job_steps(config.batch_size)
-    timer = _StepTimer()
-    seconds = []
-    for repeat in range(job["repeats"] + 1):  # the first traces: not timed
-        model.fit(
-            dataset,
-            epochs=1,
-            steps_per_epoch=steps + model.steps_per_execution,
-            shuffle=False,
-            verbose=0,
-            callbacks=[timer],
-        )
-        if repeat:
-            seconds.append(timer.seconds)
+    timed_steps(model, dataset, steps)  # traces the step: not timed
+    seconds = [timed_steps(model, dataset, steps)[0] for _ in range(job["repeats"])]
     return {
         "images_per_second": steps * config.batch_size / statistics.median(seconds),
         "steps_per_execution": model.steps_per_execution,
