@@ -143,8 +143,13 @@ def timed_steps(model, dataset, steps):
     """`(seconds, cpu_seconds)` of `steps` training steps of `model.fit` on a repeated `dataset`.
 
     Fits `steps` steps and one compiled call more, and times from the end of
-    that first call (see `_StepTimer`).
+    that first call (see `_StepTimer`). `steps` must be whole calls.
     """
+    if steps % model.steps_per_execution:
+        raise ValueError(
+            f"steps ({steps}) must be a multiple of the model's steps_per_execution "
+            f"({model.steps_per_execution}): fit runs whole calls."
+        )
     timer = _StepTimer()
     model.fit(
         dataset,

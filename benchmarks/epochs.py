@@ -73,10 +73,12 @@ def epoch_seconds(tree, train_flags, epochs, run_dir):
     environment = {**os.environ, "PYTHONPATH": tree}
     with tempfile.TemporaryFile() as output:
         process = subprocess.Popen(command, env=environment, stdout=output, stderr=output)
-        while process.poll() is None and len(_history_seconds(run_dir)) < epochs:
-            time.sleep(1)
-        process.kill()
-        process.wait()
+        try:
+            while process.poll() is None and len(_history_seconds(run_dir)) < epochs:
+                time.sleep(1)
+        finally:  # also when the benchmark itself is interrupted
+            process.kill()
+            process.wait()
         seconds = _history_seconds(run_dir)
         if len(seconds) < epochs:
             output.seek(0)
@@ -103,7 +105,10 @@ def compare_revisions(revisions, train_flags, epochs=2, rounds=2, log=None):
         trees = {}
         for revision in revisions:
             folder = os.path.join(work, f"tree{len(trees)}")
-            trees[revision_tree(revision, folder)] = folder
+            commit = revision_tree(revision, folder)
+            if commit in trees:
+                raise ValueError(f"{revision} is commit {commit} again: give distinct commits.")
+            trees[commit] = folder
         times = {commit: [] for commit in trees}
         for round_ in range(rounds):
             order = list(trees) if round_ % 2 == 0 else list(reversed(trees))
@@ -114,7 +119,8 @@ def compare_revisions(revisions, train_flags, epochs=2, rounds=2, log=None):
                 log(
                     f"round {round_ + 1}/{rounds}: {commit} {', '.join(f'{s:.1f}' for s in seconds)} s"
                 )
-                shutil.rmtree(run_dir, ignore_errors=True)
+                for folder in (run_dir, run_dir + ".partial"):
+                    shutil.rmtree(folder, ignore_errors=True)
         return times
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -7,7 +7,7 @@ model of the job's settings (under `tf.distribute.MirroredStrategy` over
 logical CPUs for a job with `devices` > 1), and times `steps` steps of `fit`
 on dynamically binarized MNIST as `benchmarks.benchmark` times the modes
 (from the end of the first compiled call). The jobs of a table run one
-after another, each `repeats` times in turns.
+after another, each timed `repeats` times in its own process.
 
 Example:
 

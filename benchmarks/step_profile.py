@@ -30,7 +30,7 @@ PARTS = (
     ("input pipeline", re.compile(r"^Iterator::|Dataset")),
     ("networks, backward", re.compile(r"gradient_tape/(while/)?(encoder|decoder|pixelcnn)")),
     ("networks, forward", re.compile(r"^(while/)?(encoder|decoder|pixelcnn)")),
-    ("optimizer", re.compile(r"^(adam|Adam|ResourceApplyAdam)|/(adam|ResourceApplyAdam)")),
+    ("optimizer", re.compile(r"(^|/)((fused_)?adam(_\d+)?/|ResourceApplyAdam)")),
     ("noise", re.compile(r"Random|sampler")),
     ("loss and objective, backward", re.compile(r"^gradient_tape/")),
 )

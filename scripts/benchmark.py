@@ -238,19 +238,51 @@ def profile_step(flag_variant):
         print(f"| {part} | {share:.1%} |")
 
 
+# The flags each other measurement uses besides --repeats; the others do not apply to it.
+OWN_FLAGS = {
+    "revisions": ("revisions", "train_flags", "epochs"),
+    "profile_dir": ("profile_dir", "architecture", "latent_dim", "batch_size", "steps"),
+    "scaling": ("scaling", "architecture", "latent_dim"),
+}
+
+
+def check_measurement():
+    """Refuses flags that the measurement asked for (--revisions, --profile_dir, --scaling) ignores."""
+    asked = [name for name in OWN_FLAGS if FLAGS[name].present]
+    if len(asked) > 1:
+        raise app.UsageError(f"Give one of {', '.join('--' + name for name in asked)}, not both.")
+    if not asked:
+        return None
+    job = asked[0]
+    measured = set(MODE_FLAGS) | {"variants", "train_flags", "epochs", "steps", "batch_size"}
+    measured |= {"architecture", "latent_dim"}
+    if job == "profile_dir":
+        measured -= set(OWN_FLAGS[job])  # and the variant flags, which choose the model traced
+    else:
+        measured |= set(benchmark.variant_flag_names())
+    ignored = sorted(name for name in measured - set(OWN_FLAGS[job]) if FLAGS[name].present)
+    if ignored:
+        raise app.UsageError(
+            f"--{job} does not use {', '.join('--' + name for name in ignored)}: drop "
+            f"{'it' if len(ignored) == 1 else 'them'}."
+        )
+    return job
+
+
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
-    if FLAGS.revisions:
+    cli.quiet_logs(FLAGS)
+    job = check_measurement()
+    if job == "revisions":
         return time_revisions()
-    if FLAGS.profile_dir:
+    if job == "profile_dir":
         return profile_step(benchmark.flag_variant(FLAGS))
-    if FLAGS.scaling:
+    if job == "scaling":
         return time_scaling()
     unknown = sorted(set(FLAGS.modes) - set(benchmark.MODES))
     if unknown:
         raise app.UsageError(f"Unknown --modes {unknown}; choose from {list(benchmark.MODES)}.")
-    cli.quiet_logs(FLAGS)
     flag_variant = benchmark.flag_variant(FLAGS)
     if FLAGS.variants is not None or flag_variant:
         return time_variants(flag_variant)

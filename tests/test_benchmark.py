@@ -296,6 +296,8 @@ def test_profile_parts_follow_the_op_names_keras_gives():
         "StatefulPartitionedCall/encoder_3/dense_1/Relu": "networks, forward",
         loop + "adam/AssignSubVariableOp_4": "optimizer",
         loop + "ResourceApplyAdam_2": "optimizer",
+        loop + "fused_adam/Pow": "optimizer",
+        loop + "fused_adam_1/Cast_3": "optimizer",
         loop + "gradient_tape/logistic_loss/mul/Mul": "loss and objective, backward",
         loop + "logistic_loss/Log1p": OTHER,
         loop + "Softplus": OTHER,

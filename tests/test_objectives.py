@@ -196,6 +196,27 @@ def test_kl_schedules_drive_the_weight_without_retracing(
     assert_close(later["kl_weight"], [0.5], rtol=1e-6)
 
 
+class _Interrupt(keras.callbacks.Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        raise KeyboardInterrupt
+
+
+def test_a_schedules_weights_end_with_its_fit_however_it_ends(mnist_small):
+    (x, _), _ = mnist_small
+    model = _mlp_vae(TraceCountingVAE, beta=2.0)
+    model.compile(optimizer="adam", steps_per_execution=3)
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(
+            x[:256], epochs=2, batch_size=64, verbose=0, callbacks=[KLWarmup(2), _Interrupt()]
+        )
+    # Nor does evaluating with the schedule among the callbacks attach it.
+    model.evaluate(x[:64], batch_size=64, verbose=0, callbacks=[KLWarmup(2)])
+    assert model.kl_weight_feed is None
+    model.kl_weight.assign(1.5)  # the weight the model holds, not a stale feed's
+    later = model.fit(x[:128], epochs=1, batch_size=64, verbose=0).history
+    assert_close(later["kl_weight"], [1.5], rtol=1e-6)
+
+
 def test_schedule_arguments_are_checked():
     with pytest.raises(ValueError, match="duration"):
         KLWarmup(0)

@@ -67,7 +67,7 @@ class KLSchedule(keras.callbacks.Callback):
 
     first_batch = 0
     _run_length = None
-    _feed = None
+    _feed = None  # the feed of the fit under way, with several steps per call
 
     def finish_epoch(self, batch, steps_per_epoch, epochs):
         """Sets up a `fit` that finishes an epoch begun in an earlier process.
@@ -89,28 +89,34 @@ class KLSchedule(keras.callbacks.Callback):
         self.steps_per_epoch = steps
         self.total_steps = steps * epochs
         self._epoch = 0
+        self._attach_feed()
 
-    def set_model(self, model):
-        # Before fit traces its training function: with several steps per
-        # call, the step must read its weight from the feed.
-        super().set_model(model)
+    def _attach_feed(self):
+        """With several steps per call, gives the training step a feed of their weights.
+
+        Here, after fit made its training function and before its first call:
+        the function is made again, to read the feed when it is traced. The
+        model drops the feed when its fit ends, however it ends.
+        """
+        model = self.model
         every = getattr(model, "steps_per_execution", 1) or 1
-        if every > 1 and getattr(model, "kl_weight_feed", None) is None:
-            if not hasattr(model, "kl_weight_feed"):
-                raise ValueError(
-                    f"{type(self).__name__} drives a vae_tf model's KL weight per step; "
-                    f"{type(model).__name__} has no kl_weight_feed. Compile it with "
-                    "steps_per_execution=1, where the weight is set before every step."
-                )
-            self._feed = KLWeightFeed(every)
-            model.kl_weight_feed = self._feed
-            model.train_function = None  # traced again, reading the feed
+        if every == 1:
+            return
+        if not hasattr(model, "kl_weight_feed"):
+            raise ValueError(
+                f"{type(self).__name__} drives a vae_tf model's KL weight at every step; "
+                f"{type(model).__name__} has no kl_weight_feed. Compile it with "
+                "steps_per_execution=1, where the weight is set before every step."
+            )
+        if model.distribute_strategy.num_replicas_in_sync > 1:
+            # Keras runs one step per call under a strategy (keras-team/keras#19246);
+            # replicas would each advance one shared feed.
+            return
+        self._feed = KLWeightFeed(every)
+        model.kl_weight_feed = self._feed
+        model.make_train_function(force=True)
 
     def on_train_end(self, logs=None):
-        if self._feed is not None and self.model.kl_weight_feed is self._feed:
-            # A later fit without the schedule must not read a stale feed.
-            self.model.kl_weight_feed = None
-            self.model.train_function = None
         self._feed = None
 
     def on_epoch_begin(self, epoch, logs=None):

@@ -534,7 +534,14 @@ class LatentVariableModel(OneStep, keras.Model):
             validation_data = _checked_if_array(
                 validation_data, self.image_shape, "validation_data"
             )
-        return super().fit(x, y, *args, validation_data=validation_data, **kwargs)
+        try:
+            return super().fit(x, y, *args, validation_data=validation_data, **kwargs)
+        finally:
+            if self.kl_weight_feed is not None:
+                # A KL schedule's feed serves its own fit only, however that ends:
+                # a later fit trains at the weight the model holds.
+                self.kl_weight_feed = None
+                self.train_function = None
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
         x, y = self.check_inputs(x, y, "x")

@@ -93,7 +93,7 @@ class OneStep:
     def train_step(self, data):
         images, labels = self._images_and_labels(data)
         auxiliary = self.auxiliary_networks()
-        if self.kl_weight_feed is not None:
+        if getattr(self, "kl_weight_feed", None) is not None:
             # A KL schedule under several steps per call: this step's weight.
             self.kl_weight.assign(self.kl_weight_feed.next_weight())
         with tf.GradientTape(persistent=bool(auxiliary)) as tape, losses.in_training_step():

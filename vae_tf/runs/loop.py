@@ -12,6 +12,7 @@ print(result.run_dir)        # config.json, history.csv, vae.keras, ...
 import contextlib
 import dataclasses
 import datetime
+import math
 import os
 import shutil
 import tempfile
@@ -459,6 +460,13 @@ def _fit(
                     schedule.finish_epoch(
                         batch, config.steps_per_epoch or data.batches_per_pass, config.epochs
                     )
+                every = model.steps_per_execution
+                if steps and steps % every:
+                    # Checkpointed where no call of this run ends (a KL schedule's
+                    # runs took one step per call in earlier versions): calls that
+                    # tile the rest of the epoch, whole calls overrunning it.
+                    model.steps_per_execution = math.gcd(steps, every)
+                    model.make_train_function(force=True)
                 model.fit(
                     data.train_from(epoch, batch),
                     initial_epoch=epoch,
@@ -466,6 +474,9 @@ def _fit(
                     steps_per_epoch=steps,
                     **fit,
                 )
+                if model.steps_per_execution != every:
+                    model.steps_per_execution = every
+                    model.make_train_function(force=True)
                 epoch += 1
             if epoch < config.epochs and not (limit and limit.stopped_epoch):
                 model.fit(
